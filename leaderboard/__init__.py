@@ -1,0 +1,1 @@
+"""videobench.leaderboard: result stores (local folder or Hub dataset repo), submissions, tables, reports and cards."""

@@ -1,0 +1,1 @@
+"""Metrics (numpy/scipy only; importing this package never imports torch)."""

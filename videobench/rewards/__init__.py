@@ -1,0 +1,1 @@
+"""Reward model adapters and the registry that resolves model spec strings."""

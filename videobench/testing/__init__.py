@@ -1,0 +1,1 @@
+"""Tiny models and data built offline, for tests, demos and benchmarks."""
