@@ -1,0 +1,72 @@
+"""The distribution installs align/ and leaderboard/ under the videobench namespace, editable or not."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+MAPPING = {"videobench": ROOT / "videobench", "videobench.align": ROOT / "align", "videobench.leaderboard": ROOT / "leaderboard"}
+
+
+def _packages_on_disk() -> set[str]:
+    found = set()
+    for prefix, base in MAPPING.items():
+        for init in base.rglob("__init__.py"):
+            rel = init.parent.relative_to(base)
+            if "__pycache__" in rel.parts:
+                continue
+            found.add(".".join([prefix, *rel.parts]))
+    return found
+
+
+def test_every_package_is_listed_in_pyproject():
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    listed = set(config["tool"]["setuptools"]["packages"])
+    assert _packages_on_disk() - listed == set(), "add these packages to [tool.setuptools] packages"
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(ROOT)],
+        check=True,
+    )
+    return next(out.glob("videobench-*.whl"))
+
+
+def test_wheel_installs_namespaced_subpackages_only(wheel):
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "videobench/align/__init__.py" in names
+    assert "videobench/leaderboard/__init__.py" in names
+    top_level = {n.split("/")[0] for n in names if not n.startswith("videobench-")}
+    assert top_level == {"videobench"}, f"unexpected top-level entries in the wheel: {top_level}"
+
+
+def test_non_editable_install_imports(wheel, tmp_path):
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)], check=True)
+    code = "import videobench.align, videobench.leaderboard, videobench.metrics; print(videobench.align.__file__)"
+    out = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(target)!r}); {code}"],
+                         capture_output=True, text=True, check=True, cwd=tmp_path)
+    assert out.stdout.strip().startswith(str(target))
+
+
+def test_editable_install_imports_from_checkout():
+    out = subprocess.run([sys.executable, "-c", "import videobench.align as a, videobench.leaderboard as l; print(a.__file__); print(l.__file__)"],
+                         capture_output=True, text=True, check=True, cwd="/")
+    align_file, leaderboard_file = out.stdout.split()
+    assert Path(align_file).parent == ROOT / "align"
+    assert Path(leaderboard_file).parent == ROOT / "leaderboard"
+
+
+def test_console_script_version():
+    exe = Path(sys.executable).parent / "videobench"
+    out = subprocess.run([str(exe), "--version"], capture_output=True, text=True, check=True)
+    assert out.stdout.startswith("videobench ")
