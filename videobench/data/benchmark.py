@@ -61,9 +61,9 @@ class PairBenchmark:
         return resolve_under_root(self.root, relative)
 
     def fingerprint(self) -> str:
-        """Hash of the loaded table (content, not file bytes): equal tables give equal fingerprints."""
-        cols = [c for c in self.pairs.columns]
-        table = self.pairs[sorted(cols)]
+        """Hash of the loaded table (content, not file bytes), independent of row and column order."""
+        cols = sorted(self.pairs.columns)
+        table = self.pairs[cols].sort_values("pair_id", kind="stable")
         digest = hashlib.sha256()
         digest.update(",".join(sorted(cols)).encode())
         digest.update(pd.util.hash_pandas_object(table, index=False).to_numpy().tobytes())

@@ -1,1 +1,40 @@
-"""Metrics (numpy/scipy only; importing this package never imports torch)."""
+"""videobench.metrics: pairwise accuracy, tie calibration, bootstrap CIs and checkpoint comparison.
+
+Pure functions on numpy arrays (numpy and scipy only; importing this package never imports torch).
+Labels are +1 (A better), -1 (B better), 0 (tie); margins are score(A) - score(B).
+"""
+
+from .baselines import random_scores
+from .bootstrap import STATISTICS, ConfidenceInterval, PairedDifference, bootstrap_ci, paired_difference
+from .compare import BradleyTerryCI, WinRateStat, bradley_terry, bradley_terry_ci, win_rate
+from .correlation import kendall, spearman
+from .pairwise import (
+    NO_TIES_EPSILON,
+    TieCalibratedAccuracy,
+    accuracy_with_ties,
+    accuracy_with_ties_crossfit,
+    accuracy_without_ties,
+    tie_counts,
+)
+
+__all__ = [
+    "NO_TIES_EPSILON",
+    "STATISTICS",
+    "BradleyTerryCI",
+    "ConfidenceInterval",
+    "PairedDifference",
+    "TieCalibratedAccuracy",
+    "WinRateStat",
+    "accuracy_with_ties",
+    "accuracy_with_ties_crossfit",
+    "accuracy_without_ties",
+    "bootstrap_ci",
+    "bradley_terry",
+    "bradley_terry_ci",
+    "kendall",
+    "paired_difference",
+    "random_scores",
+    "spearman",
+    "tie_counts",
+    "win_rate",
+]

@@ -1,0 +1,176 @@
+"""``videobench.evaluate``: metrics wiring, n/a dimensions, derived Overall, exclusions, order invariance, files."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from videobench import metrics
+from videobench.data.benchmark import PairBenchmark
+from videobench.evaluate import (
+    derive_overall,
+    evaluate_margins,
+    evaluate_pair_scores,
+    evaluate_video_scores,
+    random_video_scores,
+    save_evaluation,
+)
+from videobench.results import ModelInfo, load_result, result_to_dict
+
+DIMS = ("VQ", "MQ", "TA", "Overall")
+FAST = {"n_resamples": 60, "seed": 3}
+
+
+def make_bench(n: int = 80, seed: int = 0) -> tuple[PairBenchmark, pd.DataFrame]:
+    """A benchmark over 40 videos and 16 prompts, plus per-video scores that agree with the labels fairly often."""
+    rng = np.random.default_rng(seed)
+    videos = [f"v/{i:02d}.mp4" for i in range(40)]
+    quality = {v: rng.normal(size=3) for v in videos}
+    rows = []
+    for i in range(n):
+        a, b = rng.choice(len(videos), size=2, replace=False)
+        va, vb = videos[a], videos[b]
+        diff = quality[va] - quality[vb] + rng.normal(0, 0.7, size=3)
+        labels = [0 if abs(d) < 0.4 else int(np.sign(d)) for d in diff]
+        overall = diff.sum()
+        rows.append({"pair_id": f"pair-{i:03d}", "prompt": f"prompt {i % 16}", "video_A": va, "video_B": vb,
+                     "label_VQ": labels[0], "label_MQ": labels[1], "label_TA": labels[2],
+                     "label_Overall": 0 if abs(overall) < 0.6 else int(np.sign(overall))})
+    pairs = pd.DataFrame(rows)
+    for d in DIMS:
+        pairs[f"label_{d}"] = pairs[f"label_{d}"].astype(np.int8)
+    bench = PairBenchmark("synthetic", pairs, DIMS, root=None, source="memory")
+    # Scores rounded to one decimal: many repeated |margins|, the case where input order could matter.
+    scores = pd.DataFrame({"video": videos, **{d: [round(float(quality[v][j] + rng.normal(0, 0.5)), 1) for v in videos]
+                                               for j, d in enumerate(("VQ", "MQ", "TA"))}})
+    return bench, scores
+
+
+def info(dims=("VQ", "MQ", "TA"), name: str = "m") -> ModelInfo:
+    return ModelInfo(name=name, spec=f"test:{name}", fingerprint="sha256:test", dimensions=list(dims))
+
+
+def test_metrics_match_the_library_and_overall_is_derived() -> None:
+    bench, scores = make_bench()
+    result, per_pair, per_video = evaluate_video_scores(bench, scores, info(), **FAST)
+    assert result.provenance["overall_rule"]["derived_from"] == ["VQ", "MQ", "TA"]
+    z = derive_overall(per_video, ["VQ", "MQ", "TA"])
+    expected = {row.video: row.VQ for row in per_video.itertuples()}
+    margin_vq = np.array([expected[a] - expected[b] for a, b in zip(bench.pairs.video_A, bench.pairs.video_B)])
+    np.testing.assert_allclose(per_pair["margin_VQ"], margin_vq)
+    overall_of = dict(zip(per_video.video, z))
+    np.testing.assert_allclose(per_pair["margin_Overall"],
+                               [overall_of[a] - overall_of[b] for a, b in zip(bench.pairs.video_A, bench.pairs.video_B)])
+    for d in DIMS:
+        labels, margins = bench.labels(d), per_pair[f"margin_{d}"].to_numpy()
+        res = result.dimensions[d]
+        assert res.available and res.n_pairs == len(bench) and res.n_excluded == 0
+        assert res.accuracy_without_ties.value == pytest.approx(metrics.accuracy_without_ties(labels, margins))
+        grouped = metrics.accuracy_with_ties(labels, margins, mode="grouped")
+        assert res.accuracy_with_ties.value == pytest.approx(grouped.value)
+        assert res.accuracy_with_ties_reference.value == pytest.approx(
+            metrics.accuracy_with_ties(labels, margins, mode="reference").value)
+        assert res.accuracy_with_ties_crossfit.value is not None
+        assert res.accuracy_without_ties.ci_low <= res.accuracy_without_ties.value <= res.accuracy_without_ties.ci_high
+        assert res.human_tie_rate == pytest.approx(np.mean(labels == 0))
+    wo = [result.dimensions[d].accuracy_without_ties.value for d in DIMS]
+    wt = [result.dimensions[d].accuracy_with_ties.value for d in DIMS]
+    assert result.averages["without_ties"] == pytest.approx(np.mean(wo))
+    assert result.averages["with_ties"] == pytest.approx(np.mean(wt))
+    assert result.averages["overall"] == pytest.approx((np.mean(wo) + np.mean(wt)) / 2)
+    # The synthetic model is informative: clearly better than a coin on every dimension.
+    assert min(wo) > 0.6
+
+
+def test_missing_dimension_is_not_available_never_fifty_percent() -> None:
+    bench, scores = make_bench()
+    result, per_pair, _ = evaluate_video_scores(bench, scores[["video", "VQ"]], info(("VQ",)), **FAST)
+    assert result.dimensions["VQ"].available
+    for d in ("MQ", "TA", "Overall"):  # one dimension: no derived Overall
+        res = result.dimensions[d]
+        assert not res.available
+        assert res.accuracy_without_ties.value is None and res.accuracy_with_ties.value is None
+        assert res.accuracy_with_ties_crossfit is None and res.epsilon is None
+        assert f"margin_{d}" not in per_pair.columns
+    assert result.averages["without_ties"] is None and result.averages["overall"] is None
+    own_overall = scores.assign(Overall=scores["VQ"])
+    result, _, _ = evaluate_video_scores(bench, own_overall, info(("VQ", "MQ", "TA", "Overall")), **FAST)
+    assert "overall_rule" not in result.provenance  # the model's own Overall is used as given
+
+
+def test_nan_margins_exclude_pairs_and_are_counted() -> None:
+    bench, _ = make_bench()
+    rng = np.random.default_rng(1)
+    margins = {d: rng.normal(size=len(bench)) for d in ("VQ", "MQ")}
+    margins["VQ"][[3, 10]] = np.nan
+    result, per_pair = evaluate_margins(bench, margins, info(("VQ", "MQ")), **FAST)
+    vq = result.dimensions["VQ"]
+    assert vq.n_pairs == len(bench) - 2 and vq.n_excluded == 2
+    assert vq.excluded_pair_ids == ["pair-003", "pair-010"]
+    keep = np.isfinite(margins["VQ"])
+    assert vq.accuracy_without_ties.value == pytest.approx(
+        metrics.accuracy_without_ties(bench.labels("VQ")[keep], margins["VQ"][keep]))
+    assert per_pair["prediction_VQ"].isna().sum() == 2 and result.dimensions["MQ"].n_excluded == 0
+    with pytest.raises(ValueError, match="shape"):
+        evaluate_margins(bench, {"VQ": np.zeros(3)}, info(("VQ",)))
+    with pytest.raises(ValueError, match="lacks"):
+        evaluate_margins(bench, {"XX": np.zeros(len(bench))}, info(("XX",)))
+
+
+def test_result_does_not_depend_on_pair_order() -> None:
+    bench, scores = make_bench()
+    result, per_pair, _ = evaluate_video_scores(bench, scores, info(), **FAST)
+    perm = np.random.default_rng(7).permutation(len(bench))
+    shuffled = PairBenchmark("synthetic", bench.pairs.iloc[perm].reset_index(drop=True), DIMS, None, "memory")
+    result2, per_pair2, _ = evaluate_video_scores(shuffled, scores.sample(frac=1, random_state=2), info(), **FAST)
+    assert asdict(result)["dimensions"] == asdict(result2)["dimensions"]
+    assert result.averages == result2.averages
+    pd.testing.assert_frame_equal(per_pair.set_index("pair_id").sort_index(),
+                                  per_pair2.set_index("pair_id").sort_index())
+
+
+def test_save_and_load_round_trip(tmp_path: Path) -> None:
+    bench, scores = make_bench()
+    result, per_pair, per_video = evaluate_video_scores(bench, scores, info(), **FAST)
+    path = save_evaluation(result, per_pair, tmp_path / "out", "m", per_video=per_video)
+    loaded = load_result(path)
+    assert result_to_dict(loaded) == result_to_dict(result)
+    assert loaded.per_pair_file == "m.pairs.parquet" and loaded.per_video_file == "m.videos.parquet"
+    pairs = pd.read_parquet(path.parent / loaded.per_pair_file)
+    assert {"pair_id", "prompt", "margin_VQ", "label_VQ", "prediction_VQ", "prediction_ties_VQ"} <= set(pairs.columns)
+    videos = pd.read_parquet(path.parent / loaded.per_video_file)
+    assert list(videos.columns) == ["video", "prompt", "VQ", "MQ", "TA", "Overall"]
+    prov = loaded.provenance
+    assert prov["seeds"] == {"bootstrap": 3, "crossfit": 3} and "versions" in prov and prov["n_resamples"] == 60
+    assert loaded.benchmark.fingerprint == bench.fingerprint() and loaded.benchmark.n_pairs == len(bench)
+    assert not list((tmp_path / "out").glob(".*"))  # no temp files left behind
+
+
+def test_pair_scores_match_video_scores() -> None:
+    bench, scores = make_bench()
+    by_video = scores.set_index("video")
+    pair_scores = {d: (by_video.loc[bench.pairs.video_A, d].to_numpy(), by_video.loc[bench.pairs.video_B, d].to_numpy())
+                   for d in ("VQ", "MQ", "TA")}
+    r_pairs, per_pair = evaluate_pair_scores(bench, pair_scores, info(), **FAST)
+    r_videos, _, _ = evaluate_video_scores(bench, scores, info(), **FAST)
+    for d in ("VQ", "MQ", "TA"):
+        assert asdict(r_pairs.dimensions[d]) == asdict(r_videos.dimensions[d])
+    assert r_pairs.dimensions["Overall"].available and "score_A_Overall" in per_pair.columns
+
+
+def test_random_baseline_is_seeded_per_video() -> None:
+    bench, _ = make_bench()
+    full = random_video_scores(bench, seed=5).drop(columns="prompt")
+    assert (full.groupby("video").nunique() == 1).all().all()  # one score per video, whatever the prompt
+    full = full.groupby("video").first()
+    part = PairBenchmark("part", bench.pairs.iloc[:5].reset_index(drop=True), DIMS, None, "memory")
+    sub = random_video_scores(part, seed=5).drop(columns="prompt").groupby("video").first()
+    pd.testing.assert_frame_equal(sub, full.loc[sub.index])
+    other = random_video_scores(bench, seed=6).drop(columns="prompt").groupby("video").first()
+    assert not np.allclose(other["VQ"], full["VQ"])
+    result, _, _ = evaluate_video_scores(bench, random_video_scores(bench, 0), info(DIMS, "random"), **FAST)
+    assert all(0.25 < result.dimensions[d].accuracy_without_ties.value < 0.75 for d in DIMS)

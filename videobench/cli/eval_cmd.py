@@ -1,0 +1,253 @@
+"""``videobench eval``: accuracy of reward models against human pairwise labels.
+
+Heavy imports (pandas, plotly, the scoring engine, torch through model adapters) happen inside the command so
+``videobench --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, List, Optional
+
+import typer
+
+from videobench.cli import app
+from videobench.cli.common import UserError, console, friendly_errors
+
+if TYPE_CHECKING:
+    from videobench.data.benchmark import PairBenchmark
+    from videobench.results import EvalResult
+
+DEFAULT_OUTPUT = Path("videobench-results")
+
+
+@dataclass
+class DefaultRun:
+    """What ``videobench eval`` runs without arguments."""
+
+    bench: str
+    scores: list[str] = field(default_factory=list)
+    models: list[str] = field(default_factory=list)
+    random_baseline: bool = False
+
+
+def example_path(name: str) -> Path:
+    """A file of the example shipped in the package (``videobench/resources/example``)."""
+    from importlib.resources import files
+
+    return Path(str(files("videobench").joinpath("resources", "example", name)))
+
+
+def default_run() -> DefaultRun:
+    """The built-in default: for now the seeded ``random`` baseline and a synthetic model's precomputed scores on the
+    synthetic example benchmark shipped in the package. (Switch here to a built-in video benchmark once one exists.)"""
+    return DefaultRun(
+        bench=str(example_path("example-bench.csv")),
+        scores=[str(example_path("example-model.scores.csv"))],
+        random_baseline=True,
+    )
+
+
+def _slug(name: str) -> str:
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "model"
+    return slug[:80]
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        seen[n] = seen.get(n, 0) + 1
+        out.append(n if seen[n] == 1 else f"{n}-{seen[n]}")
+    return out
+
+
+@dataclass
+class _Run:
+    name: str
+    result: "EvalResult"
+    per_pair: Any
+    per_video: Any | None
+
+
+def _evaluate_scores_file(bench: "PairBenchmark", path: str, name: str, opts: dict[str, Any]) -> _Run:
+    from videobench.evaluate import evaluate_pair_scores, evaluate_video_scores
+    from videobench.results import ModelInfo
+    from videobench.rewards.precomputed import PrecomputedScores
+    from videobench.scores_file import pair_scores_for, video_scores_for
+
+    model = PrecomputedScores(path, name=name)
+    info = ModelInfo(name=name, spec=f"scores:{path}", fingerprint=model.fingerprint(),
+                     dimensions=list(model.dimensions), sampling={})
+    if model.per_pair:
+        result, per_pair = evaluate_pair_scores(bench, pair_scores_for(model.table, bench), info, **opts)
+        return _Run(name, result, per_pair, None)
+    per_video_in = video_scores_for(model.table, bench)
+    result, per_pair, per_video = evaluate_video_scores(bench, per_video_in, info, **opts)
+    return _Run(name, result, per_pair, per_video)
+
+
+def _evaluate_random(bench: "PairBenchmark", seed: int, opts: dict[str, Any]) -> _Run:
+    from videobench.evaluate import evaluate_video_scores, random_video_scores
+    from videobench.results import ModelInfo
+
+    info = ModelInfo(name="random", spec=f"random:{seed}", fingerprint=f"random:v1:seed={seed}",
+                     dimensions=list(bench.dimensions), sampling={})
+    result, per_pair, per_video = evaluate_video_scores(bench, random_video_scores(bench, seed), info, **opts)
+    return _Run("random", result, per_pair, per_video)
+
+
+def _evaluate_models(bench: "PairBenchmark", specs: list[str], opts: dict[str, Any], *, cache_dir: Optional[Path],
+                     no_cache: bool, batch_size: int, skip_unreadable: bool, quiet: bool) -> list[_Run]:
+    try:
+        from videobench.rewards.registry import load_reward_model
+        from videobench.scoring import score_benchmark
+    except ImportError as exc:  # pragma: no cover - only while the engine is not installed
+        raise UserError(f"--model needs the scoring engine, which failed to import ({exc})") from exc
+    from videobench.evaluate import evaluate_video_scores
+    from videobench.results import ModelInfo
+
+    models = [load_reward_model(spec) for spec in specs]
+    tables = score_benchmark(bench, models, cache_dir=cache_dir, use_cache=not no_cache, batch_size=batch_size,
+                             skip_unreadable=skip_unreadable, show_progress=not quiet)
+    runs = []
+    for spec, model in zip(specs, models):
+        table = tables[model.name]
+        dims = [d for d in model.dimensions if d in table.columns]
+        info = ModelInfo(name=model.name, spec=spec, fingerprint=model.fingerprint(), dimensions=dims,
+                         sampling=model.sampling.as_dict(), revision=getattr(model, "revision", None))
+        result, per_pair, per_video = evaluate_video_scores(
+            bench, table[["video", "prompt", *dims]], info, allow_missing=skip_unreadable, **opts)
+        runs.append(_Run(model.name, result, per_pair, per_video))
+    return runs
+
+
+def _print_table(runs: list[_Run]) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    from videobench.report import format_estimate, result_dimensions
+
+    results = [r.result for r in runs]
+    dims = result_dimensions(results)
+    bench = results[0].benchmark
+    table = Table(title=Text(f"{bench.name}: accuracy vs human labels (± half-width of the 95% CI)"),
+                  title_justify="left")
+    table.add_column("model", no_wrap=True, overflow="fold", min_width=min(30, max(len(r.name) for r in runs)))
+    table.add_column("metric", no_wrap=True)
+    for d in dims:
+        table.add_column(Text(d), justify="right", no_wrap=True)
+    table.add_column("average", justify="right", no_wrap=True)
+    for run in runs:
+        r = run.result
+        for attr, label, avg in (("accuracy_without_ties", "w/o ties", "without_ties"),
+                                 ("accuracy_with_ties", "w/ ties", "with_ties")):
+            cells = []
+            for d in dims:
+                dim = r.dimensions.get(d)
+                est = getattr(dim, attr) if dim is not None and dim.available else None
+                cells.append(Text("n/a" if est is None else format_estimate(est.value, est.ci_low, est.ci_high, sep="±")))
+            average = r.averages.get(avg)
+            table.add_row(Text(run.name), label, *cells, "n/a" if average is None else f"{average:.3f}")
+        table.add_section()
+    console.print(table)
+
+
+@app.command("eval")
+def eval_command(
+    bench: Optional[str] = typer.Option(
+        None, "--bench", "-b",
+        help="Benchmark: a registered name (videogen-rewardbench), a CSV/JSONL/Parquet file, a datasets folder, or a "
+             "Hub dataset id owner/name or owner/name@revision. Without --bench, --scores and --model: the built-in example.",
+    ),
+    scores: Optional[List[Path]] = typer.Option(
+        None, "--scores", "-s",
+        help="Precomputed scores file (CSV/JSONL/Parquet): per video (video, optional prompt, one column per dimension) or "
+             "per pair (pair_id, score_A_<dim>, score_B_<dim>). Repeat for several models.",
+    ),
+    model: Optional[List[str]] = typer.Option(
+        None, "--model", "-m",
+        help="Reward model spec to score the videos with, e.g. videoreward:PATH_OR_HUB_ID, random:0. Repeatable.",
+    ),
+    random_baseline: bool = typer.Option(
+        False, "--random-baseline", help="Also evaluate the seeded random baseline (N(0,1) per video).",
+    ),
+    output: Path = typer.Option(DEFAULT_OUTPUT, "--output", "-o", help="Folder for results, tables and the report."),
+    columns: Optional[str] = typer.Option(
+        None, "--columns",
+        help="Map the benchmark file's columns to videobench's: CONTRACT=FILE_COLUMN,... e.g. "
+             "video_A=path_a,video_B=path_b,label_VQ=vq.",
+    ),
+    bench_format: str = typer.Option(
+        "auto", "--format",
+        help="Benchmark file format: auto, videogen-rewardbench, videoalign, genai-bench or generic.",
+    ),
+    split: Optional[str] = typer.Option(None, "--split", help="Dataset split (datasets folders and Hub ids)."),
+    dedupe: bool = typer.Option(
+        False, "--dedupe", help="Drop repeated identical rows of the benchmark (counted as excluded) instead of failing.",
+    ),
+    allow_absolute_paths: bool = typer.Option(
+        False, "--allow-absolute-paths", help="Accept absolute video paths in the benchmark file.",
+    ),
+    n_resamples: int = typer.Option(1000, "--n-resamples", min=0, help="Bootstrap resamples for CIs (0: no CIs)."),
+    level: float = typer.Option(0.95, "--level", min=0.5, max=0.999, help="Confidence level of the intervals."),
+    folds: int = typer.Option(5, "--folds", min=2, help="Folds (by prompt) for the cross-fitted accuracy with ties."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap, the folds and the random baseline."),
+    report: bool = typer.Option(True, "--report/--no-report", help="Write report.html (self-contained, opens offline)."),
+    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="Score cache folder for --model runs."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the score cache."),
+    batch_size: int = typer.Option(8, "--batch-size", min=1, help="Videos per model call for --model runs."),
+    skip_unreadable: bool = typer.Option(
+        False, "--skip-unreadable", help="Skip videos that fail to decode; their pairs are excluded and counted.",
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors; no progress bars."),
+) -> None:
+    """Evaluate reward models against human pairwise preferences: accuracy per dimension with and without ties,
+    with prompt-clustered bootstrap CIs. Writes <model>.json, <model>.pairs.parquet, <model>.videos.parquet and
+    report.html into --output."""
+    with friendly_errors():
+        score_files = [str(p) for p in scores or []]
+        specs = list(model or [])
+        if bench is None and not score_files and not specs:
+            plan = default_run()
+            bench, score_files, specs = plan.bench, plan.scores, plan.models
+            random_baseline = random_baseline or plan.random_baseline
+        if bench is None:
+            raise UserError("--scores / --model need a benchmark: add --bench NAME|PATH|HUB_ID")
+        if not score_files and not specs and not random_baseline:
+            raise UserError("nothing to evaluate: add --scores FILE, --model SPEC or --random-baseline")
+        for path in score_files:
+            if not Path(path).is_file():
+                raise UserError(f"scores file {path} does not exist")
+
+        from videobench.data.registry import load_benchmark
+        from videobench.evaluate import save_evaluation
+        from videobench.report import write_eval_report
+
+        benchmark = load_benchmark(bench, columns=columns, format=bench_format, split=split, dedupe=dedupe,
+                                   allow_absolute=allow_absolute_paths, need_videos=bool(specs))
+        opts: dict[str, Any] = {"n_resamples": n_resamples, "level": level, "seed": seed, "folds": folds}
+        names = _unique_names([Path(p).name.split(".")[0] for p in score_files])
+        runs = [_evaluate_scores_file(benchmark, p, n, opts) for p, n in zip(score_files, names)]
+        if random_baseline:
+            runs.append(_evaluate_random(benchmark, seed, opts))
+        if specs:
+            runs += _evaluate_models(benchmark, specs, opts, cache_dir=cache_dir, no_cache=no_cache,
+                                     batch_size=batch_size, skip_unreadable=skip_unreadable, quiet=quiet)
+
+        written = []
+        stems = _unique_names([_slug(r.name) for r in runs])
+        for run, stem in zip(runs, stems):
+            written.append(save_evaluation(run.result, run.per_pair, output, stem, per_video=run.per_video))
+        if report:
+            written.append(write_eval_report([r.result for r in runs], output / "report.html"))
+        if not quiet:
+            _print_table(runs)
+            excluded = benchmark.excluded
+            if excluded:
+                console.print(f"Excluded on purpose: {excluded}", markup=False, highlight=False)
+            console.print(f"Results written to {output.resolve()}:", markup=False, highlight=False)
+            for path in written:
+                console.print(f"  {path.name}", markup=False, highlight=False)

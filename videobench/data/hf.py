@@ -1,0 +1,124 @@
+"""Benchmarks stored as Hugging Face ``datasets``: a ``save_to_disk`` folder, a local data folder, or a Hub id.
+
+``datasets`` is imported inside the functions: the CLI's ``--help`` must stay fast.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+from videobench.data.benchmark import BenchmarkError, PairBenchmark
+from videobench.data.loaders import build_benchmark, detect_format
+from videobench.data.tables import from_frame
+
+#: Split used when a dataset has several and the caller names none (benchmarks publish a test split).
+PREFERRED_SPLITS = ("test", "validation", "train")
+
+
+def is_saved_dataset(path: Path) -> bool:
+    """A folder written by ``Dataset.save_to_disk`` or ``DatasetDict.save_to_disk``."""
+    return (path / "dataset_dict.json").is_file() or (
+        (path / "state.json").is_file() and (path / "dataset_info.json").is_file()
+    )
+
+
+def _pick_split(dataset: Any, split: str | None, source: str) -> Any:
+    from datasets import DatasetDict
+
+    if not isinstance(dataset, DatasetDict):
+        return dataset
+    names = list(dataset.keys())
+    if split is not None:
+        if split not in dataset:
+            raise BenchmarkError(f"{source}: no split {split!r}; the dataset has {names}")
+        return dataset[split]
+    if len(names) == 1:
+        return dataset[names[0]]
+    for name in PREFERRED_SPLITS:
+        if name in dataset:
+            return dataset[name]
+    raise BenchmarkError(f"{source}: several splits {names}; choose one with split= / --split")
+
+
+def _from_dataset(dataset: Any, source: str, *, root: Path | None, name: str, revision: str | None,
+                  format: str, columns: Mapping[str, str] | str | None, dedupe: bool,
+                  allow_absolute: bool) -> PairBenchmark:
+    # Only plain columns are read: a Video/Image feature would decode media we do not need here.
+    raw = from_frame(dataset.to_pandas(), source)
+    preset = detect_format(list(raw.frame.columns)) if format == "auto" else format
+    return build_benchmark(raw, preset, columns, name=name, root=root, dedupe=dedupe,
+                           allow_absolute=allow_absolute, revision=revision)
+
+
+def load_dataset_folder(
+    path: str | os.PathLike,
+    *,
+    split: str | None = None,
+    format: str = "auto",
+    columns: Mapping[str, str] | str | None = None,
+    name: str | None = None,
+    dedupe: bool = False,
+    allow_absolute: bool = False,
+) -> PairBenchmark:
+    """A local folder: ``save_to_disk`` output (``load_from_disk``), else data files read by ``load_dataset``.
+
+    Video paths are relative to the folder.
+    """
+    import datasets
+
+    folder = Path(path)
+    if not folder.is_dir():
+        raise BenchmarkError(f"{folder}: not a folder")
+    try:
+        if is_saved_dataset(folder):
+            dataset = datasets.load_from_disk(str(folder))
+        else:
+            dataset = datasets.load_dataset(str(folder), split=split)
+    except (FileNotFoundError, ValueError, datasets.exceptions.DatasetNotFoundError) as exc:
+        raise BenchmarkError(f"{folder}: cannot load as a dataset ({type(exc).__name__}: {exc})") from exc
+    dataset = _pick_split(dataset, split, str(folder))
+    return _from_dataset(dataset, str(folder), root=folder.resolve(), name=name or folder.name, revision=None,
+                         format=format, columns=columns, dedupe=dedupe, allow_absolute=allow_absolute)
+
+
+def load_hub_dataset(
+    repo_id: str,
+    *,
+    revision: str | None = None,
+    split: str | None = None,
+    config: str | None = None,
+    need_videos: bool = False,
+    format: str = "auto",
+    columns: Mapping[str, str] | str | None = None,
+    name: str | None = None,
+    dedupe: bool = False,
+    allow_absolute: bool = False,
+) -> PairBenchmark:
+    """A Hub dataset repo through ``datasets.load_dataset(repo_id, revision=..., split=...)``.
+
+    The table comes from ``load_dataset``; video files are only fetched (``snapshot_download`` of the same revision,
+    which then is the root) when ``need_videos`` is set, since precomputed scores need none.
+    """
+    import datasets
+
+    source = f"{repo_id}@{revision}" if revision else repo_id
+    try:
+        dataset = datasets.load_dataset(repo_id, config, revision=revision, split=split)
+    except Exception as exc:  # network, auth, missing repo: all end the same way for the user
+        raise BenchmarkError(f"{source}: cannot load the dataset from the Hub ({type(exc).__name__}: {exc})") from exc
+    dataset = _pick_split(dataset, split, source)
+    root = snapshot_root(repo_id, revision) if need_videos else None
+    return _from_dataset(dataset, source, root=root, name=name or repo_id, revision=revision, format=format,
+                         columns=columns, dedupe=dedupe, allow_absolute=allow_absolute)
+
+
+def snapshot_root(repo_id: str, revision: str | None, allow_patterns: list[str] | None = None) -> Path:
+    """Download (or reuse from the cache) a dataset repo at ``revision``; its folder is the benchmark root."""
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(repo_id, repo_type="dataset", revision=revision, allow_patterns=allow_patterns))
+    except Exception as exc:
+        raise BenchmarkError(f"{repo_id}: cannot download the dataset files ({type(exc).__name__}: {exc})") from exc

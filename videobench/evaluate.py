@@ -1,0 +1,356 @@
+"""Score a reward model against a pairwise benchmark: margins -> metrics -> ``EvalResult`` (+ per-pair table).
+
+All metrics come from ``videobench.metrics``; this module only aligns scores with pairs, handles exclusions and
+missing dimensions, and records how the result was made.
+
+Results never depend on the order of the pairs: pairs are put in ``pair_id`` order before any seeded step (bootstrap
+resamples, cross-fitting folds), and prompt clusters are numbered in sorted order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from videobench import metrics
+from videobench.data.benchmark import PairBenchmark, label_column
+from videobench.provenance import collect
+from videobench.results import BenchmarkInfo, DimensionResult, Estimate, EvalResult, ModelInfo, save_result
+from videobench.scores_file import ScoresFileError, benchmark_items
+
+OVERALL = "Overall"
+#: How a multi-dimension model's Overall is made when it has none (the paper's rule), as recorded in results.
+OVERALL_RULE = "sum of the model's per-dimension scores, each standardised (z-score) over the evaluated videos"
+
+
+def _none_if_nan(x: float | None) -> float | None:
+    return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
+
+
+def _unavailable(n_pairs: int, n_ties: int) -> DimensionResult:
+    return DimensionResult(
+        n_pairs=n_pairs,
+        n_ties=n_ties,
+        human_tie_rate=n_ties / n_pairs if n_pairs else math.nan,
+        accuracy_without_ties=Estimate(None),
+        accuracy_with_ties=Estimate(None),
+        epsilon=None,
+        accuracy_with_ties_reference=None,
+        epsilon_reference=None,
+        accuracy_with_ties_crossfit=None,
+        available=False,
+    )
+
+
+def _estimate(statistic: str, value: float, h: np.ndarray, m: np.ndarray, codes: np.ndarray,
+              n_resamples: int, level: float, seed: int) -> Estimate:
+    value_or_none = _none_if_nan(value)
+    if value_or_none is None or n_resamples <= 0:
+        return Estimate(value_or_none, level=level)
+    ci = metrics.bootstrap_ci(statistic, h, m, clusters=codes, n_resamples=n_resamples, level=level, seed=seed)
+    return Estimate(value_or_none, _none_if_nan(ci.low), _none_if_nan(ci.high), level)
+
+
+def _dimension(h: np.ndarray, m: np.ndarray, codes: np.ndarray, excluded: list[str], *, n_resamples: int,
+               level: float, seed: int, folds: int) -> DimensionResult:
+    n = int(h.size)
+    n_ties = int(np.count_nonzero(h == 0))
+    if n == 0:  # every pair excluded: available, but nothing to measure
+        res = _unavailable(0, 0)
+        res.available, res.n_excluded, res.excluded_pair_ids = True, len(excluded), excluded
+        return res
+    stats: dict[str, Any] = {"n_resamples": n_resamples, "level": level, "seed": seed}
+    without = _estimate("accuracy_without_ties", metrics.accuracy_without_ties(h, m), h, m, codes, **stats)
+    grouped = metrics.accuracy_with_ties(h, m, mode="grouped")
+    reference = metrics.accuracy_with_ties(h, m, mode="reference")
+    try:
+        crossfit = _none_if_nan(metrics.accuracy_with_ties_crossfit(h, m, codes, folds=folds, seed=seed))
+    except ValueError:  # fewer prompts than folds: no honest split exists
+        crossfit = None
+    return DimensionResult(
+        n_pairs=n,
+        n_ties=n_ties,
+        human_tie_rate=n_ties / n,
+        accuracy_without_ties=without,
+        accuracy_with_ties=_estimate("accuracy_with_ties", grouped.value, h, m, codes, **stats),
+        epsilon=_none_if_nan(grouped.epsilon) if math.isfinite(grouped.epsilon) else None,
+        accuracy_with_ties_reference=_estimate("accuracy_with_ties_reference", reference.value, h, m, codes, **stats),
+        epsilon_reference=float(reference.epsilon) if math.isfinite(reference.epsilon) else None,
+        accuracy_with_ties_crossfit=Estimate(crossfit, level=level),
+        n_excluded=len(excluded),
+        excluded_pair_ids=excluded,
+        available=True,
+    )
+
+
+def leaderboard_averages(dimensions: Mapping[str, DimensionResult]) -> dict[str, float | None]:
+    """The VideoGen-RewardBench averages over the benchmark's dimensions; None when any dimension is n/a, since an
+    average over fewer dimensions would not be comparable."""
+    def mean(attr: str) -> float | None:
+        values = []
+        for d in dimensions.values():
+            est = getattr(d, attr)
+            if not d.available or est is None or est.value is None:
+                return None
+            values.append(est.value)
+        return float(np.mean(values)) if values else None
+
+    without, with_ties, reference = mean("accuracy_without_ties"), mean("accuracy_with_ties"), mean(
+        "accuracy_with_ties_reference")
+    both = None if without is None or with_ties is None else (without + with_ties) / 2
+    both_ref = None if without is None or reference is None else (without + reference) / 2
+    return {"without_ties": without, "with_ties": with_ties, "overall": both,
+            "with_ties_reference": reference, "overall_reference": both_ref}
+
+
+def benchmark_info(benchmark: PairBenchmark) -> BenchmarkInfo:
+    return BenchmarkInfo(
+        name=benchmark.name,
+        fingerprint=benchmark.fingerprint(),
+        n_pairs=len(benchmark),
+        dimensions=list(benchmark.dimensions),
+        source=benchmark.source,
+        revision=benchmark.revision,
+    )
+
+
+def evaluate_margins(
+    benchmark: PairBenchmark,
+    margins: Mapping[str, Sequence[float] | np.ndarray],
+    model_info: ModelInfo,
+    *,
+    n_resamples: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+    folds: int = 5,
+    command: list[str] | None = None,
+    extra_provenance: Mapping[str, Any] | None = None,
+) -> tuple[EvalResult, pd.DataFrame]:
+    """Metrics per benchmark dimension from margins = score(A) - score(B), aligned with ``benchmark.pairs``.
+
+    A dimension missing from ``margins`` is reported unavailable (never a made-up 50%). Pairs whose margin is NaN
+    (a video the model could not score) are excluded and counted per dimension. Returns the result and a per-pair
+    table (benchmark order) with labels, margins and predictions.
+    """
+    pairs = benchmark.pairs
+    n = len(pairs)
+    ids = pairs["pair_id"].astype(str).to_numpy()
+    order = np.argsort(ids, kind="stable")
+    unknown = [d for d in margins if d not in benchmark.dimensions]
+    if unknown:
+        raise ValueError(f"margins for dimension(s) {unknown} that the benchmark lacks ({list(benchmark.dimensions)})")
+
+    per_pair = pd.DataFrame({"pair_id": pairs["pair_id"], "prompt": pairs["prompt"],
+                             "video_A": pairs["video_A"], "video_B": pairs["video_B"]})
+    dims: dict[str, DimensionResult] = {}
+    for dim in benchmark.dimensions:
+        labels = benchmark.labels(dim)
+        per_pair[label_column(dim)] = labels
+        if dim not in margins:
+            dims[dim] = _unavailable(n, int(np.count_nonzero(labels == 0)))
+            continue
+        m = np.asarray(margins[dim], dtype=float)
+        if m.shape != (n,):
+            raise ValueError(f"margins[{dim!r}] has shape {m.shape}; the benchmark has {n} pairs")
+        valid = np.isfinite(m)
+        excluded = sorted(ids[~valid].tolist())
+        keep = order[valid[order]]
+        _, codes = np.unique(pairs["prompt"].astype(str).to_numpy()[keep], return_inverse=True)
+        dims[dim] = _dimension(labels[keep], m[keep], codes.astype(np.int64), excluded,
+                               n_resamples=n_resamples, level=level, seed=seed, folds=folds)
+        eps = dims[dim].epsilon
+        sign = np.sign(np.where(valid, m, 0.0)).astype(np.int8)
+        tie_pred = np.where(np.abs(m) <= eps, 0, sign).astype(np.int8) if eps is not None else sign
+        per_pair[f"margin_{dim}"] = m
+        # Predictions: +1 / -1 / 0 (0 = predicted tie); <NA> where the pair was excluded.
+        per_pair[f"prediction_{dim}"] = pd.Series(sign, dtype="Int8").where(valid)
+        per_pair[f"prediction_ties_{dim}"] = pd.Series(tie_pred, dtype="Int8").where(valid)
+
+    provenance = collect(command, seeds={"bootstrap": seed, "crossfit": seed})
+    provenance.update({"n_resamples": n_resamples, "level": level, "folds": folds,
+                       "benchmark_excluded": dict(benchmark.excluded)})
+    provenance.update(extra_provenance or {})
+    result = EvalResult(
+        model=model_info,
+        benchmark=benchmark_info(benchmark),
+        dimensions=dims,
+        averages=leaderboard_averages(dims),
+        provenance=provenance,
+    )
+    return result, per_pair
+
+
+def _video_table(video_scores: pd.DataFrame | Mapping[str, Mapping[str, float]]) -> pd.DataFrame:
+    """Accept a DataFrame (``video``, optional ``prompt``, one column per dimension) or ``{dim: {video: score}}``."""
+    if isinstance(video_scores, pd.DataFrame):
+        if "video" not in video_scores.columns:
+            raise ScoresFileError(f"video scores need a 'video' column; got {list(video_scores.columns)}")
+        return video_scores.reset_index(drop=True)
+    frame = pd.DataFrame({dim: pd.Series(dict(values), dtype=float) for dim, values in video_scores.items()})
+    return frame.rename_axis("video").reset_index()
+
+
+def derive_overall(scores: pd.DataFrame, dimensions: Sequence[str]) -> np.ndarray:
+    """The paper's Overall for a model without one: sum over ``dimensions`` of z-scores over the rows given."""
+    total = np.zeros(len(scores))
+    for d in dimensions:
+        x = scores[d].to_numpy(dtype=float)
+        std = np.nanstd(x)
+        total += (x - np.nanmean(x)) / (std if std > 0 else 1.0)  # a constant dimension adds nothing
+    return total
+
+
+def _overall_sources(benchmark: PairBenchmark, model_dims: Sequence[str]) -> list[str]:
+    if OVERALL not in benchmark.dimensions or OVERALL in model_dims:
+        return []
+    sources = [d for d in model_dims if d in benchmark.dimensions and d != OVERALL]
+    return sources if len(sources) >= 2 else []
+
+
+def evaluate_video_scores(
+    benchmark: PairBenchmark,
+    video_scores: pd.DataFrame | Mapping[str, Mapping[str, float]],
+    model_info: ModelInfo,
+    *,
+    derive_overall_score: bool = True,
+    allow_missing: bool = False,
+    **options: Any,
+) -> tuple[EvalResult, pd.DataFrame, pd.DataFrame]:
+    """Evaluate per-video scores: look each pair's videos up (by ``video``, and ``prompt`` when the table has it),
+    derive Overall by the paper's rule when the model has several dimensions but no Overall, then
+    ``evaluate_margins``. Returns the result, the per-pair table and the per-video table (the items used).
+
+    NaN scores exclude their pairs (counted); a video the table lacks is an error listing the missing videos, or,
+    with ``allow_missing`` (the scoring engine skipping unreadable files), a NaN that excludes its pairs.
+    """
+    table = _video_table(video_scores)
+    with_prompt = "prompt" in table.columns
+    model_dims = [d for d in model_info.dimensions if d in table.columns]
+    absent = [d for d in model_info.dimensions if d not in table.columns]
+    if absent:
+        raise ScoresFileError(f"video scores lack the column(s) {absent} that model {model_info.name!r} declares")
+    items = benchmark_items(benchmark)
+    key_cols = ["video", "prompt"] if with_prompt else ["video"]
+    lookup = table.drop_duplicates(subset=key_cols).set_index(key_cols)[model_dims]
+    item_keys = pd.MultiIndex.from_frame(items[key_cols]) if with_prompt else pd.Index(items["video"])
+    found = item_keys.isin(lookup.index)
+    if not found.all() and not allow_missing:
+        missing = list(dict.fromkeys(" / ".join(k) if isinstance(k, tuple) else str(k) for k in item_keys[~found]))
+        raise ScoresFileError(
+            f"no scores for {len(missing)} of {len(items)} benchmark videos for model {model_info.name!r}: "
+            + ", ".join(repr(x) for x in missing[:20]) + (" ..." if len(missing) > 20 else "")
+        )
+    per_video = items.copy()
+    values = lookup.reindex(item_keys).to_numpy(dtype=float)
+    for j, d in enumerate(model_dims):
+        per_video[d] = values[:, j]
+
+    extra: dict[str, Any] = dict(options.pop("extra_provenance", None) or {})
+    sources = _overall_sources(benchmark, model_dims) if derive_overall_score else []
+    if sources:
+        # Standardise over the videos this benchmark evaluates, not over whatever else the file holds.
+        per_video[OVERALL] = derive_overall(per_video, sources)
+        extra["overall_rule"] = {"derived_from": sources, "rule": OVERALL_RULE}
+    eval_dims = [d for d in benchmark.dimensions if d in per_video.columns and d not in ("video", "prompt")]
+
+    pairs = benchmark.pairs
+    video_index = per_video.set_index(["video", "prompt"])
+    margins = {}
+    for d in eval_dims:
+        a = video_index[d].reindex(pd.MultiIndex.from_arrays([pairs["video_A"], pairs["prompt"]])).to_numpy(float)
+        b = video_index[d].reindex(pd.MultiIndex.from_arrays([pairs["video_B"], pairs["prompt"]])).to_numpy(float)
+        margins[d] = a - b
+    result, per_pair = evaluate_margins(benchmark, margins, model_info, extra_provenance=extra, **options)
+    return result, per_pair, per_video
+
+
+def evaluate_pair_scores(
+    benchmark: PairBenchmark,
+    pair_scores: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    model_info: ModelInfo,
+    *,
+    derive_overall_score: bool = True,
+    **options: Any,
+) -> tuple[EvalResult, pd.DataFrame]:
+    """Evaluate ``{dim: (score_A, score_B)}`` aligned with the benchmark's rows (per-pair score files).
+
+    A derived Overall standardises each dimension over all 2N scores (the evaluated set of this layout).
+    """
+    scores = {d: v for d, v in pair_scores.items() if d in benchmark.dimensions}
+    extra: dict[str, Any] = dict(options.pop("extra_provenance", None) or {})
+    sources = _overall_sources(benchmark, list(scores)) if derive_overall_score else []
+    if sources:
+        n = len(benchmark)
+        stacked = pd.DataFrame({d: np.concatenate(scores[d]) for d in sources})
+        overall = derive_overall(stacked, sources)
+        scores[OVERALL] = (overall[:n], overall[n:])
+        extra["overall_rule"] = {"derived_from": sources, "rule": OVERALL_RULE.replace("videos", "pair scores")}
+    margins = {d: np.asarray(a, float) - np.asarray(b, float) for d, (a, b) in scores.items()}
+    result, per_pair = evaluate_margins(benchmark, margins, model_info, extra_provenance=extra, **options)
+    for d, (a, b) in scores.items():
+        per_pair[f"score_A_{d}"] = np.asarray(a, float)
+        per_pair[f"score_B_{d}"] = np.asarray(b, float)
+    return result, per_pair
+
+
+def random_video_scores(benchmark: PairBenchmark, seed: int = 0,
+                        dimensions: Sequence[str] | None = None) -> pd.DataFrame:
+    """The ``random`` baseline's per-video scores: N(0, 1) from ``metrics.random_scores``, seeded per (seed, video),
+    so a video's scores never depend on which other videos are in the benchmark or their order. One draw per
+    dimension, in the order given; every prompt of a video gets the same scores (the baseline ignores text)."""
+    items = benchmark_items(benchmark)
+    dims = list(dimensions or benchmark.dimensions)
+    videos = pd.unique(items["video"])
+    draws = np.vstack([metrics.random_scores(len(dims), seed=_video_seed(seed, v)) for v in videos]) if len(videos) \
+        else np.zeros((0, len(dims)))
+    by_video = pd.DataFrame(draws, index=videos, columns=dims)
+    out = items.copy()
+    values = by_video.loc[items["video"]].to_numpy()
+    for j, d in enumerate(dims):
+        out[d] = values[:, j]
+    return out
+
+
+def _video_seed(seed: int, video: str) -> int:
+    digest = hashlib.sha256(f"{seed}\x1f{video}".encode()).digest()
+    return int.from_bytes(digest[:8], "little")
+
+
+def _write_parquet_atomic(frame: pd.DataFrame, path: Path) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    os.chmod(tmp, 0o644)  # mkstemp makes 0600; result tables are meant to be shared
+    try:
+        frame.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_evaluation(
+    result: EvalResult,
+    per_pair: pd.DataFrame,
+    directory: str | os.PathLike,
+    stem: str,
+    per_video: pd.DataFrame | None = None,
+) -> Path:
+    """Write ``<stem>.pairs.parquet``, ``<stem>.videos.parquet`` (when given) and ``<stem>.json`` (last, so a JSON
+    file always points at complete tables). The JSON names the tables relative to itself."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    pairs_path = directory / f"{stem}.pairs.parquet"
+    _write_parquet_atomic(per_pair, pairs_path)
+    result.per_pair_file = pairs_path.name
+    if per_video is not None:
+        videos_path = directory / f"{stem}.videos.parquet"
+        _write_parquet_atomic(per_video, videos_path)
+        result.per_video_file = videos_path.name
+    return save_result(result, directory / f"{stem}.json")
