@@ -9,7 +9,11 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-console = Console(stderr=False)
+import sys
+
+# Piped output (CI logs, `| tee`) gets a wide console so result tables are not cut at 80 columns.
+_WIDTH = None if sys.stdout.isatty() else 160
+console = Console(stderr=False, width=_WIDTH)
 err_console = Console(stderr=True)
 
 
