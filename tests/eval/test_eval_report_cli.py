@@ -54,9 +54,11 @@ def test_format_estimate() -> None:
     assert format_estimate(0.5) == "0.500" and format_estimate(None) == "n/a"
 
 
-def test_cli_default_run_writes_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_example_run_writes_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    res = runner.invoke(app, ["eval", "--n-resamples", "100"], env={"COLUMNS": "140"})
+    res = runner.invoke(app, ["eval", "--bench", str(EXAMPLE / "example-bench.csv"),
+                              "--scores", str(EXAMPLE / "example-model.scores.csv"), "--random-baseline",
+                              "--n-resamples", "100"], env={"COLUMNS": "140"})
     assert res.exit_code == 0, res.output
     out = tmp_path / "videobench-results"
     assert "Results written to" in res.output and str(out.resolve()) in res.output

@@ -21,14 +21,26 @@ class UserError(Exception):
     """An error caused by input the user can fix; printed without a traceback."""
 
 
+def is_user_error(exc: BaseException) -> bool:
+    """Errors videobench raises on purpose about the user's input (a file, a spec, a row): print, don't trace.
+
+    Every such error in this package is a ``ValueError`` / ``LookupError`` / ``OSError`` subclass defined in a
+    videobench module (``BenchmarkError``, ``VideoDecodeError``, ``RewardSpecError``, ``ConfigError``, ...), so the
+    rule needs no list that each new module must remember to extend.
+    """
+    if isinstance(exc, (UserError, FileNotFoundError)):
+        return True
+    defined_here = type(exc).__module__.split(".")[0] == "videobench"
+    return defined_here and isinstance(exc, (ValueError, LookupError, OSError, RuntimeError))
+
+
 @contextmanager
 def friendly_errors() -> Iterator[None]:
     """Turn expected input errors into a one-paragraph message and exit code 2."""
-    from videobench.data.benchmark import BenchmarkError
-    from videobench.results import ResultFormatError
-
     try:
         yield
-    except (UserError, BenchmarkError, ResultFormatError, FileNotFoundError) as exc:
+    except Exception as exc:
+        if not is_user_error(exc):
+            raise
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(code=2) from exc

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -75,7 +76,10 @@ def load_dataset_folder(
         if is_saved_dataset(folder):
             dataset = datasets.load_from_disk(str(folder))
         else:
-            dataset = datasets.load_dataset(str(folder), split=split)
+            # A throwaway cache: `datasets` keys its cache of local folders by path, so a folder rewritten in
+            # place (e.g. `bench build --overwrite`) would otherwise load its old rows.
+            with tempfile.TemporaryDirectory(prefix="videobench-ds-") as cache_dir:
+                dataset = datasets.load_dataset(str(folder), split=split, cache_dir=cache_dir, keep_in_memory=True)
     except (FileNotFoundError, ValueError, datasets.exceptions.DatasetNotFoundError) as exc:
         raise BenchmarkError(f"{folder}: cannot load as a dataset ({type(exc).__name__}: {exc})") from exc
     dataset = _pick_split(dataset, split, str(folder))

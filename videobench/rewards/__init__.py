@@ -1,1 +1,13 @@
-"""Reward model adapters and the registry that resolves model spec strings."""
+"""Reward model adapters and the registry that resolves model spec strings.
+
+Importing this package is cheap (no torch): adapters load on first use through ``load_reward_model``.
+"""
+
+from videobench.rewards.registry import (
+    RewardSpecError,
+    available_reward_models,
+    load_reward_model,
+    register_reward_model,
+)
+
+__all__ = ["RewardSpecError", "available_reward_models", "load_reward_model", "register_reward_model"]
