@@ -1,0 +1,106 @@
+"""The default evaluator of the queue: wires a request to videobench's evaluation and comparison machinery.
+
+Imports are lazy so the leaderboard works (and is tested) with any evaluator; this one needs the scoring stack.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from videobench.leaderboard.layout import GEN_TABLE
+from videobench.leaderboard.store import Store
+from videobench.leaderboard.submissions import Request
+from videobench.leaderboard.tables import read_parquet_bytes
+
+
+def component_spec(req: Request) -> str:
+    """The spec with every Hub component pinned to the checked commit (``adapter:target@sha``)."""
+    parts = []
+    for c in req.components:
+        local = c.revision.startswith("local-")
+        parts.append(f"{c.adapter}:{c.target}" if local else f"{c.adapter}:{c.target}@{c.revision}")
+    return "+".join(parts)
+
+
+def evaluate_reward_model(req: Request, work: Path) -> list[Path]:
+    from videobench.data.registry import load_benchmark
+    from videobench.evaluate import evaluate_video_scores, save_evaluation
+    from videobench.results import ModelInfo
+    from videobench.rewards.registry import load_reward_model
+    from videobench.scoring import score_benchmark
+
+    if len(req.components) != 1:
+        raise ValueError(f"a reward model request has one component, got {len(req.components)}")
+    spec = component_spec(req)
+    model = load_reward_model(spec)
+    benchmark = load_benchmark(req.benchmark, need_videos=True)
+    tables = score_benchmark(benchmark, [model], cache_dir=work / "scores", show_progress=False)
+    table = tables[model.name]
+    dims = [d for d in model.dimensions if d in table.columns]
+    # Same wiring as `videobench eval`; the name in the result is the board's model id.
+    info = ModelInfo(name=req.model_id, spec=spec, fingerprint=model.fingerprint(), dimensions=dims,
+                     sampling=model.sampling.as_dict(), revision=req.revision)
+    result, per_pair, per_video = evaluate_video_scores(benchmark, table[["video", "prompt", *dims]], info)
+    return [save_evaluation(result, per_pair, work, "result", per_video)]
+
+
+def board_generators(store: Store, suite: str) -> dict[str, str]:
+    """Name -> spec of the generators already ranked on ``suite`` (newest result of each board entry)."""
+    snap = store.snapshot()
+    path = f"{GEN_TABLE}.parquet"
+    table = read_parquet_bytes(snap.read(path)) if snap.exists(path) else None
+    if table is None or table.empty:
+        return {}
+    rows = table[table["benchmark"] == suite]
+    rows = rows[rows["timestamp"] == rows.groupby("model")["timestamp"].transform("max")]
+    # The board's baseline first: the comparison pins it at strength 0, as the board's earlier results did.
+    rows = rows.assign(_first=rows["checkpoint"] != rows["baseline"]).sort_values(["_first", "timestamp"], kind="stable")
+    out: dict[str, str] = {}
+    for name, spec in zip(rows["checkpoint"], rows["spec"]):
+        if spec and spec not in out.values():
+            out.setdefault(str(name), str(spec))
+    return out
+
+
+@dataclass
+class BoardEvaluator:
+    """The queue's default evaluator. Reward models: scored on the benchmark like ``videobench eval``. Generators:
+    rendered and scored with the board's reward models beside the generators the board already ranks on the same
+    prompt suite (the compare machinery needs at least two; ``baseline`` seeds an empty board). Keep ``render_dir``
+    and ``cache_dir`` between runs so the board's own renders and scores are reused."""
+
+    store: Store
+    rewards: tuple[str, ...] = ("videoreward:KwaiVGI/VideoReward",)
+    baseline: str | None = None
+    render_dir: Path | None = None
+    cache_dir: Path | None = None
+
+    def __call__(self, req: Request, work: Path) -> list[Path]:
+        if req.kind == "reward_model":
+            return evaluate_reward_model(req, work)
+        return self.evaluate_generator(req, work)
+
+    def evaluate_generator(self, req: Request, work: Path) -> list[Path]:
+        from videobench.compare.engine import CompareConfig, run_compare
+
+        generators = board_generators(self.store, req.benchmark)
+        if not generators and self.baseline:
+            generators["baseline"] = self.baseline
+        if not generators:
+            raise ValueError(f"the board ranks no generator on {req.benchmark!r} yet: start the queue with a baseline "
+                             "generator (--baseline-generator SPEC)")
+        name = req.model_id if req.model_id not in generators else f"{req.model_id}@{req.revision[:12]}"
+        generators[name] = component_spec(req)
+        outcome = run_compare(CompareConfig(
+            generators=generators, prompts=req.benchmark, rewards=list(self.rewards), output=work / "compare",
+            baseline=next(iter(generators)), render_dir=self.render_dir, cache_dir=self.cache_dir, report=False))
+        if outcome.result_path is None:
+            raise RuntimeError("the comparison wrote no result")
+        return [outcome.result_path]
+
+
+def make_default_evaluator(store: Store, rewards: tuple[str, ...] = ("videoreward:KwaiVGI/VideoReward",),
+                           baseline: str | None = None, render_dir: Path | None = None,
+                           cache_dir: Path | None = None) -> BoardEvaluator:
+    return BoardEvaluator(store, rewards, baseline, render_dir, cache_dir)

@@ -1,0 +1,169 @@
+"""The queue runner: claim a request by commit, evaluate it, publish its results and status in one commit.
+
+Claiming is a commit that flips the request to RUNNING with this worker's id, made on the snapshot the choice was
+made on; if another worker committed first, the store refuses it and the choice is made again on the new state, so two
+workers never hold the same request. Results and the FINISHED status land in one commit, and only while the request
+is still claimed by this worker. A worker that dies leaves its request RUNNING: the same worker id resumes it on the
+next start, any other worker takes it over once its lease has expired, and after ``max_attempts`` claims it is FAILED.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import shutil
+import socket
+import tempfile
+import traceback
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from videobench.leaderboard.build import rebuild_plan, result_files
+from videobench.leaderboard.errors import LeaderboardError
+from videobench.leaderboard.layout import request_path, result_path, timestamp
+from videobench.leaderboard.store import Changes, Snapshot, Store
+from videobench.leaderboard.submissions import Request, _parse_time, read_requests
+from videobench.provenance import utc_now
+from videobench.results import EvalResult, ResultFormatError
+
+#: request, work folder -> result JSON files written there (per-item Parquet named in them sits beside them).
+Evaluator = Callable[[Request, Path], list[Path]]
+
+
+@dataclass
+class QueueSettings:
+    lease_seconds: float = 6 * 3600
+    max_attempts: int = 3
+    publish_board: bool = True
+
+
+@dataclass
+class Outcome:
+    request_id: str
+    status: str
+    reason: str = ""
+    files: tuple[str, ...] = ()
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
+
+
+def _expired(req: Request, now: _dt.datetime, lease: float) -> bool:
+    try:
+        return (now - _parse_time(req.claimed_at)).total_seconds() > lease
+    except ValueError:
+        return True
+
+
+def claim_next(store: Store, worker: str, settings: QueueSettings | None = None) -> Request | None:
+    """Claim one request (own RUNNING first, then the oldest PENDING, then expired RUNNING); None when idle."""
+    settings = settings or QueueSettings()
+    chosen: dict[str, Request | None] = {"req": None}
+
+    def plan(snap: Snapshot) -> Changes:
+        chosen["req"] = None
+        requests, _ = read_requests(snap)
+        now = _dt.datetime.now(_dt.timezone.utc)
+        own = [r for r in requests if r.status == "RUNNING" and r.claimed_by == worker]
+        pending = sorted((r for r in requests if r.status == "PENDING"), key=lambda r: (r.submitted_at, r.id))
+        stale = [r for r in requests if r.status == "RUNNING" and r.claimed_by != worker
+                 and _expired(r, now, settings.lease_seconds)]
+        for req in own + pending + stale:
+            if req.attempts >= settings.max_attempts:
+                req.transition("FAILED", worker, f"gave up after {req.attempts} attempts (the worker stopped each time)")
+                return {request_path(req.id): req.to_bytes()}  # commit the give-up; the caller claims again
+            why = "resumed" if req in own else ("lease expired" if req in stale else "claimed")
+            req.claimed_by, req.claimed_at, req.attempts = worker, utc_now(), req.attempts + 1
+            req.transition("RUNNING", worker, why)
+            chosen["req"] = req
+            return {request_path(req.id): req.to_bytes()}
+        return {}
+
+    while True:
+        outcome = store.update(plan, f"videobench: {worker} claims a request")
+        req = chosen["req"]
+        if req is not None or not outcome.committed:
+            return req
+        # a give-up was committed: look again
+
+
+def _finish_plan(req: Request, worker: str, status: str, reason: str, files: Changes, publish: bool) -> Callable[[Snapshot], Changes]:
+    def plan(snap: Snapshot) -> Changes:
+        path = request_path(req.id)
+        if not snap.exists(path):
+            raise LeaderboardError(f"{path} disappeared while it was evaluated")
+        current = Request.from_bytes(snap.read(path), path)
+        if current.status != "RUNNING" or current.claimed_by != worker:
+            raise LeaderboardError(f"{path} was taken over by {current.claimed_by or 'nobody'} ({current.status})")
+        current.result_files = sorted(p for p in files if p.endswith(".json"))
+        current.transition(status, worker, reason)  # type: ignore[arg-type]
+        extra = {**files, path: current.to_bytes()}
+        return rebuild_plan(extra)(snap) if publish else extra
+    return plan
+
+
+def stage_results(req: Request, produced: list[Path]) -> Changes:
+    """Validate what the evaluator wrote and map it into the store layout."""
+    if not produced:
+        raise ResultFormatError(f"request {req.id}: the evaluator produced no result")
+    changes: Changes = {}
+    for i, src in enumerate(produced):
+        data = Path(src).read_bytes()
+        from videobench.leaderboard.ingest import parse_result
+
+        result = parse_result(data, source=str(src))
+        if isinstance(result, EvalResult) and result.benchmark.name != req.benchmark:
+            raise ResultFormatError(f"{src}: result is for {result.benchmark.name!r}, the request for {req.benchmark!r}")
+        target = result_path(req.benchmark, req.model_id, timestamp())
+        sidecars = {}
+        obj = json.loads(data)
+        for field, kind in (("per_pair_file", "pairs"), ("per_video_file", "videos"), ("per_item_file", "items")):
+            name = obj.get(field)
+            if name:
+                side = (Path(src).parent / name).resolve()
+                if side.parent != Path(src).parent.resolve() or not side.is_file():
+                    raise ResultFormatError(f"{src}: {field} {name!r} is not a file beside the result")
+                sidecars[kind] = side.read_bytes()
+        changes.update(result_files(data, target, sidecars))
+    return changes
+
+
+def run_one(store: Store, evaluator: Evaluator, worker: str, settings: QueueSettings | None = None,
+            workdir: Path | None = None) -> Outcome | None:
+    settings = settings or QueueSettings()
+    req = claim_next(store, worker, settings)
+    if req is None:
+        return None
+    work = Path(workdir or tempfile.mkdtemp(prefix="videobench-queue-")) / req.id
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        files = stage_results(req, evaluator(req, work))
+        status, reason = "FINISHED", ""
+    except Exception as exc:  # any failure of the evaluation is recorded on the request, the queue goes on
+        files, status = {}, "FAILED"
+        reason = f"{type(exc).__name__}: {exc}"[:2000]
+        tail = traceback.format_exc(limit=3)[-1500:]
+        (work / "error.txt").write_text(tail)
+    try:
+        outcome = store.update(_finish_plan(req, worker, status, reason, files, settings.publish_board),
+                               f"videobench: {req.id} {status}")
+    except LeaderboardError as exc:  # another worker took the request over (expired lease): its result counts
+        return Outcome(req.id, "ABANDONED", str(exc))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return Outcome(req.id, status, reason, tuple(outcome.changed))
+
+
+def run_queue(store: Store, evaluator: Evaluator, worker: str | None = None, *, max_requests: int | None = None,
+              settings: QueueSettings | None = None, workdir: Path | None = None) -> list[Outcome]:
+    worker = worker or default_worker_id()
+    outcomes: list[Outcome] = []
+    while max_requests is None or len(outcomes) < max_requests:
+        out = run_one(store, evaluator, worker, settings, workdir)
+        if out is None:
+            break
+        outcomes.append(out)
+    return outcomes

@@ -1,0 +1,333 @@
+"""Submissions: a request file per (model, revision, benchmark), checked before any compute is spent.
+
+Checks, in order: the spec parses and names acceptable ids; every Hub component's revision resolves to a commit; the
+weights are safetensors, or ``.pth`` files that ``torch.load(weights_only=True)`` accepts (the VideoReward format);
+other pickle files are refused unless a safetensors file sits beside them; no config asks for remote code
+(``auto_map``, ``custom_pipeline``, ``trust_remote_code``, custom classes in ``model_index.json``) unless the board
+allows it; then, inside the same commit that files the request, duplicates and the submitter's quota.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import struct
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Literal
+
+from videobench.leaderboard.errors import LeaderboardError, SubmissionRefused, UnsafeNameError
+from videobench.leaderboard.layout import REQUESTS_DIR, check_benchmark, request_id, request_path, split_model_id
+from videobench.leaderboard.store import Snapshot, Store
+from videobench.provenance import utc_now
+
+Status = Literal["PENDING", "RUNNING", "FINISHED", "FAILED"]
+Kind = Literal["reward_model", "generator"]
+ACTIVE: tuple[str, ...] = ("PENDING", "RUNNING", "FINISHED")
+
+SAFE_WEIGHTS = (".safetensors",)
+PICKLE_SUFFIXES = (".bin", ".pt", ".ckpt", ".pkl", ".pickle", ".joblib", ".dill")
+CONFIG_MAX_BYTES = 2 * 1024 * 1024
+KNOWN_LIBRARIES = {"diffusers", "transformers", None}
+
+
+@dataclass
+class Component:
+    adapter: str
+    target: str
+    revision: str = ""
+
+
+@dataclass
+class Request:
+    """One queue entry. Every field always has a value of one type (no nulls), so ``load_dataset`` reads the folder."""
+
+    id: str
+    kind: Kind
+    model: str
+    model_id: str
+    revision: str
+    benchmark: str
+    components: list[Component]
+    submitter: str
+    submitted_at: str
+    status: Status = "PENDING"
+    claimed_by: str = ""
+    claimed_at: str = ""
+    attempts: int = 0
+    reason: str = ""
+    result_files: list[str] = field(default_factory=list)
+    checks: list[str] = field(default_factory=list)
+    history: list[dict[str, str]] = field(default_factory=list)
+
+    def to_bytes(self) -> bytes:
+        # One JSON object per line (JSON Lines with one line): what the `json` builder of `datasets` reads fastest.
+        return (json.dumps(asdict(self), sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+
+    @classmethod
+    def from_bytes(cls, data: bytes, source: str) -> "Request":
+        try:
+            obj = json.loads(data.decode("utf-8"))
+            obj["components"] = [Component(**c) for c in obj["components"]]
+            req = cls(**obj)
+        except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise LeaderboardError(f"{source}: not a valid request ({exc})") from exc
+        if req.status not in ("PENDING", "RUNNING", "FINISHED", "FAILED") or req.kind not in ("reward_model", "generator"):
+            raise LeaderboardError(f"{source}: unknown status {req.status!r} or kind {req.kind!r}")
+        if request_path(req.id) != source and not source.startswith("<"):
+            raise LeaderboardError(f"{source}: request id {req.id!r} does not match its file name")
+        return req
+
+    def transition(self, status: Status, by: str, reason: str = "") -> None:
+        self.status = status
+        self.reason = reason
+        self.history.append({"status": status, "time": utc_now(), "by": by, "reason": reason[:500]})
+
+
+@dataclass
+class SubmissionPolicy:
+    max_per_window: int = 5
+    window_days: float = 7.0
+    allow_remote_code: bool = False
+
+
+def parse_spec(spec: str) -> list[Component]:
+    """``adapter:target[@rev]`` joined by ``+`` (a base pipeline plus LoRAs): one component each."""
+    parts = [p.strip() for p in spec.split("+")]
+    out = []
+    for part in parts:
+        adapter, sep, target = part.partition(":")
+        if not sep or not adapter or not target:
+            raise SubmissionRefused(f"model spec part {part!r} is not 'adapter:target' (e.g. videoreward:org/model)")
+        target, _, rev = target.partition("@")
+        out.append(Component(adapter, target, rev))
+    return out
+
+
+def is_local(target: str) -> bool:
+    return target.startswith(("/", ".", "~")) or Path(target).expanduser().exists()
+
+
+def default_model_id(components: list[Component]) -> str:
+    last = components[-1].target
+    if is_local(last):
+        return Path(last).expanduser().resolve().name
+    return last
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Weight and config checks. They read a *listing* (path -> size) and fetch small files through `fetch`, so the same
+# code checks a local folder and a Hub repo at a commit.
+
+def _contains_key(obj: Any, keys: set[str]) -> str | None:
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            if k in keys and v not in (None, False, "", {}, []):
+                return k
+            found = _contains_key(v, keys)
+            if found:
+                return found
+    elif isinstance(obj, list):
+        for v in obj:
+            found = _contains_key(v, keys)
+            if found:
+                return found
+    return None
+
+
+def check_files(
+    name: str,
+    listing: dict[str, int],
+    fetch: Callable[[str], Path],
+    policy: SubmissionPolicy,
+) -> list[str]:
+    """Refuse unsafe weights and remote code; return notes on what was checked."""
+    notes: list[str] = []
+    safetensors = [p for p in listing if p.endswith(SAFE_WEIGHTS)]
+    pth = [p for p in listing if p.endswith(".pth")]
+    pickles = [p for p in listing if p.endswith(PICKLE_SUFFIXES)]
+    if not safetensors and not pth:
+        raise SubmissionRefused(f"{name}: no weights found (expected .safetensors, or VideoReward's .pth files)")
+    safe_dirs = {os.path.dirname(p) for p in safetensors}
+    unsafe = [p for p in pickles if os.path.dirname(p) not in safe_dirs]
+    if unsafe:
+        raise SubmissionRefused(
+            f"{name}: pickle weights {unsafe[:5]} without safetensors beside them; pickles can run code when loaded. "
+            "Convert them to safetensors (safetensors.torch.save_file) and submit again")
+    for p in pickles:
+        notes.append(f"ignored pickle {p} (safetensors beside it is loaded instead)")
+    for p in pth:
+        check_pth(fetch(p), f"{name}/{p}")
+        notes.append(f"{p}: loads with torch.load(weights_only=True)")
+    for p in safetensors:
+        if listing[p] < 8:
+            raise SubmissionRefused(f"{name}/{p}: {listing[p]} bytes is too small for a safetensors file")
+    notes.append(f"{len(safetensors)} safetensors file(s)")
+    configs = [p for p in listing if p.endswith(".json") and p.count("/") <= 2 and listing[p] <= CONFIG_MAX_BYTES]
+    code_files = [p for p in listing if p.endswith(".py")]
+    for p in configs:
+        try:
+            cfg = json.loads(fetch(p).read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise SubmissionRefused(f"{name}/{p}: config is not valid JSON ({exc})") from exc
+        reason = _contains_key(cfg, {"auto_map", "custom_pipeline", "trust_remote_code"})
+        if reason is None and os.path.basename(p) == "model_index.json" and isinstance(cfg, dict):
+            for key, value in cfg.items():
+                if isinstance(value, list) and len(value) == 2 and value[0] not in KNOWN_LIBRARIES:
+                    reason = f"custom component {key} from {value[0]!r}"
+                    break
+        if reason is not None:
+            if not policy.allow_remote_code:
+                raise SubmissionRefused(
+                    f"{name}/{p}: needs remote code ({reason}); this board does not run submitted code "
+                    "(a maintainer can allow it with --allow-remote-code)")
+            notes.append(f"{p}: remote code ({reason}) allowed by the board")
+    if code_files:
+        notes.append(f"python files present but never imported: {code_files[:5]}")
+    return notes
+
+
+def check_pth(path: Path, source: str) -> None:
+    import pickle
+
+    import torch
+
+    try:
+        torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except (pickle.UnpicklingError, RuntimeError, ValueError, EOFError, AttributeError, TypeError) as exc:
+        raise SubmissionRefused(
+            f"{source}: does not load with torch.load(weights_only=True) ({type(exc).__name__}: {str(exc)[:300]}); "
+            "only plain tensors and containers are accepted") from exc
+
+
+def check_safetensors_header(path: Path, source: str) -> None:
+    """Local files only: the 8-byte length and JSON header must be sane before a loader maps the file."""
+    with path.open("rb") as f:
+        head = f.read(8)
+        if len(head) < 8:
+            raise SubmissionRefused(f"{source}: truncated safetensors file")
+        (n,) = struct.unpack("<Q", head)
+        if n > 100 * 1024 * 1024 or n > path.stat().st_size - 8:
+            raise SubmissionRefused(f"{source}: safetensors header length {n} is implausible")
+        try:
+            json.loads(f.read(n))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise SubmissionRefused(f"{source}: safetensors header is not JSON") from exc
+
+
+def _local_fingerprint(root: Path, listing: dict[str, int]) -> str:
+    digest = hashlib.sha256()
+    for rel in sorted(listing):
+        digest.update(f"{rel}\0{listing[rel]}\0".encode())
+        with (root / rel).open("rb") as f:  # head and tail: cheap on multi-GB checkpoints, changes with retraining
+            digest.update(f.read(1 << 20))
+            if listing[rel] > 2 << 20:
+                f.seek(-(1 << 20), os.SEEK_END)
+                digest.update(f.read())
+    return "local-" + digest.hexdigest()[:32]
+
+
+def check_component(comp: Component, default_revision: str, policy: SubmissionPolicy, *,
+                    endpoint: str | None = None, token: str | None = None, cache_dir: str | None = None) -> tuple[Component, list[str]]:
+    """Resolve the revision to a commit (or a content fingerprint for a local folder) and check the files."""
+    if is_local(comp.target):
+        root = Path(comp.target).expanduser().resolve()
+        if not root.is_dir():
+            raise SubmissionRefused(f"{comp.target}: not a folder")
+        listing = {p.relative_to(root).as_posix(): p.stat().st_size for p in root.rglob("*")
+                   if p.is_file() and not p.is_symlink() and ".git" not in p.parts}
+        for rel in listing:
+            if rel.endswith(".safetensors"):
+                check_safetensors_header(root / rel, f"{comp.target}/{rel}")
+        notes = check_files(comp.target, listing, lambda rel: root / rel, policy)
+        return Component(comp.adapter, str(root), _local_fingerprint(root, listing)), notes
+    try:
+        split_model_id(comp.target)
+    except UnsafeNameError as exc:
+        raise SubmissionRefused(f"{comp.target!r} is neither a local folder nor a Hub repo id: {exc}") from exc
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
+    from huggingface_hub.hf_api import RepoFile
+
+    api = HfApi(endpoint=endpoint, token=token)
+    revision = comp.revision or default_revision
+    try:
+        sha = api.model_info(comp.target, revision=revision).sha
+    except (RepositoryNotFoundError, RevisionNotFoundError) as exc:
+        raise SubmissionRefused(f"{comp.target}@{revision}: not found on {api.endpoint} ({type(exc).__name__})") from exc
+    if not sha:
+        raise SubmissionRefused(f"{comp.target}@{revision}: the Hub did not return a commit")
+    listing = {e.path: (e.lfs.size if e.lfs else e.size) for e in api.list_repo_tree(comp.target, revision=sha, recursive=True)
+               if isinstance(e, RepoFile)}
+
+    def fetch(rel: str) -> Path:
+        return Path(api.hf_hub_download(comp.target, rel, revision=sha, cache_dir=cache_dir))
+
+    notes = check_files(f"{comp.target}@{sha[:12]}", listing, fetch, policy)
+    return Component(comp.adapter, comp.target, sha), notes
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+
+def read_requests(snap: Snapshot) -> tuple[list[Request], list[tuple[str, str]]]:
+    requests, problems = [], []
+    for path in snap.list(REQUESTS_DIR):
+        if not path.endswith(".json"):
+            continue
+        try:
+            requests.append(Request.from_bytes(snap.read(path), path))
+        except LeaderboardError as exc:
+            problems.append((path, str(exc)))
+    return requests, problems
+
+
+def _parse_time(text: str) -> _dt.datetime:
+    return _dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=_dt.timezone.utc)
+
+
+def admission_plan(request: Request, policy: SubmissionPolicy, now: _dt.datetime | None = None) -> Callable[[Snapshot], dict[str, bytes | None]]:
+    """A store plan that files ``request`` after the duplicate and quota checks on the snapshot being committed to."""
+    def plan(snap: Snapshot) -> dict[str, bytes | None]:
+        existing, _ = read_requests(snap)
+        for other in existing:
+            same = (other.kind, other.model_id, other.revision, other.benchmark) == (
+                request.kind, request.model_id, request.revision, request.benchmark)
+            if same and other.status in ACTIVE:
+                raise SubmissionRefused(
+                    f"duplicate: {other.model_id}@{other.revision[:12]} on {other.benchmark} is already {other.status} "
+                    f"(request {other.id})")
+        moment = now or _dt.datetime.now(_dt.timezone.utc)
+        window = _dt.timedelta(days=policy.window_days)
+        recent = [o for o in existing if o.submitter == request.submitter and o.status != "FAILED"
+                  and moment - _parse_time(o.submitted_at) < window]
+        if len(recent) >= policy.max_per_window:
+            raise SubmissionRefused(
+                f"quota: {request.submitter} has {len(recent)} submissions in the last {policy.window_days:g} days "
+                f"(limit {policy.max_per_window})")
+        return {request_path(request.id): request.to_bytes()}
+    return plan
+
+
+def submit(store: Store, spec: str, benchmark: str, *, kind: Kind = "reward_model", revision: str = "main",
+           model_id: str | None = None, submitter: str = "anonymous", policy: SubmissionPolicy | None = None,
+           endpoint: str | None = None, token: str | None = None, cache_dir: str | None = None) -> Request:
+    policy = policy or SubmissionPolicy()
+    check_benchmark(benchmark)
+    components, checks = [], []
+    for comp in parse_spec(spec):
+        resolved, notes = check_component(comp, revision, policy, endpoint=endpoint, token=token, cache_dir=cache_dir)
+        components.append(resolved)
+        checks += notes
+    mid = model_id or default_model_id(components)
+    split_model_id(mid)
+    rev = components[-1].revision
+    req = Request(
+        id=request_id(kind, mid, rev, benchmark), kind=kind, model=spec, model_id=mid, revision=rev,
+        benchmark=benchmark, components=components, submitter=submitter, submitted_at=utc_now(), checks=checks,
+    )
+    req.transition("PENDING", submitter, "submitted")
+    store.ensure()
+    store.update(admission_plan(req, policy), f"videobench: submit {mid}@{rev[:12]} for {benchmark}")
+    return req

@@ -1,0 +1,83 @@
+"""Every card parses with huggingface_hub's DatasetCard, and its `configs` load a small sample with `datasets`."""
+
+import io
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import add
+
+from videobench.leaderboard.build import publish
+from videobench.leaderboard.submissions import submit
+
+CARDS = Path(__file__).resolve().parents[2] / "datasets_cards"
+
+
+def _load(folder: Path, config: str | None = None):
+    from datasets import load_dataset
+
+    return load_dataset(str(folder), config, split=None, cache_dir=str(folder / ".hf-cache"))
+
+
+@pytest.mark.parametrize("name", ["videogen-rewardbench", "genai-bench-video", "videobench-sanity", "videobench-leaderboard"])
+def test_card_parses(name):
+    from huggingface_hub import DatasetCard
+
+    card = DatasetCard.load(CARDS / name / "README.md")
+    assert card.data.configs and card.data.license
+    if name in ("videogen-rewardbench", "videobench-leaderboard"):
+        assert "2501.13918" in card.text
+
+
+def _sample(tmp_path, name, files):
+    root = tmp_path / name
+    root.mkdir()
+    (root / "README.md").write_bytes((CARDS / name / "README.md").read_bytes())
+    for rel, data in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(data)
+    return root
+
+
+def test_videogen_rewardbench_card_loads_sample(tmp_path):
+    csv = ("path_A,path_B,A_model,B_model,prompt,fps_A,num_frames_A,fps_B,num_frames_B,VQ,MQ,TA,Overall\n"
+           "videos/a.mp4,videos/b.mp4,m1,m2,a cat,24,48,16,33,A,same,B,A\n"
+           "videos/c.mp4,videos/d.mp4,m3,m1,a dog,8,40,24,120,same,B,A,same\n")
+    ds = _load(_sample(tmp_path, "videogen-rewardbench", {"videogen-rewardbench.csv": csv.encode()}))
+    assert ds["test"].num_rows == 2 and set(ds["test"]["MQ"]) == {"same", "B"}
+
+
+def test_genai_bench_card_loads_sample(tmp_path):
+    rows = [{"prompt": "p", "left_video": "v/1.mp4", "right_video": "v/2.mp4", "left_model": "a", "right_model": "b",
+             "vote_type": v} for v in ("leftvote", "tievote", "bothbad_vote")]
+    data = "\n".join(json.dumps(r) for r in rows).encode()
+    ds = _load(_sample(tmp_path, "genai-bench-video", {"data/test.jsonl": data}))
+    assert ds["test"]["vote_type"] == ["leftvote", "tievote", "bothbad_vote"]
+
+
+def test_sanity_card_loads_sample(tmp_path):
+    table = pd.DataFrame({"pair_id": ["p1"], "prompt": ["x"], "video_A": ["videos/a.mp4"], "video_B": ["videos/b.mp4"],
+                          "label_VQ": pd.Series([1], dtype="int8"), "label_Overall": pd.Series([1], dtype="int8")})
+    buf = io.BytesIO()
+    table.to_parquet(buf)
+    ds = _load(_sample(tmp_path, "videobench-sanity", {"data/test.parquet": buf.getvalue()}))
+    assert ds["test"]["label_VQ"] == [1]
+
+
+def test_results_store_card_loads_results_and_requests(local_store, tmp_path):
+    folder = tmp_path / "m"
+    folder.mkdir()
+    from safetensors.numpy import save
+    import numpy as np
+
+    (folder / "model.safetensors").write_bytes(save({"w": np.zeros(2, dtype=np.float32)}))
+    submit(local_store, f"videoreward:{folder}", "videogen-rewardbench", model_id="org/a", submitter="ann")
+    submit(local_store, f"videoreward:{folder}", "sanity", model_id="org/a", submitter="ann")
+    publish(local_store, {**add("org/a"), **add("org/b", stamp="20260102T000000000000Z")})
+    results = _load(local_store.root, "results")["train"]
+    assert set(results["model"]) == {"org/a", "org/b"} and results.num_rows == 8
+    requests = _load(local_store.root, "requests")["train"]
+    assert requests.num_rows == 2 and set(requests["status"]) == {"PENDING"}
+    board = _load(local_store.root, "leaderboard")["train"]
+    assert "random" in board["model"]

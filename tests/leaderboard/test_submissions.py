@@ -1,0 +1,117 @@
+import json
+import pickle
+
+import numpy as np
+import pytest
+
+from videobench.leaderboard.errors import SubmissionRefused
+from videobench.leaderboard.submissions import Request, SubmissionPolicy, read_requests, submit
+
+
+def _safetensors_bytes() -> bytes:
+    from safetensors.numpy import save
+
+    return save({"w": np.zeros((2, 2), dtype=np.float32)})
+
+
+def _model_dir(root, files):
+    root.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return root
+
+
+GOOD = {"model.safetensors": None, "config.json": b'{"model_type": "qwen2_vl"}'}
+
+
+def _good(tmp_path, name="rm", extra=None):
+    files = {"model.safetensors": _safetensors_bytes(), "config.json": b'{"model_type": "qwen2_vl"}', **(extra or {})}
+    return _model_dir(tmp_path / name, files)
+
+
+def test_local_submission_writes_a_pending_request(local_store, tmp_path):
+    req = submit(local_store, f"videoreward:{_good(tmp_path)}", "videogen-rewardbench", model_id="org/rm", submitter="ann")
+    (stored,), problems = read_requests(local_store.snapshot())
+    assert not problems and stored == req and stored.status == "PENDING"
+    assert stored.revision.startswith("local-") and stored.history[0]["status"] == "PENDING"
+    line = (local_store.root / f"requests/{req.id}.json").read_bytes()
+    assert line.count(b"\n") == 1 and Request.from_bytes(line, f"requests/{req.id}.json") == req
+
+
+def test_duplicates_and_quota_are_refused(local_store, tmp_path):
+    spec = f"videoreward:{_good(tmp_path)}"
+    submit(local_store, spec, "videogen-rewardbench", model_id="org/rm", submitter="ann")
+    with pytest.raises(SubmissionRefused, match="duplicate"):
+        submit(local_store, spec, "videogen-rewardbench", model_id="org/rm", submitter="bob")
+    policy = SubmissionPolicy(max_per_window=2)
+    submit(local_store, spec, "sanity", model_id="org/rm", submitter="ann", policy=policy)
+    with pytest.raises(SubmissionRefused, match="quota: ann has 2"):
+        submit(local_store, spec, "genai-bench", model_id="org/rm", submitter="ann", policy=policy)
+
+
+class _Evil:
+    def __reduce__(self):
+        return (print, ("pwned",))
+
+
+def test_pickle_weights_are_refused(local_store, tmp_path):
+    folder = _model_dir(tmp_path / "p", {"pytorch_model.bin": pickle.dumps(_Evil()), "config.json": b"{}"})
+    with pytest.raises(SubmissionRefused, match="no weights found"):
+        submit(local_store, f"videoreward:{folder}", "videogen-rewardbench", model_id="org/p")
+    folder = _good(tmp_path, "q", {"sub/extra.bin": b"x"})
+    with pytest.raises(SubmissionRefused, match="pickle weights"):
+        submit(local_store, f"videoreward:{folder}", "videogen-rewardbench", model_id="org/q")
+    folder = _good(tmp_path, "r", {"pytorch_model.bin": b"x"})  # beside safetensors: never loaded, allowed
+    req = submit(local_store, f"videoreward:{folder}", "videogen-rewardbench", model_id="org/r")
+    assert any("ignored pickle" in c for c in req.checks)
+
+
+def test_pth_must_load_with_weights_only(local_store, tmp_path):
+    import torch
+
+    good = _model_dir(tmp_path / "vr", {"config.json": b"{}"})
+    torch.save({"rm_head.weight": torch.zeros(3, 4)}, good / "model.pth")
+    req = submit(local_store, f"videoreward:{good}", "videogen-rewardbench", model_id="org/vr")
+    assert any("weights_only" in c for c in req.checks)
+    bad = _model_dir(tmp_path / "evil", {"config.json": b"{}"})
+    torch.save({"x": _Evil()}, bad / "model.pth")
+    with pytest.raises(SubmissionRefused, match=r"weights_only=True"):
+        submit(local_store, f"videoreward:{bad}", "videogen-rewardbench", model_id="org/evil")
+
+
+@pytest.mark.parametrize("config, name", [
+    ({"auto_map": {"AutoModel": "modeling_x.Model"}}, "config.json"),
+    ({"text_config": {"trust_remote_code": True}}, "config.json"),
+    ({"_class_name": "X", "transformer": ["my_module", "MyTransformer"]}, "model_index.json"),
+])
+def test_remote_code_is_refused_unless_allowed(local_store, tmp_path, config, name):
+    folder = _good(tmp_path, extra={name: json.dumps(config).encode()})
+    with pytest.raises(SubmissionRefused, match="remote code"):
+        submit(local_store, f"videoreward:{folder}", "videogen-rewardbench", model_id="org/rc")
+    req = submit(local_store, f"videoreward:{folder}", "videogen-rewardbench", model_id="org/rc",
+                 policy=SubmissionPolicy(allow_remote_code=True))
+    assert any("allowed by the board" in c for c in req.checks)
+
+
+def test_corrupt_safetensors_header_is_refused(local_store, tmp_path):
+    folder = _model_dir(tmp_path / "c", {"model.safetensors": (10**12).to_bytes(8, "little") + b"{}"})
+    with pytest.raises(SubmissionRefused, match="implausible"):
+        submit(local_store, f"videoreward:{folder}", "videogen-rewardbench", model_id="org/c")
+
+
+def test_hub_submission_resolves_revision_to_commit(hub, hub_store):
+    repo = hub.state.create("model", "org/rm", {"model.safetensors": _safetensors_bytes(), "config.json": b"{}"})
+    sha = repo.branches["main"]
+    req = submit(hub_store, "videoreward:org/rm", "videogen-rewardbench", revision="main", endpoint=hub.url)
+    assert req.revision == sha and req.model_id == "org/rm" and req.components[0].revision == sha
+    assert f"requests/{req.id}.json" in hub.files("board/results")
+    hub.state.create("model", "org/code", {"model.safetensors": _safetensors_bytes(),
+                                           "config.json": b'{"auto_map": {"AutoModel": "x.Y"}}'})
+    with pytest.raises(SubmissionRefused, match="remote code"):
+        submit(hub_store, "videoreward:org/code", "videogen-rewardbench", endpoint=hub.url)
+    with pytest.raises(SubmissionRefused, match="not found"):
+        submit(hub_store, "videoreward:org/missing", "videogen-rewardbench", endpoint=hub.url)
+    with pytest.raises(SubmissionRefused, match="neither a local folder nor a Hub repo"):
+        submit(hub_store, "videoreward:org/<script>", "videogen-rewardbench", endpoint=hub.url)

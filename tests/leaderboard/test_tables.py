@@ -1,0 +1,90 @@
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import add
+
+from videobench.leaderboard.build import HISTORY, build, publish, result_files
+from videobench.leaderboard.layout import result_path
+from videobench.leaderboard.significance import PairedCorrectness, ci_overlap_ranks, paired_bootstrap_ranks
+from videobench.leaderboard.synthetic import eval_result
+from videobench.leaderboard.tables import series_of
+from videobench.results import result_to_dict
+
+
+def test_random_row_is_always_present_with_expected_accuracy(local_store):
+    publish(local_store, {**add("org/a", skill=0.8, seed=1), **add("org/b", skill=0.6, seed=2)})
+    board = pd.read_parquet(local_store.root / "table/reward_models.parquet")
+    rnd = board[board["model"] == "random"].iloc[0]
+    assert rnd["VQ w/o ties"] == 0.5
+    assert rnd["MQ w/ ties"] == pytest.approx(0.5)        # h = 0.5 -> max(0.5, 0.25)
+    assert rnd["VQ w/ ties"] == pytest.approx(0.375)      # h = 0.25 -> max(0.25, 0.375)
+    assert list(board["model"])[:2] == ["org/a", "org/b"]
+    assert rnd["avg"] == pytest.approx((0.5 + np.mean([0.375, 0.5, 0.35, 0.425])) / 2)
+
+
+def test_average_is_missing_when_a_dimension_is_not_available(local_store):
+    r = eval_result("org/partial", seed=3)
+    r.dimensions["TA"].available = False
+    files = result_files(__import__("json").dumps(result_to_dict(r)).encode(),
+                         result_path("videogen-rewardbench", "org/partial", "20260101T000000000000Z"))
+    publish(local_store, {**files, **add("org/full")})
+    board = pd.read_parquet(local_store.root / "table/reward_models.parquet").set_index("model")
+    assert np.isnan(board.loc["org/partial", "avg"]) and not np.isnan(board.loc["org/full", "avg"])
+    assert list(board.index)[-1] == "org/partial"  # no average sorts last
+
+
+def test_ci_overlap_ranks():
+    ranks = ci_overlap_ranks([0.80, 0.79, 0.60, 0.5], [0.75, 0.74, 0.55, None], [0.85, 0.84, 0.65, None])
+    assert ranks == [1, 1, 3, 1]
+
+
+def test_paired_bootstrap_separates_what_ci_overlap_cannot():
+    rng = np.random.default_rng(0)
+    n = 400
+    base = (rng.random(n) < 0.7).astype(float)
+    better = base.copy()
+    flip = np.flatnonzero(base == 0)[:20]  # b is right on 20 more pairs and never worse: a real, paired gain
+    better[flip] = 1
+    data = PairedCorrectness(np.vstack([better, base]), np.arange(n) // 2)
+    assert paired_bootstrap_ranks(data) == [1, 2]
+    acc = better.mean(), base.mean()
+    half = 1.96 * np.sqrt(0.21 / n)
+    assert ci_overlap_ranks(list(acc), [a - half for a in acc], [a + half for a in acc]) == [1, 1]
+
+
+def test_paired_bootstrap_used_with_per_pair_files(local_store):
+    rng = np.random.default_rng(1)
+    n = 300
+    labels = rng.choice([-1, 1], size=n)
+    files = {}
+    for i, (model, acc) in enumerate((("org/strong", 0.9), ("org/weak", 0.6))):
+        right = rng.random(n) < acc
+        margin = np.where(right, labels, -labels) * rng.uniform(0.5, 1, n)
+        pairs = pd.DataFrame({"pair_id": [f"p{j}" for j in range(n)], "prompt": [f"q{j // 3}" for j in range(n)],
+                              "label_Overall": labels, "margin_Overall": margin})
+        buf = io.BytesIO()
+        pairs.to_parquet(buf)
+        r = eval_result(model, dimensions=("Overall",), seed=i)
+        path = result_path("videogen-rewardbench", model, "20260101T000000000000Z")
+        files.update(result_files(__import__("json").dumps(result_to_dict(r)).encode(), path, {"pairs": buf.getvalue()}))
+    publish(local_store, files)
+    hist = build(local_store.snapshot()).board.set_index("model")
+    assert set(hist["tier_method"].dropna()) == {"paired-bootstrap"}
+    assert hist.loc["org/weak", "tier"] == 2
+
+
+def test_history_cache_reuses_unchanged_rows(local_store):
+    publish(local_store, {**add("org/a"), **add("org/b")})
+    publish(local_store, add("org/c"))
+    snap = local_store.snapshot()
+    built = build(snap)
+    assert (built.tables.parsed, built.tables.reused) == (0, 3)
+    assert built.files[HISTORY] == snap.read(HISTORY)  # rebuilding changes nothing
+
+
+def test_series_groups_checkpoints():
+    assert series_of("org/rm-step1000") == series_of("org/rm-step2000") == "org/rm"
+    assert series_of("org/rm_checkpoint-12") == "org/rm"
+    assert series_of("org/rm-v2") == "org/rm-v2"

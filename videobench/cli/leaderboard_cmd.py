@@ -1,0 +1,194 @@
+"""`videobench submit` and `videobench leaderboard run-queue|build|publish`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from videobench.cli import app
+from videobench.cli.common import UserError, console, err_console, friendly_errors
+
+leaderboard_app = typer.Typer(help="Run a leaderboard: the submission queue, tables, report and dataset card.",
+                              no_args_is_help=True)
+app.add_typer(leaderboard_app, name="leaderboard")
+
+STORE_HELP = "Results store: a local folder or a Hub dataset repo id (org/name); default $VIDEOBENCH_STORE."
+ENDPOINT_HELP = "Hub endpoint (default: HF_ENDPOINT or huggingface.co)."
+
+
+def _store(store: Optional[str], endpoint: Optional[str]):
+    from videobench.leaderboard.store import open_store
+
+    target = store or os.environ.get("VIDEOBENCH_STORE")
+    if not target:
+        raise UserError("no store given: pass --store DIR_OR_REPO or set VIDEOBENCH_STORE")
+    return open_store(target, endpoint=endpoint)
+
+
+def _errors():
+    """friendly_errors plus the leaderboard's own refusals."""
+    from contextlib import contextmanager
+
+    from huggingface_hub.errors import HfHubHTTPError
+
+    from videobench.leaderboard.errors import LeaderboardError
+
+    @contextmanager
+    def ctx():
+        with friendly_errors():
+            try:
+                yield
+            except LeaderboardError as exc:
+                raise UserError(str(exc)) from exc
+            except HfHubHTTPError as exc:  # auth, permissions, missing repos: say what the Hub said
+                raise UserError(f"the Hub refused: {exc}") from exc
+    return ctx()
+
+
+@app.command("submit")
+def submit_cmd(
+    model: Optional[str] = typer.Option(None, "--model", help="Reward model spec, e.g. videoreward:org/model."),
+    generator: Optional[str] = typer.Option(None, "--generator", help="Generator spec, e.g. wan:org/base+lora:org/dpo."),
+    revision: str = typer.Option("main", "--revision", help="Branch, tag or commit; resolved to a commit now."),
+    bench: Optional[str] = typer.Option(None, "--bench", help="Benchmark for a reward model."),
+    prompts: Optional[str] = typer.Option(None, "--prompts", help="Prompt suite for a generator."),
+    store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
+    name: Optional[str] = typer.Option(None, "--name", help="Board id org/name (default: the last component's repo)."),
+    submitter: Optional[str] = typer.Option(None, "--submitter", help="Who submits (default: Hub user or $USER)."),
+    max_per_window: int = typer.Option(5, "--quota", help="Submissions per submitter per window."),
+    window_days: float = typer.Option(7.0, "--quota-days", help="Quota window in days."),
+    allow_remote_code: bool = typer.Option(False, "--allow-remote-code", help="Accept configs asking for remote code."),
+    endpoint: Optional[str] = typer.Option(None, "--endpoint", help=ENDPOINT_HELP),
+) -> None:
+    """File a request (status PENDING) after checking the weights and configs; no compute is spent here."""
+    from videobench.leaderboard.submissions import SubmissionPolicy, submit
+
+    with _errors():
+        if (model is None) == (generator is None):
+            raise UserError("pass exactly one of --model (reward model) or --generator")
+        if model is not None and not bench:
+            raise UserError("--model needs --bench NAME")
+        if generator is not None and not prompts:
+            raise UserError("--generator needs --prompts SUITE")
+        who = submitter or os.environ.get("USER") or "anonymous"
+        req = submit(_store(store, endpoint), model or generator, bench or prompts,
+                     kind="reward_model" if model else "generator", revision=revision, model_id=name,
+                     submitter=who, endpoint=endpoint,
+                     policy=SubmissionPolicy(max_per_window, window_days, allow_remote_code))
+        console.print(f"request [bold]{req.id}[/] PENDING: {req.model_id}@{req.revision[:12]} on {req.benchmark}",
+                      highlight=False, markup=True)
+        for note in req.checks:
+            console.print(f"  checked: {note}", highlight=False, markup=False)
+
+
+@leaderboard_app.command("run-queue")
+def run_queue_cmd(
+    store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
+    worker: Optional[str] = typer.Option(None, "--worker", help="Worker id; reuse it after a crash to resume."),
+    max_requests: Optional[int] = typer.Option(None, "--max", help="Stop after this many requests."),
+    lease_hours: float = typer.Option(6.0, "--lease-hours", help="After this long a RUNNING request may be taken over."),
+    no_publish: bool = typer.Option(False, "--no-publish", help="Do not rebuild table/report with each result."),
+    reward: list[str] = typer.Option(["videoreward:KwaiVGI/VideoReward"], "--reward",
+                                     help="Board reward model(s) that score generator submissions."),
+    baseline_generator: Optional[str] = typer.Option(None, "--baseline-generator",
+                                                     help="Generator spec to compare against while the board has none."),
+    render_dir: Optional[Path] = typer.Option(None, "--render-dir", help="Keep renders here between runs."),
+    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="Keep reward scores here between runs."),
+    endpoint: Optional[str] = typer.Option(None, "--endpoint", help=ENDPOINT_HELP),
+) -> None:
+    """Evaluate PENDING requests one by one (claim, evaluate, publish results + status in one commit)."""
+    from videobench.leaderboard import evaluators
+    from videobench.leaderboard.queue import QueueSettings, default_worker_id, run_queue
+
+    with _errors():
+        worker_id = worker or default_worker_id()
+        target = _store(store, endpoint)
+        evaluator = evaluators.make_default_evaluator(target, tuple(reward), baseline_generator, render_dir, cache_dir)
+        outcomes = run_queue(target, evaluator, worker_id, max_requests=max_requests,
+                             settings=QueueSettings(lease_seconds=lease_hours * 3600, publish_board=not no_publish))
+        if not outcomes:
+            console.print("no pending requests")
+        for out in outcomes:
+            line = f"{out.request_id}: {out.status}" + (f" ({out.reason})" if out.reason else "")
+            console.print(line, highlight=False, markup=False)
+
+
+@leaderboard_app.command("build")
+def build_cmd(
+    store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
+    out: Path = typer.Option(Path("leaderboard-build"), "--out", help="Folder for table, report and card."),
+    png: bool = typer.Option(False, "--png", help="Also export each figure as PNG (needs kaleido and chromium)."),
+    endpoint: Optional[str] = typer.Option(None, "--endpoint", help=ENDPOINT_HELP),
+) -> None:
+    """Rebuild table, report and dataset card from the store into --out (nothing is committed)."""
+    from videobench.leaderboard.build import build
+    from videobench.leaderboard.report import write_pngs
+
+    with _errors():
+        snap = _store(store, endpoint).snapshot()
+        if snap.revision is None and not snap.files:
+            raise UserError(f"{snap.store.describe()} is empty or does not exist")
+        built = build(snap)
+        for rel, data in built.files.items():
+            target = out / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        for path, message in built.tables.problems:
+            err_console.print(f"skipped {path}: {message}", highlight=False, markup=False)
+        if png:
+            write_pngs(built.figures, str(out / "figures"))
+        console.print(f"wrote {len(built.files)} files to {out} ({built.tables.parsed} results parsed, "
+                      f"{built.tables.reused} reused)", highlight=False, markup=False)
+
+
+@leaderboard_app.command("publish")
+def publish_cmd(
+    store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
+    result: list[Path] = typer.Option([], "--result", help="Result JSON to add (per-item Parquet beside it is added too)."),
+    model_id: Optional[str] = typer.Option(None, "--model-id", help="Board id org/name for --result (default: its model name)."),
+    model_card: bool = typer.Option(False, "--model-card", help="Also merge the results into the model repo's card "
+                                    "(model-index + .eval_results/); only for repos you own."),
+    endpoint: Optional[str] = typer.Option(None, "--endpoint", help=ENDPOINT_HELP),
+) -> None:
+    """Add results (optional) and commit the rebuilt table, report and card in one commit."""
+    from videobench.leaderboard.build import publish
+    from videobench.leaderboard.cards import update_model_card
+    from videobench.leaderboard.hub_store import HubStore
+    from videobench.leaderboard.ingest import parse_result
+    from videobench.leaderboard.layout import result_path, timestamp
+    from videobench.leaderboard.queue import stage_results
+    from videobench.leaderboard.submissions import Component, Request
+    from videobench.results import EvalResult
+
+    with _errors():
+        target = _store(store, endpoint)
+        extra: dict = {}
+        added = []
+        for path in result:
+            res = parse_result(path.read_bytes(), source=str(path))
+            mid = model_id or (res.model.name if isinstance(res, EvalResult) else None)
+            if mid is None:
+                raise UserError(f"{path}: pass --model-id for a comparison result")
+            bench = res.benchmark.name if isinstance(res, EvalResult) else str(res.prompts.get("suite") or "prompts")
+            req = Request(id="manual", kind="reward_model", model="", model_id=mid, revision="", benchmark=bench,
+                          components=[Component("", "")], submitter="", submitted_at="")
+            result_path(bench, mid, timestamp())  # validates the names before anything is written
+            extra.update(stage_results(req, [path]))
+            added.append((mid, res))
+        outcome = publish(target, extra, message="videobench: publish" + (f" {len(added)} result(s)" if added else ""))
+        if outcome.committed:
+            console.print(f"committed {len(outcome.changed)} file(s) as {outcome.revision}", highlight=False, markup=False)
+            for p in outcome.changed:
+                console.print(f"  {p}", highlight=False, markup=False)
+        else:
+            console.print("nothing changed", highlight=False, markup=False)
+        if model_card:
+            if not isinstance(target, HubStore):
+                raise UserError("--model-card needs a Hub store (the card links to the results dataset)")
+            for mid, res in added:
+                if isinstance(res, EvalResult):
+                    update_model_card(mid, res, target.repo_id)
+                    console.print(f"updated the model card of {mid}", highlight=False, markup=False)
