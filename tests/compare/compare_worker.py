@@ -1,0 +1,21 @@
+"""Run by ``accelerate launch`` in test_distributed: one compare, each rank reports what it did."""
+
+import json
+import sys
+from pathlib import Path
+
+from compare_helpers import SharpnessReward
+
+from videobench.compare import CompareConfig, run_compare
+from videobench.scoring.distributed import current_process
+
+a, b, root = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+out = run_compare(CompareConfig(generators={"a": a, "b": b}, prompts="vbench-946", num_prompts=3,
+                                rewards=[SharpnessReward()], output=root / "out", render_dir=root / "renders",
+                                cache_dir=root / "scores", n_resamples=50, report=False, device="cpu"))
+proc = current_process()
+(root / f"rank{proc.rank}.json").write_text(json.dumps({
+    "world_size": proc.world_size, "rendered_total": out.render_stats.rendered,
+    "has_result": out.result is not None,
+    "win_rate": None if out.result is None else out.result.win_rates[0].win_rate.value,
+}))

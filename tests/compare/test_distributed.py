@@ -1,0 +1,40 @@
+"""Two CPU processes under ``accelerate launch`` (gloo) split the renders; rank 0 writes the one result."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from compare_helpers import TINY
+
+from videobench.results import load_result
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_two_processes_split_rendering(tiny_wan, tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env.pop("WORLD_SIZE", None)
+    worker = Path(__file__).with_name("compare_worker.py")
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+           "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+           "--main_process_port", str(_free_port()), str(worker),
+           f"wan:{tiny_wan}{TINY}", f"wan:{tiny_wan}{TINY}+blur:3", str(tmp_path)]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=500, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    reports = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
+    assert [r["world_size"] for r in reports] == [2, 2]
+    assert reports[0]["rendered_total"] == 6  # 2 generators x 3 prompts, summed over ranks
+    assert [r["has_result"] for r in reports] == [True, False]
+    assert len(list((tmp_path / "renders").rglob("*.mp4"))) == 6
+    result = load_result(tmp_path / "out" / "compare.json")
+    assert result.win_rates[0].win_rate.value == reports[0]["win_rate"] == 0.0  # blurred loses every item

@@ -1,0 +1,106 @@
+"""Rendering: the paired plan (every generator × prompt × seed), what is missing from the store, and the loop.
+
+With several processes (``accelerate launch``), ``shard`` gives each rank a contiguous, balanced slice of the
+missing renders (ordered by generator, so a rank loads few pipelines); ranks write to the shared store through atomic
+renames and meet at a barrier before scoring.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence, TypeVar
+
+from videobench.compare.generators import Generator, PipelineGenerator, load_all
+from videobench.compare.store import RenderStore
+from videobench.prompts import Prompt
+from videobench.scoring.distributed import split
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RenderItem:
+    generator: str
+    prompt: Prompt
+    seed: int
+    path: Path | None  # None: a pre-rendered video is missing
+
+
+class MissingVideosError(FileNotFoundError):
+    def __init__(self, missing: list[RenderItem]) -> None:
+        self.missing = missing
+        shown = ", ".join(f"{m.generator}:{m.prompt.id}__seed{m.seed}" for m in missing[:10])
+        more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+        super().__init__(f"{len(missing)} pre-rendered video(s) missing (expected <prompt_id>__seed<seed>.mp4): "
+                         f"{shown}{more}")
+
+
+def plan(generators: dict[str, Generator], prompts: Sequence[Prompt], seeds: Sequence[int],
+         store: RenderStore) -> list[RenderItem]:
+    """Every (generator, prompt, seed) with the video path it has or will have. Raises when a pre-rendered
+    folder lacks a video (checked before any compute is spent)."""
+    items: list[RenderItem] = []
+    missing: list[RenderItem] = []
+    for name, gen in generators.items():
+        for prompt in prompts:
+            for seed in seeds:
+                if isinstance(gen, PipelineGenerator):
+                    items.append(RenderItem(name, prompt, seed, store.path(gen.fingerprint, gen.settings, prompt, seed)))
+                else:
+                    path = gen.video_for(prompt, seed)
+                    (items if path else missing).append(RenderItem(name, prompt, seed, path))
+    if missing:
+        raise MissingVideosError(missing)
+    return items
+
+
+def shard(items: Sequence[T], num_processes: int, process_index: int) -> list[T]:
+    """Contiguous slice ``process_index`` of ``num_processes`` near-equal slices (the scoring engine's split)."""
+    return split(items, num_processes, process_index)
+
+
+@dataclass
+class RenderStats:
+    planned: int = 0
+    reused: int = 0
+    rendered: int = 0
+    load_seconds: float = 0.0
+    render_seconds: float = 0.0
+
+
+def render_missing(items: Sequence[RenderItem], generators: dict[str, Generator], store: RenderStore,
+                   device: str = "cpu", num_processes: int = 1, process_index: int = 0,
+                   progress: Callable[[int, int], None] | None = None) -> RenderStats:
+    """Render this rank's share of the items whose video is not in the store yet."""
+    stats = RenderStats(planned=len(items))
+    renderable = [it for it in items if isinstance(generators[it.generator], PipelineGenerator)]
+    # Shard the full plan (not what is missing now): every rank sees the same list whatever the others have written.
+    mine = [it for it in shard(renderable, num_processes, process_index) if not it.path.exists()]
+    stats.reused = len(items) - sum(not it.path.exists() for it in renderable)
+    needed = [generators[name] for name in dict.fromkeys(it.generator for it in mine)]
+    t0 = time.perf_counter()
+    load_all(needed)  # every checkpoint loads (and its LoRA applies) before anything renders
+    stats.load_seconds = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    current: PipelineGenerator | None = None
+    for k, item in enumerate(mine):
+        gen = generators[item.generator]
+        assert isinstance(gen, PipelineGenerator)
+        if gen is not current:
+            if current is not None and device != "cpu":
+                current.to("cpu")  # one pipeline on the accelerator at a time
+            gen.to(device)
+            store.describe(gen.fingerprint, gen.settings, {"spec": gen.spec.raw, "fingerprint": gen.fingerprint,
+                                                            "commit": gen.commit})
+            current = gen
+        if item.path.exists():  # another rank or run finished it meanwhile
+            continue
+        frames = gen.render(item.prompt.text, item.seed)
+        store.write(item.path, frames, gen.settings.fps or 8.0)
+        stats.rendered += 1
+        if progress is not None:
+            progress(k + 1, len(mine))
+    stats.render_seconds = time.perf_counter() - t0
+    return stats

@@ -1,0 +1,191 @@
+"""Generator spec strings.
+
+Grammar (whitespace is not allowed around the separators)::
+
+    spec     := source ("+" part)*
+    source   := KIND ":" TARGET ["@" REVISION] ["?" QUERY]       KIND in wan, ltx, diffusers, videos
+    part     := MODIFIER ":" TARGET ["@" REVISION] ["?" QUERY]   e.g. +lora:DIR, +lora:org/repo@v1?scale=0.8
+    QUERY    := KEY "=" VALUE ("&" KEY "=" VALUE)*                values are %-decoded
+
+TARGET is a local path or a Hub repo id; ``@REVISION`` is only split off when TARGET as a whole is not an existing
+path. Sampling keys (``steps``, ``guidance``, ``height``, ``width``, ``num_frames``/``frames``, ``fps``,
+``negative_prompt``) may appear in any part's query and always set the generator's sampling arguments; other keys
+belong to their part (``dtype``/``variant`` on the source, ``scale`` on ``+lora``, a modifier's own options).
+A new ``+name:`` part is split off wherever ``+`` is followed by a lower-case word and a colon.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+SOURCE_KINDS = ("wan", "ltx", "diffusers", "videos")
+_PART_SPLIT = re.compile(r"\+(?=[a-z][a-z0-9_-]*:)")
+_HEAD = re.compile(r"^([a-z][a-z0-9_-]*):(.*)$", re.S)
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+class SpecError(ValueError):
+    """A generator spec string that does not follow the grammar (see ``videobench.compare.spec``)."""
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    """Sampling arguments of a generator; every field is part of the render key. None = the pipeline's default."""
+
+    steps: int | None = None
+    guidance: float | None = None
+    height: int | None = None
+    width: int | None = None
+    num_frames: int | None = None
+    fps: float | None = None
+    negative_prompt: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def key(self) -> str:
+        return json.dumps(self.as_dict(), sort_keys=True, separators=(",", ":"))
+
+    def merged(self, other: "RenderSettings") -> "RenderSettings":
+        """``other``'s set fields over ours."""
+        return replace(self, **{k: v for k, v in other.as_dict().items() if v is not None})
+
+
+_SAMPLING_TYPES: dict[str, type] = {
+    "steps": int, "guidance": float, "height": int, "width": int, "num_frames": int, "fps": float,
+    "negative_prompt": str,
+}
+_SAMPLING_ALIASES = {"frames": "num_frames", "guidance_scale": "guidance", "num_inference_steps": "steps"}
+SAMPLING_KEYS = tuple(_SAMPLING_TYPES) + tuple(_SAMPLING_ALIASES)
+
+
+def settings_from_options(options: dict[str, Any], where: str = "") -> RenderSettings:
+    """Typed ``RenderSettings`` from string (or typed) values; unknown keys raise ``SpecError``."""
+    values: dict[str, Any] = {}
+    for key, raw in options.items():
+        name = _SAMPLING_ALIASES.get(key, key)
+        if name not in _SAMPLING_TYPES:
+            raise SpecError(f"{where}unknown sampling argument {key!r} (known: {', '.join(_SAMPLING_TYPES)})")
+        if raw is None:
+            continue
+        kind = _SAMPLING_TYPES[name]
+        try:
+            value = kind(raw)
+        except (TypeError, ValueError):
+            raise SpecError(f"{where}{key}={raw!r} is not a valid {kind.__name__}") from None
+        if kind in (int, float) and not value > 0:
+            raise SpecError(f"{where}{key} must be positive, got {raw!r}")
+        values[name] = value
+    return RenderSettings(**values)
+
+
+@dataclass(frozen=True)
+class Part:
+    """One ``name:target[@rev][?query]`` piece of a spec."""
+
+    name: str
+    target: str
+    revision: str | None = None
+    options: dict[str, str] = field(default_factory=dict, hash=False)
+
+    def __str__(self) -> str:
+        rev = f"@{self.revision}" if self.revision else ""
+        query = "&".join(f"{k}={v}" for k, v in self.options.items())
+        return f"{self.name}:{self.target}{rev}{'?' + query if query else ''}"
+
+
+@dataclass(frozen=True)
+class GeneratorSpec:
+    raw: str
+    source: Part
+    modifiers: tuple[Part, ...]
+    settings: RenderSettings
+
+    @property
+    def kind(self) -> str:
+        return self.source.name
+
+
+def _split_revision(target: str) -> tuple[str, str | None]:
+    if "@" not in target or Path(target).expanduser().exists():
+        return target, None
+    base, rev = target.rsplit("@", 1)
+    if not base or not rev:
+        raise SpecError(f"empty repo id or revision in {target!r}")
+    return base, rev
+
+
+def _parse_query(query: str, where: str) -> dict[str, str]:
+    options: dict[str, str] = {}
+    for item in query.split("&"):
+        if not item:
+            continue
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SpecError(f"{where}query item {item!r} is not key=value")
+        key = unquote(key)
+        if key in options:
+            raise SpecError(f"{where}{key!r} is given twice")
+        options[key] = unquote(value)
+    return options
+
+
+def parse_part(text: str) -> Part:
+    m = _HEAD.match(text)
+    if not m:
+        raise SpecError(f"{text!r} is not NAME:TARGET (e.g. wan:/models/wan or lora:/ckpt/lora)")
+    name, rest = m.group(1), m.group(2)
+    target, _, query = rest.partition("?")
+    if not target:
+        raise SpecError(f"{text!r}: empty target after {name}:")
+    target, revision = _split_revision(target)
+    return Part(name, target, revision, _parse_query(query, f"{name}: "))
+
+
+def parse_generator_spec(spec: str) -> GeneratorSpec:
+    """Parse ``KIND:TARGET[@REV][?QUERY](+MODIFIER:TARGET[@REV][?QUERY])*`` (see the module docstring)."""
+    spec = spec.strip()
+    if not spec:
+        raise SpecError("empty generator spec")
+    pieces = _PART_SPLIT.split(spec)
+    parts = [parse_part(p) for p in pieces]
+    source, modifiers = parts[0], parts[1:]
+    if source.name not in SOURCE_KINDS:
+        raise SpecError(f"{spec!r}: unknown generator kind {source.name!r} (known: {', '.join(SOURCE_KINDS)})")
+    sampling: dict[str, str] = {}
+    cleaned = []
+    for part in parts:
+        own = {}
+        for key, value in part.options.items():
+            if key in SAMPLING_KEYS:
+                name = _SAMPLING_ALIASES.get(key, key)
+                if name in sampling:
+                    raise SpecError(f"{spec!r}: sampling argument {name!r} is given twice")
+                sampling[name] = value
+            else:
+                own[key] = value
+        cleaned.append(replace(part, options=own))
+    settings = settings_from_options(sampling, f"{spec!r}: ")
+    if source.name == "videos" and modifiers:
+        raise SpecError(f"{spec!r}: pre-rendered videos take no modifiers")
+    return GeneratorSpec(spec, cleaned[0], tuple(cleaned[1:]), settings)
+
+
+def parse_named_spec(text: str) -> tuple[str, str]:
+    """``NAME=SPEC`` from the command line; the name is what tables and reports show."""
+    name, sep, spec = text.partition("=")
+    if not sep or not spec:
+        raise SpecError(f"--generator {text!r}: expected NAME=SPEC, e.g. base=wan:/models/wan")
+    check_name(name)
+    return name, spec
+
+
+def check_name(name: str) -> str:
+    if not NAME_RE.match(name):
+        raise SpecError(f"generator name {name!r}: use 1-64 letters, digits, '_', '.', '-' (starting with a letter/digit)")
+    return name
