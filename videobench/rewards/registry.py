@@ -64,6 +64,7 @@ _BUILTINS: dict[str, Factory] = {
     "scores": "videobench.rewards.precomputed:PrecomputedScores",
     "random": _random,
     "classical": "videobench.rewards.classical:ClassicalReward",
+    "pixel": "videobench.align.rewards:PixelReward",
     "python": _python,
 }
 _REGISTERED: dict[str, Factory] = {}

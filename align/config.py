@@ -1,0 +1,221 @@
+"""``AlignConfig``: every setting of a Flow-DPO / Flow-RWR / SFT run, from YAML, flags or Python keywords.
+
+One flat namespace: the YAML keys, the ``--set key=value`` overrides of ``videobench align`` and the keyword
+arguments of :func:`videobench.align.dpo` / ``rwr`` / ``sft`` are the same names.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Literal, Mapping, get_args, get_origin, get_type_hints
+
+__all__ = ["AlignConfig", "ConfigError", "parse_override"]
+
+Method = Literal["dpo", "rwr", "sft"]
+
+
+class ConfigError(ValueError):
+    """A setting that is unknown or has an invalid value; the message names it."""
+
+
+@dataclass
+class AlignConfig:
+    # -- what to train ----------------------------------------------------------------------------------------
+    method: Method = "dpo"
+    #: a diffusers pipeline folder or Hub id (WanPipeline or LTXPipeline, flow-matching)
+    pipeline: str = ""
+    output_dir: str = "align-output"
+    seed: int = 0
+
+    # -- data ---------------------------------------------------------------------------------------------------
+    #: "rollouts" (render K samples per prompt and score them), "pairs" (a PairBenchmark), or "cache" (cache_dir)
+    data: Literal["rollouts", "pairs", "cache"] = "rollouts"
+    #: latent cache folder (default: OUTPUT_DIR/cache); reused when it exists
+    cache_dir: str | None = None
+    #: for data=pairs: a benchmark name, path or Hub id (videobench.data.registry.load_benchmark)
+    benchmark: str | None = None
+    #: for data=pairs: label dimension, or label_weights {dim: w} to use sign(Σ w·label); ties are dropped
+    label_dimension: str = "Overall"
+    label_weights: dict[str, float] | None = None
+    #: for data=rollouts: a list of prompts or a prompt suite / file (videobench.prompts.load_prompts)
+    prompts: list[str] | str | None = None
+    num_prompts: int | None = None
+    samples_per_prompt: int = 4
+    #: a reward spec ("pixel:brightness", a registry spec) — Python callers may pass any RewardModel or callable
+    reward: Any = "pixel:brightness"
+    reward_dimension: str | None = None
+    reward_weights: dict[str, float] | None = None
+    num_frames: int = 33
+    height: int = 480
+    width: int = 832
+    num_inference_steps: int = 30
+    guidance_scale: float = 5.0
+    #: text-encoder length; None = the pipeline's own default (Wan 512, LTX 128) so training matches inference
+    max_sequence_length: int | None = None
+
+    # -- LoRA and reference ------------------------------------------------------------------------------------
+    lora_rank: int = 64
+    lora_alpha: float = 128.0
+    lora_targets: list[str] = field(default_factory=lambda: ["to_q", "to_k", "to_v", "to_out.0"])
+    lora_dropout: float = 0.0
+    #: start from this diffusers-format LoRA; the reference is then a frozen copy of it
+    init_lora: str | None = None
+    #: "adapter": reference = adapters disabled (or the frozen initial adapter); "copy": a separate frozen copy
+    reference: Literal["adapter", "copy"] = "adapter"
+
+    # -- objective ----------------------------------------------------------------------------------------------
+    beta: float = 500.0
+    beta_schedule: Literal["constant", "sigma"] = "constant"
+    rwr_temperature: float = 1.0
+    rwr_weighting: Literal["softmax", "zscore", "raw"] = "softmax"
+    #: normalise RWR weights over each prompt "group" or over the whole micro-"batch"
+    rwr_normalize: Literal["group", "batch"] = "group"
+    sigma_sampler: Literal["uniform", "logit_normal"] = "uniform"
+    sigma_mean: float = 0.0
+    sigma_std: float = 1.0
+    sigma_shift: float = 1.0
+    sigma_min: float = 0.0
+    sigma_max: float = 1.0
+
+    # -- optimisation -------------------------------------------------------------------------------------------
+    #: per process and micro-step: pairs (dpo), prompt groups (rwr) or videos (sft)
+    batch_size: int = 1
+    grad_accum: int = 1
+    max_steps: int = 1000
+    lr: float = 1e-4
+    weight_decay: float = 0.0
+    warmup_steps: int = 0
+    max_grad_norm: float | None = 1.0
+    mixed_precision: Literal["no", "bf16", "fp16"] = "no"
+    #: dtype of the frozen base weights ("bfloat16" halves their memory); LoRA weights stay float32
+    base_dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    gradient_checkpointing: bool = False
+    ema_decay: float | None = None
+    checkpoint_every: int = 0
+    #: "latest", a checkpoint folder, or None
+    resume_from: str | None = None
+    log_every: int = 1
+    #: force the CPU even when a GPU is present
+    cpu: bool = False
+
+    def __post_init__(self) -> None:
+        self._coerce()
+        self.validate()
+
+    def _coerce(self) -> None:
+        # YAML 1.1 reads "1e-4" as a string and "5" as an int: convert to the declared scalar types
+        hints = get_type_hints(type(self))
+        for f in fields(self):
+            value = getattr(self, f.name)
+            kinds = set(get_args(hints[f.name])) | {hints[f.name]}
+            try:
+                if float in kinds and isinstance(value, (str, int)) and not isinstance(value, bool):
+                    setattr(self, f.name, float(value))
+                elif int in kinds and isinstance(value, str) and float not in kinds:
+                    setattr(self, f.name, int(value))
+                elif bool in kinds and isinstance(value, str):
+                    setattr(self, f.name, value.strip().lower() in ("1", "true", "yes", "on"))
+            except ValueError:
+                raise ConfigError(f"{f.name}={value!r} is not a number") from None
+
+    # -- checks ------------------------------------------------------------------------------------------------
+    def validate(self) -> None:
+        hints = get_type_hints(type(self))
+        for f in fields(self):
+            choices = _literal_choices(hints[f.name])
+            value = getattr(self, f.name)
+            if choices and value not in choices:
+                raise ConfigError(f"{f.name}={value!r} is not one of {', '.join(map(str, choices))}")
+        positive = ["batch_size", "grad_accum", "samples_per_prompt", "lora_rank", "num_frames", "height", "width",
+                    "num_inference_steps", "log_every"]
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.max_steps < 0 or self.checkpoint_every < 0 or self.warmup_steps < 0:
+            raise ConfigError("max_steps, checkpoint_every and warmup_steps must be >= 0")
+        if self.beta <= 0 or self.rwr_temperature <= 0 or self.lr <= 0:
+            raise ConfigError("beta, rwr_temperature and lr must be positive")
+        if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
+            raise ConfigError(f"ema_decay must be in (0, 1), got {self.ema_decay}")
+
+    # -- (de)serialisation -------------------------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> "AlignConfig":
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise ConfigError(f"unknown setting(s) {unknown}; known: {', '.join(sorted(names))}")
+        return cls(**dict(values))
+
+    @classmethod
+    def from_yaml(cls, path: str | Path, overrides: Mapping[str, Any] | None = None) -> "AlignConfig":
+        import yaml
+
+        text = Path(path).read_text(encoding="utf-8")
+        values = yaml.safe_load(text) or {}
+        if not isinstance(values, dict):
+            raise ConfigError(f"{path}: expected a mapping of settings, got {type(values).__name__}")
+        values.update(overrides or {})
+        return cls.from_dict(values)
+
+    def replace(self, **changes: Any) -> "AlignConfig":
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        # not dataclasses.asdict: it would deep-copy a live reward model
+        out = {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
+        if not isinstance(out["reward"], (str, type(None))):
+            out["reward"] = getattr(self.reward, "name", repr(self.reward))
+        return out
+
+    def to_yaml(self) -> str:
+        import yaml
+
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _literal_choices(hint: Any) -> tuple[Any, ...]:
+    if get_origin(hint) is Literal:
+        return get_args(hint)
+    return ()
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``key=value`` → (key, value) with the value parsed as YAML (``lr=1e-4``, ``lora_targets=[to_q,to_v]``).
+
+    The key must name a field of :class:`AlignConfig`.
+    """
+    import yaml
+
+    if "=" not in text:
+        raise ConfigError(f"--set expects key=value, got {text!r}")
+    key, raw = text.split("=", 1)
+    key = key.strip().replace("-", "_")
+    names = {f.name for f in fields(AlignConfig)}
+    if key not in names:
+        raise ConfigError(f"unknown setting {key!r}; known: {', '.join(sorted(names))}")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"cannot parse the value of {key}: {exc}") from None
+    # YAML reads 1e-4 as a string (no dot): accept numbers written that way
+    if isinstance(value, str):
+        try:
+            value = json.loads(value) if value.lower() not in ("nan", "inf") else value
+        except ValueError:
+            try:
+                value = float(value)
+            except ValueError:
+                pass
+    return key, value

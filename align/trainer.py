@@ -1,0 +1,443 @@
+"""The training loop: accelerate (devices, DDP, mixed precision), LoRA, checkpoints, EMA, logs.
+
+    result = train(AlignConfig(method="dpo", pipeline="path/to/wan", prompts=[...], max_steps=200))
+
+Outputs in ``output_dir``: ``pytorch_lora_weights.safetensors`` (diffusers format: ``pipe.load_lora_weights(dir)``),
+``ema/`` (EMA weights, same format, when ``ema_decay`` is set), ``align_config.yaml``, ``log.jsonl`` (one line per
+optimiser step), ``run.json`` (data counts, timings, versions), ``checkpoints/checkpoint-N/`` and ``cache/``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .config import AlignConfig
+from .data import EmptyDataError, LatentDataset, concat_datasets, encode_pairs, pairs_from_benchmark, render_rollouts
+from .flow import SigmaSampler
+from .lora import (
+    POLICY_ADAPTER,
+    REFERENCE_ADAPTER,
+    LoraSettings,
+    add_lora,
+    load_lora_into,
+    lora_parameters,
+    named_lora_tensors,
+    save_lora,
+)
+from .models import FlowFamily, family_for
+from .objectives import Reference, flow_dpo_step, flow_weighted_step
+
+__all__ = ["AlignResult", "train", "load_pipeline", "prepare_dataset", "latest_checkpoint"]
+
+
+@dataclass
+class AlignResult:
+    output_dir: Path
+    steps: int
+    log: list[dict[str, Any]] = field(default_factory=list)
+    dataset_meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def lora_dir(self) -> Path:
+        return self.output_dir
+
+
+def load_pipeline(spec: str, device: torch.device | str = "cpu") -> Any:
+    """A diffusers pipeline from a folder or Hub id (offline when HF_HUB_OFFLINE is set)."""
+    from diffusers import DiffusionPipeline
+
+    if not spec:
+        raise ValueError("no pipeline given: set `pipeline` to a diffusers folder or Hub id")
+    pipe = DiffusionPipeline.from_pretrained(spec)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe.to(device)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# data
+# ---------------------------------------------------------------------------------------------------------------
+_DATA_KEYS = ("data", "benchmark", "label_dimension", "label_weights", "prompts", "num_prompts", "samples_per_prompt",
+              "reward", "reward_dimension", "reward_weights", "num_frames", "height", "width", "num_inference_steps",
+              "guidance_scale", "max_sequence_length", "seed", "pipeline", "init_lora")
+
+
+def _cache_key(config: AlignConfig) -> str:
+    values = {k: v for k, v in config.to_dict().items() if k in _DATA_KEYS}
+    return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _prompt_list(config: AlignConfig) -> list[str]:
+    if config.prompts is None:
+        raise ValueError("data=rollouts needs `prompts` (a list or a prompt suite / file)")
+    if isinstance(config.prompts, str):
+        from videobench.prompts import load_prompts
+
+        return [p.text for p in load_prompts(config.prompts, config.num_prompts).prompts]
+    prompts = [str(p) for p in config.prompts]
+    return prompts[: config.num_prompts] if config.num_prompts else prompts
+
+
+def prepare_dataset(config: AlignConfig, pipe: Any, family: FlowFamily, accelerator: Any = None) -> LatentDataset:
+    """Latents + prompt embeddings for the run, from the cache when present (``cache_dir/<settings hash>``)."""
+    rank = accelerator.process_index if accelerator else 0
+    world = accelerator.num_processes if accelerator else 1
+    barrier = accelerator.wait_for_everyone if accelerator else (lambda: None)
+    if config.data == "cache":
+        if not config.cache_dir or not LatentDataset.exists(config.cache_dir):
+            raise FileNotFoundError(f"data=cache needs an existing latent cache in cache_dir, got {config.cache_dir!r}")
+        return LatentDataset.load(config.cache_dir)
+    root = Path(config.cache_dir or Path(config.output_dir) / "cache") / _cache_key(config)
+    if LatentDataset.exists(root):
+        return LatentDataset.load(root)
+    if config.data == "pairs":
+        if rank == 0:
+            from videobench.data.registry import load_benchmark
+
+            if not config.benchmark:
+                raise ValueError("data=pairs needs `benchmark` (a name, path or Hub id)")
+            bench = load_benchmark(config.benchmark)
+            dimension = None if config.label_weights else config.label_dimension
+            pairs, counts = pairs_from_benchmark(bench, dimension, config.label_weights)
+            ds = encode_pairs(pipe, family, pairs, config.num_frames, config.height, config.width,
+                              config.max_sequence_length, meta={"benchmark": bench.name, **counts})
+            ds.save(root)
+        barrier()
+        return LatentDataset.load(root)
+    # rollouts: each process renders its share of the prompts
+    prompts = _prompt_list(config)
+    if config.init_lora:
+        pipe.load_lora_weights(config.init_lora, adapter_name="init")
+    try:
+        shard = render_rollouts(
+            pipe, family, prompts, config.samples_per_prompt, config.reward, config.num_frames, config.height,
+            config.width, config.num_inference_steps, config.guidance_scale, config.seed, config.max_sequence_length,
+            config.reward_dimension, config.reward_weights, rank, world,
+        )
+    finally:
+        if config.init_lora:
+            pipe.unload_lora_weights()
+    if world == 1:
+        shard.save(root)
+        return shard
+    shard.save(root / f"shard-{rank}")
+    barrier()
+    if rank == 0:
+        concat_datasets([LatentDataset.load(root / f"shard-{r}") for r in range(world)]).save(root)
+    barrier()
+    return LatentDataset.load(root)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# batches: a deterministic stream of unit indices (pairs, prompt groups or videos), shared by all processes
+# ---------------------------------------------------------------------------------------------------------------
+def _stream(n_units: int, start: int, length: int, seed: int) -> list[int]:
+    """Positions [start, start + length) of the concatenation of per-epoch permutations of range(n_units)."""
+    out: list[int] = []
+    pos = start
+    while len(out) < length:
+        epoch, offset = divmod(pos, n_units)
+        perm = torch.randperm(n_units, generator=torch.Generator().manual_seed(seed * 7919 + epoch))
+        take = min(n_units - offset, length - len(out))
+        out.extend(perm[offset : offset + take].tolist())
+        pos += take
+    return out
+
+
+def _generator(seed: int, position: int) -> torch.Generator:
+    """The noise / σ generator of the unit at ``position`` of the stream: independent of how many processes share
+    the global batch, so one process with batch 2B and two with batch B see the same samples."""
+    digest = hashlib.sha256(f"{seed}/{position}".encode()).digest()
+    return torch.Generator().manual_seed(int.from_bytes(digest[:7], "little"))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# checkpoints
+# ---------------------------------------------------------------------------------------------------------------
+def latest_checkpoint(output_dir: str | Path) -> Path | None:
+    folder = Path(output_dir) / "checkpoints"
+    found = sorted(folder.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1])) if folder.is_dir() else []
+    return found[-1] if found else None
+
+
+def _save_checkpoint(folder: Path, step: int, model: torch.nn.Module, optimizer: Any, scheduler: Any,
+                     ema: dict[str, torch.Tensor] | None) -> None:
+    from safetensors.torch import save_file
+
+    tmp = folder.with_name(folder.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    save_file({n: p.detach().cpu().contiguous() for n, p in named_lora_tensors(model)}, str(tmp / "lora.safetensors"))
+    if ema is not None:
+        save_file({n: t.cpu().contiguous() for n, t in ema.items()}, str(tmp / "ema.safetensors"))
+    torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}, tmp / "optimizer.pt")
+    (tmp / "state.json").write_text(json.dumps({"step": step}))
+    shutil.rmtree(folder, ignore_errors=True)
+    tmp.rename(folder)
+
+
+def _load_checkpoint(folder: Path, model: torch.nn.Module, optimizer: Any, scheduler: Any,
+                     ema: dict[str, torch.Tensor] | None) -> int:
+    from safetensors.torch import load_file
+
+    weights = load_file(str(folder / "lora.safetensors"))
+    params = dict(named_lora_tensors(model))
+    if set(weights) != set(params):
+        raise ValueError(f"checkpoint {folder} does not match the LoRA settings of this run (different adapter keys)")
+    with torch.no_grad():
+        for name, p in params.items():
+            p.copy_(weights[name].to(p.device, p.dtype))
+    if ema is not None and (folder / "ema.safetensors").is_file():
+        for name, t in load_file(str(folder / "ema.safetensors")).items():
+            ema[name].copy_(t.to(ema[name].device))
+    states = torch.load(folder / "optimizer.pt", weights_only=True, map_location="cpu")
+    optimizer.load_state_dict(states["optimizer"])
+    scheduler.load_state_dict(states["scheduler"])
+    return int(json.loads((folder / "state.json").read_text())["step"])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the run
+# ---------------------------------------------------------------------------------------------------------------
+_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def train(config: AlignConfig, pipe: Any = None, dataset: LatentDataset | None = None,
+          accelerator: Any = None) -> AlignResult:
+    """Run ``config.method`` (dpo, rwr or sft) and write the LoRA, config and log to ``config.output_dir``.
+
+    ``pipe``: an already loaded pipeline (its transformer receives the trained adapter, so it can render at once);
+    default: ``load_pipeline(config.pipeline)``, whose VAE and text encoder are released once the data is cached.
+    ``dataset``: precomputed latents (skips data preparation).
+    """
+    from accelerate import Accelerator
+
+    acc = accelerator or Accelerator(mixed_precision=config.mixed_precision, cpu=config.cpu)
+    out = Path(config.output_dir)
+    if acc.is_main_process:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "align_config.yaml").write_text(config.to_yaml())
+    owns_pipe = pipe is None
+    if owns_pipe:
+        pipe = load_pipeline(config.pipeline, acc.device)
+    family = family_for(pipe)
+    t0 = time.perf_counter()
+    if dataset is None:
+        dataset = prepare_dataset(config, pipe, family, acc)
+    data_seconds = time.perf_counter() - t0
+    transformer = pipe.transformer
+    pipeline_cls = type(pipe)
+    if owns_pipe:  # only the transformer stays in memory while training
+        del pipe
+        gc.collect()
+    _check_dataset(config, dataset, transformer, family)
+
+    # -- model, LoRA, reference ---------------------------------------------------------------------------------
+    _cast_base(transformer, _DTYPES[config.base_dtype])
+    ref_copy = None
+    if config.reference == "copy":
+        ref_copy = Reference.frozen_copy(transformer, family, autocast=acc.autocast)
+        ref_copy.module.to(acc.device)
+    settings = LoraSettings(config.lora_rank, config.lora_alpha, list(config.lora_targets), config.lora_dropout)
+    if config.init_lora:
+        transformer.requires_grad_(False)
+        load_lora_into(transformer, config.init_lora, pipeline_cls, POLICY_ADAPTER, trainable=True)
+        load_lora_into(transformer, config.init_lora, pipeline_cls, REFERENCE_ADAPTER, trainable=False)
+        transformer.set_adapter(POLICY_ADAPTER)
+        for p in lora_parameters(transformer, POLICY_ADAPTER):
+            p.requires_grad_(True)
+    else:
+        with torch.random.fork_rng(devices=[]):  # LoRA A is random: make it a function of the seed
+            torch.manual_seed(config.seed)
+            add_lora(transformer, settings)
+    if config.gradient_checkpointing:
+        transformer.enable_gradient_checkpointing()
+    transformer.train()
+    params = lora_parameters(transformer, POLICY_ADAPTER)
+    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    warmup = config.warmup_steps
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / (warmup + 1)))
+    model, optimizer = acc.prepare(transformer, optimizer)
+    unwrapped = acc.unwrap_model(model)
+    if ref_copy is not None:
+        reference = ref_copy
+    else:
+        reference = Reference(unwrapped, family, "adapter" if config.init_lora else "disabled", acc.autocast)
+    ema = {n: p.detach().clone() for n, p in named_lora_tensors(unwrapped)} if config.ema_decay else None
+
+    # -- resume -------------------------------------------------------------------------------------------------
+    step = 0
+    resume = config.resume_from
+    if resume:
+        folder = latest_checkpoint(out) if resume == "latest" else Path(resume)
+        if folder is not None:
+            step = _load_checkpoint(folder, unwrapped, optimizer, scheduler, ema)
+            acc.print(f"resumed from {folder} at step {step}")
+        elif resume != "latest":
+            raise FileNotFoundError(f"no checkpoint at {resume}")
+
+    # -- loop ---------------------------------------------------------------------------------------------------
+    sampler = SigmaSampler(config.sigma_sampler, config.sigma_mean, config.sigma_std, config.sigma_shift,
+                           config.sigma_min, config.sigma_max)
+    units = _units(config, dataset)
+    policy = lambda x, t, c: family.predict(model, x, t, c)  # noqa: E731
+    log: list[dict[str, Any]] = []
+    log_path = out / "log.jsonl"
+    if acc.is_main_process and step == 0 and log_path.exists():
+        log_path.unlink()
+    rank, world, bs, ga = acc.process_index, acc.num_processes, config.batch_size, config.grad_accum
+    while step < config.max_steps:
+        started = time.perf_counter()
+        sums: dict[str, float] = {}
+        for micro in range(ga):
+            m = step * ga + micro
+            start = (m * world + rank) * bs
+            chosen = _stream(len(units), start, bs, config.seed)
+            gens = [_generator(config.seed, start + j) for j in range(bs)]
+            sync = contextlib.nullcontext() if micro == ga - 1 else acc.no_sync(model)
+            with sync:
+                loss, stats = _micro_step(config, dataset, units, chosen, gens, sampler, policy, reference, acc.device)
+                acc.backward(loss / ga)
+            for k, v in stats.items():
+                sums[k] = sums.get(k, 0.0) + v / ga
+        grad_norm = None
+        if config.max_grad_norm:
+            grad_norm = float(acc.clip_grad_norm_(params, config.max_grad_norm))
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        step += 1
+        if ema is not None:
+            with torch.no_grad():
+                for name, p in named_lora_tensors(unwrapped):
+                    ema[name].mul_(config.ema_decay).add_(p.detach(), alpha=1 - config.ema_decay)
+        if step % config.log_every == 0 or step == config.max_steps:
+            reduced = acc.reduce(torch.tensor(list(sums.values()), device=acc.device), reduction="mean").tolist()
+            entry = {"step": step, **dict(zip(sums, reduced)), "lr": scheduler.get_last_lr()[0],
+                     "step_seconds": time.perf_counter() - started}
+            if grad_norm is not None:
+                entry["grad_norm"] = grad_norm
+            log.append(entry)
+            if acc.is_main_process:
+                with log_path.open("a") as fh:
+                    fh.write(json.dumps(entry) + "\n")
+        if config.checkpoint_every and step % config.checkpoint_every == 0 and step < config.max_steps:
+            if acc.is_main_process:
+                _save_checkpoint(out / "checkpoints" / f"checkpoint-{step}", step, unwrapped, optimizer, scheduler, ema)
+            acc.wait_for_everyone()
+
+    # -- outputs ------------------------------------------------------------------------------------------------
+    acc.wait_for_everyone()
+    if acc.is_main_process:
+        save_lora(unwrapped, pipeline_cls, out)
+        if ema is not None:
+            ema_state = {k.replace(f".{POLICY_ADAPTER}.", "."): v for k, v in ema.items()}
+            save_lora(unwrapped, pipeline_cls, out / "ema", state=ema_state)
+        (out / "run.json").write_text(json.dumps(_run_info(config, dataset, data_seconds, step, world), indent=2))
+    acc.wait_for_everyone()
+    return AlignResult(out, step, log, dict(dataset.meta))
+
+
+def _cast_base(transformer: torch.nn.Module, dtype: torch.dtype) -> None:
+    """Cast the frozen base weights, keeping the modules the model marks as float32-only in float32."""
+    if dtype == torch.float32:
+        return
+    transformer.to(dtype)
+    keep = getattr(transformer, "_keep_in_fp32_modules", None) or []
+    for name, tensor in [*transformer.named_parameters(), *transformer.named_buffers()]:
+        if any(k in name.split(".") for k in keep) and tensor.is_floating_point():
+            tensor.data = tensor.data.float()
+
+
+def _units(config: AlignConfig, dataset: LatentDataset) -> list[Any]:
+    if config.method == "dpo":
+        if dataset.pairs.shape[0] == 0:
+            raise EmptyDataError("no preference pairs (every prompt's samples tied, or every label was a tie)")
+        return list(range(dataset.pairs.shape[0]))
+    if config.method == "sft":
+        return dataset.sft_indices().tolist()
+    return dataset.groups()
+
+
+def _rewards(dataset: LatentDataset) -> torch.Tensor:
+    """Rewards per video; for benchmark pairs (no scores) the winner gets 1 and the loser 0."""
+    r = dataset.rewards.clone()
+    if torch.isnan(r).any():
+        r = torch.zeros_like(r)
+        r[dataset.pairs[:, 0]] = 1.0
+    return r
+
+
+def _noise_and_sigma(shapes: list[tuple[int, ...]], gens: list[torch.Generator], sampler: SigmaSampler):
+    """Per unit: noise of its shape and one σ per row, from that unit's own generator."""
+    noise = [torch.randn(shape, generator=g) for shape, g in zip(shapes, gens)]
+    sigma = [sampler.sample(shape[0], generator=g) for shape, g in zip(shapes, gens)]
+    return torch.cat(noise), torch.cat(sigma)
+
+
+def _micro_step(config, dataset, units, chosen, gens, sampler, policy, reference, device):
+    latent = dataset.latent_shape
+    if config.method == "dpo":
+        rows = dataset.pairs[torch.tensor([units[i] for i in chosen])]
+        x_w, x_l = dataset.latents[rows[:, 0]], dataset.latents[rows[:, 1]]
+        noise, sigma = _noise_and_sigma([(1, *latent)] * len(rows), gens, sampler)
+        cond = {k: v.to(device) for k, v in dataset.condition(rows[:, 0]).items()}
+        out, stats = flow_dpo_step(policy, reference, x_w.to(device), x_l.to(device), cond, noise.to(device),
+                                   sigma.to(device), config.beta, config.beta_schedule)
+        return out.loss, stats
+    if config.method == "sft":
+        parts = [torch.tensor([units[i]]) for i in chosen]
+        rewards = groups = None
+    else:
+        parts = [units[i] for i in chosen]
+    idx = torch.cat(parts)
+    if config.method == "rwr":
+        rewards = _rewards(dataset)[idx]
+        groups = None if config.rwr_normalize == "batch" else dataset.group[idx]
+    x0 = dataset.latents[idx]
+    noise, sigma = _noise_and_sigma([(len(p), *latent) for p in parts], gens, sampler)
+    cond = {k: v.to(device) for k, v in dataset.condition(idx).items()}
+    return flow_weighted_step(policy, x0.to(device), cond, noise.to(device), sigma.to(device), rewards, groups,
+                              config.rwr_temperature, config.rwr_weighting)
+
+
+def _check_dataset(config: AlignConfig, dataset: LatentDataset, transformer: torch.nn.Module,
+                   family: FlowFamily) -> None:
+    channels = transformer.config.in_channels
+    if dataset.latents.ndim != 5 or dataset.latents.shape[1] != channels:
+        raise ValueError(f"cached latents have shape {tuple(dataset.latents.shape)} but the transformer expects "
+                         f"(N, {channels}, F, H, W): the cache was made with another model")
+    for key, value in dataset.cond.items():
+        if key == "prompt_embeds":
+            dim = transformer.config.get("text_dim") or transformer.config.get("caption_channels")
+            if dim and value.shape[-1] != dim:
+                raise ValueError(f"cached prompt embeddings have width {value.shape[-1]}, the transformer takes {dim}")
+
+
+def _run_info(config: AlignConfig, dataset: LatentDataset, data_seconds: float, steps: int, world: int) -> dict:
+    import accelerate
+    import diffusers
+    import peft
+
+    return {
+        "method": config.method,
+        "steps": steps,
+        "num_processes": world,
+        "data": dataset.meta,
+        "num_videos": len(dataset),
+        "num_pairs": int(dataset.pairs.shape[0]),
+        "data_seconds": data_seconds,
+        "versions": {"torch": torch.__version__, "diffusers": diffusers.__version__, "peft": peft.__version__,
+                     "accelerate": accelerate.__version__},
+        "command": os.environ.get("VIDEOBENCH_COMMAND", ""),
+    }

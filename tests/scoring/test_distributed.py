@@ -1,0 +1,60 @@
+"""Two CPU processes under ``accelerate launch`` (gloo) split the work and return what one process returns.
+
+``accelerate launch --cpu`` starts several processes only through mpirun; ``--multi_gpu`` on a machine without GPUs
+starts them through torch.distributed.run, which is what a GPU user gets too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from fakes import CountingModel, PixelModel
+
+from videobench.scoring import score_items
+
+WORKER = Path(__file__).with_name("distributed_worker.py")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_two_gloo_processes_equal_one(bench, tmp_path):
+    p = bench.pairs
+    items = sorted(set(zip(p.video_A, p.prompt)) | set(zip(p.video_B, p.prompt)))
+    (tmp_path / "items.json").write_text(json.dumps(items))
+    out = tmp_path / "out"
+    out.mkdir()
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env.pop("WORLD_SIZE", None)
+    cmd = [
+        sys.executable, "-m", "accelerate.commands.launch",
+        "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+        "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(free_port()),
+        str(WORKER), str(bench.root), str(tmp_path / "cache"), str(out), str(tmp_path / "items.json"),
+    ]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    reports = [json.loads((out / f"rank{r}.json").read_text()) for r in (0, 1)]
+    assert [r["world_size"] for r in reports] == [2, 2]
+    first, second = ([r["calls"][i] for r in reports] for i in (0, 1))
+    for name in ("counting", "pixel"):
+        assert sum(c[name] for c in first) == len(items)  # split, each item scored by exactly one rank
+        assert all(c[name] > 0 for c in first)
+        assert all(c[name] == 0 for c in second)  # rerun: everything came from the shared store
+
+    single = score_items(items, [CountingModel(), PixelModel()], root=bench.root, use_cache=False, show_progress=False)
+    for name, table in single.items():
+        for rank in (0, 1):  # every rank returns the full tables
+            pd.testing.assert_frame_equal(pd.read_parquet(out / f"rank{rank}-{name}.parquet"), table)

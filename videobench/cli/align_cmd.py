@@ -1,0 +1,240 @@
+"""``videobench align dpo|rwr|sft``: train a LoRA on a flow-matching video pipeline.
+
+Each training command is one function registered on the ``align`` sub-app; a new command (``latent-rm``, ``nrg``)
+is one more decorated function that reuses :func:`load_settings`.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from videobench.cli import app
+from videobench.cli.common import UserError, console, friendly_errors
+
+align_app = typer.Typer(
+    name="align",
+    help="Align a text-to-video generator with human feedback: Flow-DPO, Flow-RWR, SFT (LoRA, diffusers format).",
+    no_args_is_help=True,
+)
+app.add_typer(align_app, name="align")
+
+CONFIG_HELP = "YAML file of settings (the keys of videobench.align.AlignConfig)."
+SET_HELP = (
+    "Override any setting: --set key=value (repeatable; values parsed as YAML, e.g. --set lr=1e-4 "
+    "--set lora_targets=[to_q,to_v] --set prompts=[a cat,a dog]). Run `videobench align settings` for the list."
+)
+
+
+def load_settings(config: Optional[Path], sets: list[str], **flags: Any) -> dict[str, Any]:
+    """Merge (lowest first): the YAML file, explicit flags (when given), then ``--set key=value`` pairs."""
+    import yaml
+
+    from videobench.align.config import ConfigError, parse_override
+
+    values: dict[str, Any] = {}
+    if config is not None:
+        if not config.is_file():
+            raise UserError(f"config file not found: {config}")
+        loaded = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
+        if not isinstance(loaded, dict):
+            raise UserError(f"{config}: expected a mapping of settings")
+        values.update(loaded)
+    values.update({k: v for k, v in flags.items() if v is not None})
+    try:
+        for item in sets:
+            key, value = parse_override(item)
+            values[key] = value
+    except ConfigError as exc:
+        raise UserError(str(exc)) from None
+    return values
+
+
+def _run(method: str, config: Optional[Path], sets: list[str], **flags: Any) -> None:
+    with friendly_errors():
+        from videobench.align.config import AlignConfig, ConfigError
+
+        values = load_settings(config, sets, **flags)
+        values["method"] = method
+        try:
+            cfg = AlignConfig.from_dict(values)
+        except (ConfigError, TypeError) as exc:
+            raise UserError(str(exc)) from None
+        from videobench.align.data import EmptyDataError
+        from videobench.align.models import NotFlowMatchingError
+        from videobench.align.trainer import train
+        import os
+
+        os.environ.setdefault("VIDEOBENCH_COMMAND", " ".join(["videobench", *sys.argv[1:]]))
+        try:
+            result = train(cfg)
+        except (EmptyDataError, NotFlowMatchingError) as exc:
+            raise UserError(str(exc)) from None
+        last = result.log[-1] if result.log else {}
+        console.print(f"{method}: {result.steps} steps, final loss {last.get('loss', float('nan')):.4f}; "
+                      f"LoRA written to {result.output_dir}")
+
+
+# Options shared by the training commands; every other setting goes through --set.
+_CONFIG = typer.Option(None, "--config", "-c", help=CONFIG_HELP, exists=False)
+_SET = typer.Option([], "--set", "-s", help=SET_HELP)
+_PIPELINE = typer.Option(None, "--pipeline", help="Diffusers pipeline folder or Hub id (Wan or LTX).")
+_OUTPUT = typer.Option(None, "--output-dir", "-o", help="Where the LoRA, config, log and checkpoints go.")
+_STEPS = typer.Option(None, "--max-steps", help="Optimiser steps.")
+_LR = typer.Option(None, "--lr", help="Learning rate.")
+_RESUME = typer.Option(None, "--resume-from", help="'latest' or a checkpoint folder.")
+
+
+@align_app.command("dpo")
+def dpo_command(
+    config: Optional[Path] = _CONFIG,
+    sets: list[str] = _SET,
+    pipeline: Optional[str] = _PIPELINE,
+    output_dir: Optional[str] = _OUTPUT,
+    max_steps: Optional[int] = _STEPS,
+    lr: Optional[float] = _LR,
+    resume_from: Optional[str] = _RESUME,
+    beta: Optional[float] = typer.Option(None, "--beta", help="Flow-DPO β (default 500)."),
+) -> None:
+    """Flow-DPO: −log σ(−β/2·[(err_w − err_ref_w) − (err_l − err_ref_l)]) on preference pairs."""
+    _run("dpo", config, sets, pipeline=pipeline, output_dir=output_dir, max_steps=max_steps, lr=lr,
+         resume_from=resume_from, beta=beta)
+
+
+@align_app.command("rwr")
+def rwr_command(
+    config: Optional[Path] = _CONFIG,
+    sets: list[str] = _SET,
+    pipeline: Optional[str] = _PIPELINE,
+    output_dir: Optional[str] = _OUTPUT,
+    max_steps: Optional[int] = _STEPS,
+    lr: Optional[float] = _LR,
+    resume_from: Optional[str] = _RESUME,
+    rwr_temperature: Optional[float] = typer.Option(None, "--temperature", help="τ in exp(r/τ) (default 1)."),
+) -> None:
+    """Flow-RWR: flow matching weighted by exp(r/τ), normalised to mean 1 per prompt group."""
+    _run("rwr", config, sets, pipeline=pipeline, output_dir=output_dir, max_steps=max_steps, lr=lr,
+         resume_from=resume_from, rwr_temperature=rwr_temperature)
+
+
+@align_app.command("sft")
+def sft_command(
+    config: Optional[Path] = _CONFIG,
+    sets: list[str] = _SET,
+    pipeline: Optional[str] = _PIPELINE,
+    output_dir: Optional[str] = _OUTPUT,
+    max_steps: Optional[int] = _STEPS,
+    lr: Optional[float] = _LR,
+    resume_from: Optional[str] = _RESUME,
+) -> None:
+    """Supervised flow matching on the preferred videos (baseline)."""
+    _run("sft", config, sets, pipeline=pipeline, output_dir=output_dir, max_steps=max_steps, lr=lr,
+         resume_from=resume_from)
+
+
+@align_app.command("settings")
+def settings_command() -> None:
+    """List every setting with its default (the YAML keys and --set names)."""
+    import dataclasses
+
+    from videobench.align.config import AlignConfig
+
+    for f in dataclasses.fields(AlignConfig):
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        console.print(f"{f.name}: {default!r}", highlight=False)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# latent reward model and Flow-NRG (videobench.align.latent_rm_train / videobench.align.nrg)
+# ---------------------------------------------------------------------------------------------------------------
+@align_app.command("latent-rm")
+def latent_rm_command(
+    config: Optional[Path] = _CONFIG,
+    sets: list[str] = typer.Option([], "--set", "-s", help="Override a setting of LatentRMConfig: --set key=value."),
+    pipeline: Optional[str] = _PIPELINE,
+    output_dir: Optional[str] = _OUTPUT,
+    max_steps: Optional[int] = _STEPS,
+    lr: Optional[float] = _LR,
+    resume_from: Optional[str] = _RESUME,
+    num_blocks: Optional[int] = typer.Option(None, "--num-blocks", help="Transformer blocks the reward model copies."),
+) -> None:
+    """Train the noisy-latent reward model (Bradley–Terry with ties, per dimension) for Flow-NRG."""
+    with friendly_errors():
+        from videobench.align.config import ConfigError
+        from videobench.align.data import EmptyDataError
+        from videobench.align.latent_rm_train import LatentRMConfig, parse_rm_override, train_latent_rm
+        from videobench.align.models import NotFlowMatchingError
+
+        values = load_settings(config, [], pipeline=pipeline, output_dir=output_dir, max_steps=max_steps, lr=lr,
+                               resume_from=resume_from, num_blocks=num_blocks)
+        try:
+            values.update(dict(parse_rm_override(item) for item in sets))
+            cfg = LatentRMConfig.from_dict(values)
+            result = train_latent_rm(cfg)
+        except (ConfigError, TypeError, EmptyDataError, NotFlowMatchingError) as exc:
+            raise UserError(str(exc)) from None
+        acc = ", ".join(f"{d} {a:.3f}" for d, a in result.eval.get("accuracy", {}).items())
+        console.print(f"latent-rm: {result.steps} steps; held-out accuracy {acc or 'n/a'}; model written to "
+                      f"{result.output_dir}", highlight=False)
+
+
+@align_app.command("nrg")
+def nrg_command(
+    pipeline: str = typer.Option(..., "--pipeline", help="Diffusers pipeline folder or Hub id (Wan or LTX)."),
+    reward_model: str = typer.Option(..., "--reward-model", "--rm", help="Latent reward model folder."),
+    prompts: list[str] = typer.Option(..., "--prompt", "-p", help="Prompt (repeatable)."),
+    output_dir: Path = typer.Option(Path("nrg-output"), "--output-dir", "-o", help="Where the mp4s and nrg.json go."),
+    weights: Optional[str] = typer.Option(None, "--weights", help="λ per dimension, e.g. VQ=0.1,MQ=0.1,TA=0.8."),
+    w: float = typer.Option(100.0, "--w", help="Guidance strength (the paper: 100; 0 = unguided)."),
+    seeds: list[int] = typer.Option([0], "--seed", help="Seed (repeatable)."),
+    steps: int = typer.Option(50, "--steps"),
+    guidance: float = typer.Option(5.0, "--guidance", help="Classifier-free guidance scale."),
+    height: int = typer.Option(480, "--height"),
+    width: int = typer.Option(832, "--width"),
+    num_frames: int = typer.Option(81, "--num-frames"),
+    fps: float = typer.Option(16.0, "--fps"),
+    sigma_min: float = typer.Option(0.0, "--sigma-min", help="Guide only for σ >= this."),
+    sigma_max: float = typer.Option(1.0, "--sigma-max", help="Guide only for σ <= this."),
+    max_factor: float = typer.Option(50.0, "--max-factor", help="Clamp of σ/(1 − σ)."),
+    max_grad_norm: Optional[float] = typer.Option(None, "--max-grad-norm", help="Per-sample gradient norm cap."),
+) -> None:
+    """Sample with Flow-NRG: v ← v − w·σ/(1−σ)·∇ₓ Σₖ λₖ rₖ(x, σ, prompt) at every step."""
+    with friendly_errors():
+        import json
+
+        import numpy as np
+        import torch
+
+        from videobench.align.models import NotFlowMatchingError
+        from videobench.align.nrg import apply_nrg
+        from videobench.align.trainer import load_pipeline
+        from videobench.video.writer import write_video
+
+        try:
+            pipe = load_pipeline(pipeline, "cuda" if torch.cuda.is_available() else "cpu")
+            handle = apply_nrg(pipe, reward_model, w, weights, sigma_min, sigma_max, max_factor, max_grad_norm)
+        except (NotFlowMatchingError, ValueError, TypeError) as exc:
+            raise UserError(str(exc)) from None
+        output_dir.mkdir(parents=True, exist_ok=True)
+        items = []
+        for i, prompt in enumerate(prompts):
+            for seed in seeds:
+                handle.guidance.history.clear()
+                out = pipe(prompt=prompt, num_inference_steps=steps, guidance_scale=guidance, height=height,
+                           width=width, num_frames=num_frames, output_type="np",
+                           generator=torch.Generator("cpu").manual_seed(seed))
+                frames = (np.clip(out.frames[0], 0, 1) * 255).round().astype(np.uint8)
+                path = write_video(output_dir / f"prompt{i:03d}__seed{seed}.mp4", frames, fps=fps)
+                items.append({"prompt": prompt, "seed": seed, "video": path.name,
+                              "steps": list(handle.guidance.history)})
+        s = handle.settings
+        (output_dir / "nrg.json").write_text(json.dumps({
+            "pipeline": pipeline, "reward_model": reward_model, "w": s.w, "weights": s.weights,
+            "sigma_min": s.sigma_min, "sigma_max": s.sigma_max, "max_factor": s.max_factor,
+            "max_grad_norm": s.max_grad_norm, "sampling": {"steps": steps, "guidance": guidance, "height": height,
+                                                           "width": width, "num_frames": num_frames},
+            "items": items}, indent=2))
+        console.print(f"nrg: {len(items)} video(s) written to {output_dir}", highlight=False)
