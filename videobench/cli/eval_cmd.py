@@ -95,27 +95,46 @@ def _evaluate_random(bench: "PairBenchmark", seed: int, opts: dict[str, Any]) ->
     return _Run("random", result, per_pair, per_video)
 
 
-def _evaluate_models(bench: "PairBenchmark", specs: list[str], opts: dict[str, Any], *, cache_dir: Optional[Path],
-                     no_cache: bool, batch_size: int, skip_unreadable: bool, quiet: bool) -> list[_Run]:
-    try:
-        from videobench.rewards.registry import load_reward_model
-        from videobench.scoring import score_benchmark
-    except ImportError as exc:  # pragma: no cover - only while the engine is not installed
-        raise UserError(f"--model needs the scoring engine, which failed to import ({exc})") from exc
+def _score_models(bench: "PairBenchmark", models: list[Any], *, cache_dir: Optional[Path], no_cache: bool,
+                  batch_size: int, skip_unreadable: bool, quiet: bool, num_shards: int, shard_index: int,
+                  shard_dir: Optional[Path], merge: Optional[Path]) -> Any:
+    """Per-video score tables: merged from job-array shards (--merge) or scored now (possibly one shard of them)."""
+    from videobench.scoring import check_benchmark, score_benchmark
+    from videobench.scoring.shards import merge_shards
+
+    if merge is not None:
+        return merge_shards(merge)
+    # Pre-flight before any model weights load: every video exists and its header decodes.
+    check_benchmark(bench, skip_unreadable=skip_unreadable)
+    return score_benchmark(bench, models, cache_dir=cache_dir, use_cache=not no_cache, batch_size=batch_size,
+                           skip_unreadable=skip_unreadable, show_progress=not quiet, num_shards=num_shards,
+                           shard_index=shard_index, shard_dir=shard_dir)
+
+
+def _score_shard_only(bench: "PairBenchmark", specs: list[str], **scoring: Any) -> None:
+    from videobench.rewards.registry import load_reward_model
+
+    _score_models(bench, [load_reward_model(spec) for spec in specs], merge=None, **scoring)
+
+
+def _evaluate_models(bench: "PairBenchmark", specs: list[str], opts: dict[str, Any], **scoring: Any) -> list[_Run]:
     from videobench.evaluate import evaluate_video_scores
     from videobench.results import ModelInfo
+    from videobench.rewards.registry import load_reward_model
 
-    models = [load_reward_model(spec) for spec in specs]
-    tables = score_benchmark(bench, models, cache_dir=cache_dir, use_cache=not no_cache, batch_size=batch_size,
-                             skip_unreadable=skip_unreadable, show_progress=not quiet)
+    # A scores file names videos as the benchmark does: give it the root to map absolute clip paths back.
+    models = [load_reward_model(spec, **({"root": bench.root} if spec.startswith("scores:") else {})) for spec in specs]
+    tables = _score_models(bench, models, **scoring)
     runs = []
     for spec, model in zip(specs, models):
+        if model.name not in tables:
+            raise UserError(f"the merged shards hold no scores of {model.name!r} (they have {sorted(tables)})")
         table = tables[model.name]
         dims = [d for d in model.dimensions if d in table.columns]
         info = ModelInfo(name=model.name, spec=spec, fingerprint=model.fingerprint(), dimensions=dims,
                          sampling=model.sampling.as_dict(), revision=getattr(model, "revision", None))
         result, per_pair, per_video = evaluate_video_scores(
-            bench, table[["video", "prompt", *dims]], info, allow_missing=skip_unreadable, **opts)
+            bench, table[["video", "prompt", *dims]], info, allow_missing=scoring["skip_unreadable"], **opts)
         runs.append(_Run(model.name, result, per_pair, per_video))
     return runs
 
@@ -198,6 +217,18 @@ def eval_command(
     skip_unreadable: bool = typer.Option(
         False, "--skip-unreadable", help="Skip videos that fail to decode; their pairs are excluded and counted.",
     ),
+    num_shards: int = typer.Option(
+        1, "--num-shards", min=1, help="Split the unique videos into this many shards (cluster job arrays).",
+    ),
+    shard_index: int = typer.Option(
+        0, "--shard-index", min=0, help="Which shard this job scores (0-based); the metrics need --merge afterwards.",
+    ),
+    shard_dir: Optional[Path] = typer.Option(
+        None, "--shard-dir", help="Folder where a sharded run writes its scores-*.parquet shard.",
+    ),
+    merge: Optional[Path] = typer.Option(
+        None, "--merge", help="Evaluate from the shards in this folder (written by --num-shards/--shard-index runs).",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors; no progress bars."),
 ) -> None:
     """Evaluate reward models against human pairwise preferences: accuracy per dimension with and without ties,
@@ -229,9 +260,27 @@ def eval_command(
         runs = [_evaluate_scores_file(benchmark, p, n, opts) for p, n in zip(score_files, names)]
         if random_baseline:
             runs.append(_evaluate_random(benchmark, seed, opts))
-        if specs:
-            runs += _evaluate_models(benchmark, specs, opts, cache_dir=cache_dir, no_cache=no_cache,
-                                     batch_size=batch_size, skip_unreadable=skip_unreadable, quiet=quiet)
+        if shard_index >= num_shards:
+            raise UserError(f"--shard-index {shard_index} is out of range for --num-shards {num_shards}")
+        sharded = num_shards > 1
+        if sharded and (not specs or shard_dir is None):
+            raise UserError("a sharded run (--num-shards > 1) scores --model specs into --shard-dir; "
+                            "evaluate afterwards with --merge SHARD_DIR")
+        scoring = dict(cache_dir=cache_dir, no_cache=no_cache, batch_size=batch_size, skip_unreadable=skip_unreadable,
+                       quiet=quiet, num_shards=num_shards, shard_index=shard_index, shard_dir=shard_dir)
+        if specs and sharded:
+            _score_shard_only(benchmark, specs, **scoring)
+        elif specs:
+            runs += _evaluate_models(benchmark, specs, opts, merge=merge, **scoring)
+        if sharded:
+            if not quiet:
+                console.print(f"Shard {shard_index + 1}/{num_shards} scored into {shard_dir}; evaluate with --merge "
+                              f"{shard_dir} once every shard is there.", markup=False, highlight=False)
+            return
+        from videobench.scoring.distributed import current_process
+
+        if not current_process().is_main:  # under accelerate launch every rank has the tables; one writes
+            return
 
         written = []
         stems = _unique_names([_slug(r.name) for r in runs])
