@@ -1,0 +1,79 @@
+"""`videobench eval --model` end to end on real mp4 files: scoring, cache, job-array shards, pre-flight errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from videobench.cli import _register, app
+
+_register()
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def video_bench(tmp_path_factory) -> Path:
+    """A VideoGen-RewardBench-style CSV over 6 small real H.264 clips."""
+    from videobench.video import write_video
+
+    root = tmp_path_factory.mktemp("vbench")
+    rng = np.random.default_rng(0)
+    for i in range(6):
+        frames = (rng.integers(0, 255, size=(1, 32, 32, 3)) + np.arange(8)[:, None, None, None] * (i + 1)) % 256
+        write_video(root / f"v{i}.mp4", frames.astype(np.uint8), fps=8)
+    rows = []
+    for k in range(12):
+        a, b = rng.choice(6, size=2, replace=False)
+        label = ["A", "B", "same"][k % 3]
+        rows.append({"path_A": f"v{a}.mp4", "path_B": f"v{b}.mp4", "A_model": "x", "B_model": "y",
+                     "prompt": f"prompt {k % 4}", "fps_A": 8, "num_frames_A": 8, "fps_B": 8, "num_frames_B": 8,
+                     "VQ": label, "MQ": label, "TA": label, "Overall": label})
+    pd.DataFrame(rows).to_csv(root / "bench.csv", index=False)
+    return root / "bench.csv"
+
+
+def _eval(*args: str) -> object:
+    return runner.invoke(app, ["eval", "--n-resamples", "20", "--no-report", "--quiet", *args], env={"COLUMNS": "160"})
+
+
+def test_model_run_equals_sharded_run_merged(video_bench: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    whole = _eval("--bench", str(video_bench), "--model", "random:3", "--cache-dir", str(cache), "-o", str(tmp_path / "whole"))
+    assert whole.exit_code == 0, whole.output
+    shards = tmp_path / "shards"
+    for index in range(2):
+        res = _eval("--bench", str(video_bench), "--model", "random:3", "--no-cache", "--num-shards", "2",
+                    "--shard-index", str(index), "--shard-dir", str(shards))
+        assert res.exit_code == 0, res.output
+    assert len(list(shards.glob("scores-*.parquet"))) == 2
+    merged = _eval("--bench", str(video_bench), "--model", "random:3", "--merge", str(shards), "-o", str(tmp_path / "merged"))
+    assert merged.exit_code == 0, merged.output
+    a = json.loads(next((tmp_path / "whole").glob("*.json")).read_text())
+    b = json.loads(next((tmp_path / "merged").glob("*.json")).read_text())
+    assert a["dimensions"] == b["dimensions"]
+
+
+def test_sharded_run_needs_shard_dir(video_bench: Path) -> None:
+    res = _eval("--bench", str(video_bench), "--model", "random", "--num-shards", "2")
+    assert res.exit_code == 2 and "--shard-dir" in res.output
+
+
+def test_missing_videos_are_listed_before_any_scoring(video_bench: Path, tmp_path: Path) -> None:
+    broken = pd.read_csv(video_bench)
+    broken.loc[0, "path_A"] = "missing-1.mp4"
+    broken.loc[1, "path_B"] = "missing-2.mp4"
+    path = video_bench.parent / "broken.csv"
+    broken.to_csv(path, index=False)
+    res = _eval("--bench", str(path), "--model", "random", "--no-cache", "-o", str(tmp_path / "out"))
+    assert res.exit_code == 2
+    assert "missing-1.mp4" in res.output and "missing-2.mp4" in res.output
+    assert not (tmp_path / "out").exists()
+    skipped = _eval("--bench", str(path), "--model", "random", "--no-cache", "--skip-unreadable", "-o", str(tmp_path / "out"))
+    assert skipped.exit_code == 0, skipped.output
+    result = json.loads(next((tmp_path / "out").glob("*.json")).read_text())
+    assert result["dimensions"]["VQ"]["n_excluded"] == 2
