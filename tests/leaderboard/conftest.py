@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -12,11 +11,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from hub_server import HubTestServer  # noqa: E402
 
-from videobench.leaderboard.build import result_files  # noqa: E402
-from videobench.leaderboard.layout import result_path  # noqa: E402
 from videobench.leaderboard.store import LocalStore  # noqa: E402
-from videobench.leaderboard.synthetic import eval_result  # noqa: E402
-from videobench.results import result_to_dict  # noqa: E402
 
 
 @pytest.fixture
@@ -50,13 +45,3 @@ def store(request, tmp_path):
     if request.param == "local":
         return LocalStore(tmp_path / "store")
     return request.getfixturevalue("hub_store")
-
-
-def result_bytes(model: str = "org/rm", bench: str = "videogen-rewardbench", **kw) -> bytes:
-    return json.dumps(result_to_dict(eval_result(model, bench, **kw))).encode()
-
-
-def add(model: str, stamp: str = "20260101T000000000000Z", bench: str = "videogen-rewardbench",
-        model_name: str | None = None, **kw) -> dict:
-    """Files of one synthetic result stored for ``model`` (``model_name``: the display name inside the result)."""
-    return result_files(result_bytes(model_name or model, bench, **kw), result_path(bench, model, stamp))

@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import add
+from leaderboard_helpers import add
 
 from videobench.leaderboard.build import publish
 from videobench.leaderboard.synthetic import compare_result

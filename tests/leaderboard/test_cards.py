@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import add
+from leaderboard_helpers import add
 
 from videobench.leaderboard.build import publish
 from videobench.leaderboard.submissions import submit

@@ -9,7 +9,7 @@ import textwrap
 
 import numpy as np
 import yaml
-from conftest import result_bytes
+from leaderboard_helpers import result_bytes
 from typer.testing import CliRunner
 
 from videobench.cli import _register, app

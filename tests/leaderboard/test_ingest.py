@@ -1,7 +1,7 @@
 import json
 
 import pytest
-from conftest import add, result_bytes
+from leaderboard_helpers import add, result_bytes
 
 from videobench.leaderboard.build import build, publish, result_files
 from videobench.leaderboard.ingest import parse_result

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import add
+from leaderboard_helpers import add
 
 from videobench.leaderboard.build import build, publish
 

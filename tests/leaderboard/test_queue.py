@@ -5,7 +5,7 @@ import textwrap
 import threading
 from pathlib import Path
 
-from conftest import result_bytes
+from leaderboard_helpers import result_bytes
 
 from videobench.leaderboard.queue import QueueSettings, claim_next, run_queue
 from videobench.leaderboard.submissions import Component, Request, read_requests
@@ -89,7 +89,7 @@ def test_many_threads_claim_each_request_once(local_store):
 CRASHING = textwrap.dedent("""
     import os, sys
     sys.path.insert(0, {tests!r})
-    from conftest import result_bytes
+    from leaderboard_helpers import result_bytes
     from videobench.leaderboard.queue import run_queue
     from videobench.leaderboard.store import LocalStore
 

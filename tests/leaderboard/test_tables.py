@@ -3,7 +3,7 @@ import io
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import add
+from leaderboard_helpers import add
 
 from videobench.leaderboard.build import HISTORY, build, publish, result_files
 from videobench.leaderboard.layout import result_path

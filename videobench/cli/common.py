@@ -14,7 +14,7 @@ import sys
 # Piped output (CI logs, `| tee`) gets a wide console so result tables are not cut at 80 columns.
 _WIDTH = None if sys.stdout.isatty() else 160
 console = Console(stderr=False, width=_WIDTH)
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # long paths in errors stay on one line, copyable
 
 
 class UserError(Exception):
