@@ -45,6 +45,9 @@ def test_wheel_installs_namespaced_subpackages_only(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     assert "videobench/align/__init__.py" in names
     assert "videobench/leaderboard/__init__.py" in names
+    # Data the package needs at run time: the paper's prompt suites (with attribution) and the example benchmark.
+    assert {"videobench/resources/prompts/vbench_946.csv", "videobench/resources/prompts/ATTRIBUTION.md",
+            "videobench/resources/example/example-bench.csv"} <= set(names)
     top_level = {n.split("/")[0] for n in names if not n.startswith("videobench-")}
     assert top_level == {"videobench"}, f"unexpected top-level entries in the wheel: {top_level}"
 
