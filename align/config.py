@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal, Mapping, get_args, get_origin, get_type_hints
 
-__all__ = ["AlignConfig", "ConfigError", "parse_override"]
+__all__ = ["AlignConfig", "ConfigError", "coerce_fields", "parse_override"]
 
 Method = Literal["dpo", "rwr", "sft"]
 
@@ -102,24 +102,8 @@ class AlignConfig:
     cpu: bool = False
 
     def __post_init__(self) -> None:
-        self._coerce()
+        coerce_fields(self)
         self.validate()
-
-    def _coerce(self) -> None:
-        # YAML 1.1 reads "1e-4" as a string and "5" as an int: convert to the declared scalar types
-        hints = get_type_hints(type(self))
-        for f in fields(self):
-            value = getattr(self, f.name)
-            kinds = set(get_args(hints[f.name])) | {hints[f.name]}
-            try:
-                if float in kinds and isinstance(value, (str, int)) and not isinstance(value, bool):
-                    setattr(self, f.name, float(value))
-                elif int in kinds and isinstance(value, str) and float not in kinds:
-                    setattr(self, f.name, int(value))
-                elif bool in kinds and isinstance(value, str):
-                    setattr(self, f.name, value.strip().lower() in ("1", "true", "yes", "on"))
-            except ValueError:
-                raise ConfigError(f"{f.name}={value!r} is not a number") from None
 
     # -- checks ------------------------------------------------------------------------------------------------
     def validate(self) -> None:
@@ -185,16 +169,34 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def coerce_fields(config: Any) -> None:
+    """YAML 1.1 reads ``1e-4`` as a string and ``5`` as an int: convert a dataclass's fields to their declared
+    scalar types, in place (shared by every config dataclass of videobench.align)."""
+    hints = get_type_hints(type(config))
+    for f in fields(config):
+        value = getattr(config, f.name)
+        kinds = set(get_args(hints[f.name])) | {hints[f.name]}
+        try:
+            if float in kinds and isinstance(value, (str, int)) and not isinstance(value, bool):
+                setattr(config, f.name, float(value))
+            elif int in kinds and isinstance(value, str) and float not in kinds:
+                setattr(config, f.name, int(value))
+            elif bool in kinds and isinstance(value, str):
+                setattr(config, f.name, value.strip().lower() in ("1", "true", "yes", "on"))
+        except ValueError:
+            raise ConfigError(f"{f.name}={value!r} is not a number") from None
+
+
 def _literal_choices(hint: Any) -> tuple[Any, ...]:
     if get_origin(hint) is Literal:
         return get_args(hint)
     return ()
 
 
-def parse_override(text: str) -> tuple[str, Any]:
+def parse_override(text: str, config_cls: type = None) -> tuple[str, Any]:
     """``key=value`` → (key, value) with the value parsed as YAML (``lr=1e-4``, ``lora_targets=[to_q,to_v]``).
 
-    The key must name a field of :class:`AlignConfig`.
+    The key must name a field of ``config_cls`` (default :class:`AlignConfig`).
     """
     import yaml
 
@@ -202,7 +204,7 @@ def parse_override(text: str) -> tuple[str, Any]:
         raise ConfigError(f"--set expects key=value, got {text!r}")
     key, raw = text.split("=", 1)
     key = key.strip().replace("-", "_")
-    names = {f.name for f in fields(AlignConfig)}
+    names = {f.name for f in fields(config_cls or AlignConfig)}
     if key not in names:
         raise ConfigError(f"unknown setting {key!r}; known: {', '.join(sorted(names))}")
     try:

@@ -30,7 +30,7 @@ from typing import Any, Literal, Mapping, get_args, get_origin, get_type_hints
 
 import torch
 
-from .config import ConfigError
+from .config import ConfigError, coerce_fields, parse_override
 from .data import EmptyDataError
 from .flow import SigmaSampler, add_noise
 from .latent_rm import DEFAULT_DIMENSIONS, LatentRewardModel
@@ -105,7 +105,7 @@ class LatentRMConfig:
     cpu: bool = False
 
     def __post_init__(self) -> None:
-        _coerce(self)
+        coerce_fields(self)
         hints = get_type_hints(type(self))
         for f in fields(self):
             if get_origin(hints[f.name]) is Literal and getattr(self, f.name) not in get_args(hints[f.name]):
@@ -160,22 +160,6 @@ class LatentRMConfig:
     def sigma_sampler_obj(self) -> SigmaSampler:
         return SigmaSampler(self.sigma_sampler, self.sigma_mean, self.sigma_std, self.sigma_shift, self.sigma_min,
                             self.sigma_max)
-
-
-def _coerce(cfg: Any) -> None:
-    """YAML 1.1 reads ``1e-4`` as a string: convert strings to the declared int / float / bool."""
-    hints = get_type_hints(type(cfg))
-    for f in fields(cfg):
-        value, kinds = getattr(cfg, f.name), set(get_args(hints[f.name])) | {hints[f.name]}
-        try:
-            if float in kinds and isinstance(value, (str, int)) and not isinstance(value, bool):
-                setattr(cfg, f.name, float(value))
-            elif int in kinds and isinstance(value, str):
-                setattr(cfg, f.name, int(value))
-            elif bool in kinds and isinstance(value, str):
-                setattr(cfg, f.name, value.strip().lower() in ("1", "true", "yes", "on"))
-        except ValueError:
-            raise ConfigError(f"{f.name}={value!r} is not a number") from None
 
 
 @dataclass
@@ -470,22 +454,4 @@ def train_latent_rm(config: LatentRMConfig, pipe: Any = None, pairs: RewardPairs
 
 def parse_rm_override(text: str) -> tuple[str, Any]:
     """``key=value`` (value parsed as YAML) for a field of :class:`LatentRMConfig`."""
-    import yaml
-
-    key, sep, raw = text.partition("=")
-    key = key.strip().replace("-", "_")
-    if not sep:
-        raise ConfigError(f"--set expects key=value, got {text!r}")
-    names = {f.name for f in fields(LatentRMConfig)}
-    if key not in names:
-        raise ConfigError(f"unknown setting {key!r}; known: {', '.join(sorted(names))}")
-    try:
-        value = yaml.safe_load(raw) if raw.strip() else None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"cannot parse the value of {key}: {exc}") from None
-    if isinstance(value, str):  # YAML 1.1 reads 1e-4 as a string
-        try:
-            value = float(value)
-        except ValueError:
-            pass
-    return key, value
+    return parse_override(text, LatentRMConfig)
