@@ -151,8 +151,8 @@ def eval_report_html(results: Sequence[EvalResult], title: str | None = None) ->
     parts = [
         f"<p class=\"note\">Benchmark <b>{esc(bench.name)}</b> ({esc(bench.n_pairs)} pairs, fingerprint "
         f"<code>{esc(bench.fingerprint)}</code>, source <code>{esc(bench.source)}</code>). Bars show accuracy against "
-        "human labels; whiskers are prompt-clustered bootstrap confidence intervals; n/a means the model does not "
-        "score that dimension.</p>"
+        "the benchmark's labels (from people, or by construction for built-in benchmarks such as sanity); whiskers "
+        "are prompt-clustered bootstrap confidence intervals; n/a means the model does not score that dimension.</p>"
     ]
     for i, (attr, metric_title) in enumerate(REPORT_METRICS):
         fig = grouped_bar_figure(dims, _series(results, dims, attr), metric_title)
