@@ -1,8 +1,6 @@
-"""The tiny offline pipelines: deterministic, saveable, and fast enough for every test that renders video."""
+"""The tiny offline pipelines: deterministic and saveable. (Their speed is measured in bench/, not asserted here.)"""
 
 from __future__ import annotations
-
-import time
 
 import numpy as np
 import pytest
@@ -24,15 +22,11 @@ def _render(pipe, size: int, seed: int = 0) -> np.ndarray:
 
 
 @pytest.mark.parametrize("builder,size", [(build_tiny_wan_pipeline, 16), (build_tiny_ltx_pipeline, 32)])
-def test_renders_frames_quickly_and_deterministically(builder, size):
+def test_renders_frames_deterministically(builder, size):
     pipe = builder(seed=0)
-    _render(pipe, size)  # warm-up: first calls pay one-off costs
-    start = time.perf_counter()
     frames = _render(pipe, size)
-    elapsed = time.perf_counter() - start
     assert frames.shape == (9, size, size, 3)
     assert 0.0 <= frames.min() and frames.max() <= 1.0
-    assert elapsed < 1.0, f"{builder.__name__}: {elapsed:.2f} s for 9 frames"
     np.testing.assert_array_equal(frames, _render(builder(seed=0), size))
     assert not np.array_equal(frames, _render(builder(seed=1), size))
 

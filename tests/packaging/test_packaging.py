@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+# One worker builds the wheel: setuptools writes into the checkout's build/ folder, so two builds at once collide.
+pytestmark = pytest.mark.xdist_group("packaging")
+
 ROOT = Path(__file__).resolve().parents[2]
 MAPPING = {"videobench": ROOT / "videobench", "videobench.align": ROOT / "align", "videobench.leaderboard": ROOT / "leaderboard"}
 
