@@ -10,8 +10,6 @@ import torch
 from nrg_helpers import RENDER, make_decoder_informative, prompts
 from videobench.testing.tiny_pipelines import build_tiny_ltx_pipeline, build_tiny_wan_pipeline
 
-#: the sampling settings of the trained-model tests: 5 frames at 16×16 (latents 16×2×2×2), no CFG
-
 
 @pytest.fixture(scope="session")
 def _wan_session():

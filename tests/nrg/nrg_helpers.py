@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-#: Small renders keep every NRG test on the CPU budget.
+#: the sampling settings of the trained-model tests: 5 frames at 16×16 (latents 16×2×2×2), no CFG
 RENDER = dict(num_frames=5, height=16, width=16, max_sequence_length=16)
 
 WORDS = "cat dog car light scene bird sky rain city night beach moon horse fox waves flowers".split()
