@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-# One worker builds the wheel: setuptools writes into the checkout's build/ folder, so two builds at once collide.
+# One worker builds the wheel, once.
 pytestmark = pytest.mark.xdist_group("packaging")
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,11 +35,25 @@ def test_every_package_is_listed_in_pyproject():
     assert _packages_on_disk() - listed == set(), "add these packages to [tool.setuptools] packages"
 
 
+def _source_copy(dest: Path) -> Path:
+    """The files a clean checkout has (tracked, plus new ones git does not ignore), copied out of the working tree:
+    building in place would race with other tests writing bytecode into the package folders."""
+    listed = subprocess.run(["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                            capture_output=True, check=True).stdout.decode().split("\0")
+    for rel in filter(None, listed):
+        source = ROOT / rel
+        if source.is_file():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dest / rel)
+    return dest
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
+    src = _source_copy(tmp_path_factory.mktemp("src"))
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(src)],
         check=True,
     )
     return next(out.glob("videobench-*.whl"))
