@@ -17,7 +17,8 @@ from videobench.cli.common import UserError, console, friendly_errors
 
 align_app = typer.Typer(
     name="align",
-    help="Align a text-to-video generator with human feedback: Flow-DPO, Flow-RWR, SFT (LoRA, diffusers format).",
+    help="Align a text-to-video generator with human feedback: Flow-DPO, Flow-RWR, SFT (LoRA, diffusers format); "
+         "the noisy-latent reward model and Flow-NRG guided sampling.",
     no_args_is_help=True,
 )
 app.add_typer(align_app, name="align")

@@ -72,8 +72,10 @@ def compare(
     embed_videos: bool = typer.Option(False, "--embed-videos", help="Embed grid videos (each up to 2 MB) in the report "
                                                                     "instead of linking them."),
 ) -> None:
-    """Render generator checkpoints on a prompt suite (same prompts, same seeds), score them with reward models and
-    rank them: paired win rates against a baseline (ties = 1/2) with prompt-clustered CIs, and a Bradley-Terry ranking."""
+    """Rank generator checkpoints by paired win rates and a Bradley-Terry ranking.
+
+    Renders every checkpoint on a prompt suite (same prompts, same seeds), scores the videos with reward models, and
+    reports win rates against a baseline (ties = 1/2) with prompt-clustered CIs and sign tests."""
     with friendly_errors():
         from videobench.compare.analysis import parse_weights
         from videobench.compare.engine import CompareConfig, run_compare

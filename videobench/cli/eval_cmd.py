@@ -231,9 +231,10 @@ def eval_command(
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors; no progress bars."),
 ) -> None:
-    """Evaluate reward models against human pairwise preferences: accuracy per dimension with and without ties,
-    with prompt-clustered bootstrap CIs. Writes <model>.json, <model>.pairs.parquet, <model>.videos.parquet and
-    report.html into --output."""
+    """Evaluate reward models against pairwise preference labels, per dimension, with and without ties.
+
+    Accuracy comes with prompt-clustered bootstrap CIs. Writes <model>.json, <model>.pairs.parquet,
+    <model>.videos.parquet and report.html into --output."""
     with friendly_errors():
         score_files = [str(p) for p in scores or []]
         specs = list(model or [])
