@@ -175,7 +175,7 @@ def eval_command(
     bench: Optional[str] = typer.Option(
         None, "--bench", "-b",
         help="Benchmark: a registered name (videogen-rewardbench), a CSV/JSONL/Parquet file, a datasets folder, or a "
-             "Hub dataset id owner/name or owner/name@revision. Without --bench, --scores and --model: the built-in example.",
+             "Hub dataset id owner/name or owner/name@revision. With no --bench, --scores or --model: classical + random on the built-in sanity benchmark.",
     ),
     scores: Optional[List[Path]] = typer.Option(
         None, "--scores", "-s",
