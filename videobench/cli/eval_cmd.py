@@ -174,8 +174,9 @@ def _print_table(runs: list[_Run]) -> None:
 def eval_command(
     bench: Optional[str] = typer.Option(
         None, "--bench", "-b",
-        help="Benchmark: a registered name (videogen-rewardbench), a CSV/JSONL/Parquet file, a datasets folder, or a "
-             "Hub dataset id owner/name or owner/name@revision. With no --bench, --scores or --model: classical + random on the built-in sanity benchmark.",
+        help="Benchmark: a registered name (sanity, videogen-rewardbench), a CSV/JSONL/Parquet file, a datasets "
+             "folder, or a Hub dataset id owner/name or owner/name@revision. With no --bench, --scores or --model: "
+             "classical + random on the built-in sanity benchmark.",
     ),
     scores: Optional[List[Path]] = typer.Option(
         None, "--scores", "-s",
