@@ -20,8 +20,7 @@ def _pair(scores: ArrayLike, mos: ArrayLike) -> tuple[np.ndarray, np.ndarray] | 
     return s, t
 
 
-def spearman(scores: ArrayLike, mos: ArrayLike) -> float:
-    """Spearman's rho (Pearson correlation of average ranks). NaN input raises; undefined cases give nan."""
+def _correlation(scores: ArrayLike, mos: ArrayLike, method: str) -> float:
     pair = _pair(scores, mos)
     if pair is None:
         return math.nan
@@ -29,16 +28,14 @@ def spearman(scores: ArrayLike, mos: ArrayLike) -> float:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return float(stats.spearmanr(*pair).statistic)
+        return float(getattr(stats, method)(*pair).statistic)
+
+
+def spearman(scores: ArrayLike, mos: ArrayLike) -> float:
+    """Spearman's rho (Pearson correlation of average ranks). NaN input raises; undefined cases give nan."""
+    return _correlation(scores, mos, "spearmanr")
 
 
 def kendall(scores: ArrayLike, mos: ArrayLike) -> float:
     """Kendall's tau-b (accounts for ties in either input). NaN input raises; undefined cases give nan."""
-    pair = _pair(scores, mos)
-    if pair is None:
-        return math.nan
-    from scipy import stats
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return float(stats.kendalltau(*pair).statistic)
+    return _correlation(scores, mos, "kendalltau")
