@@ -44,6 +44,9 @@ class AlignConfig:
     prompts: list[str] | str | None = None
     num_prompts: int | None = None
     samples_per_prompt: int = 4
+    #: for data=rollouts: render fresh rollouts with the policy being trained every N optimiser steps (online
+    #: DPO / RWR; the VAE, text encoder and reward then stay in memory); 0 = render once, before training
+    rollout_every: int = 0
     #: a reward spec ("pixel:brightness", a registry spec) — Python callers may pass any RewardModel or callable
     reward: Any = "pixel:brightness"
     reward_dimension: str | None = None
@@ -118,8 +121,10 @@ class AlignConfig:
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
-        if self.max_steps < 0 or self.checkpoint_every < 0 or self.warmup_steps < 0:
-            raise ConfigError("max_steps, checkpoint_every and warmup_steps must be >= 0")
+        if min(self.max_steps, self.checkpoint_every, self.warmup_steps, self.rollout_every) < 0:
+            raise ConfigError("max_steps, checkpoint_every, warmup_steps and rollout_every must be >= 0")
+        if self.rollout_every and self.data != "rollouts":
+            raise ConfigError(f"rollout_every needs data=rollouts (data={self.data!r} is fixed before training)")
         if self.beta <= 0 or self.rwr_temperature <= 0 or self.lr <= 0:
             raise ConfigError("beta, rwr_temperature and lr must be positive")
         if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:

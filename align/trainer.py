@@ -91,7 +91,6 @@ def _prompt_list(config: AlignConfig) -> list[str]:
 def prepare_dataset(config: AlignConfig, pipe: Any, family: FlowFamily, accelerator: Any = None) -> LatentDataset:
     """Latents + prompt embeddings for the run, from the cache when present (``cache_dir/<settings hash>``)."""
     rank = accelerator.process_index if accelerator else 0
-    world = accelerator.num_processes if accelerator else 1
     barrier = accelerator.wait_for_everyone if accelerator else (lambda: None)
     if config.data == "cache":
         if not config.cache_dir or not LatentDataset.exists(config.cache_dir):
@@ -114,18 +113,30 @@ def prepare_dataset(config: AlignConfig, pipe: Any, family: FlowFamily, accelera
             ds.save(root)
         barrier()
         return LatentDataset.load(root)
-    # rollouts: each process renders its share of the prompts
+    return render_rollout_dataset(config, pipe, family, accelerator, root, config.seed, with_init_lora=True)
+
+
+def render_rollout_dataset(config: AlignConfig, pipe: Any, family: FlowFamily, accelerator: Any, root: Path,
+                           seed: int, with_init_lora: bool = False) -> LatentDataset:
+    """Render and score ``config``'s rollouts with ``pipe`` as it is (each process its share of the prompts) and
+    save them to ``root``; reused when ``root`` already holds them."""
+    if LatentDataset.exists(root):
+        return LatentDataset.load(root)
+    rank = accelerator.process_index if accelerator else 0
+    world = accelerator.num_processes if accelerator else 1
+    barrier = accelerator.wait_for_everyone if accelerator else (lambda: None)
     prompts = _prompt_list(config)
-    if config.init_lora:
+    load_init = with_init_lora and config.init_lora
+    if load_init:
         pipe.load_lora_weights(config.init_lora, adapter_name="init")
     try:
         shard = render_rollouts(
             pipe, family, prompts, config.samples_per_prompt, config.reward, config.num_frames, config.height,
-            config.width, config.num_inference_steps, config.guidance_scale, config.seed, config.max_sequence_length,
+            config.width, config.num_inference_steps, config.guidance_scale, seed, config.max_sequence_length,
             config.reward_dimension, config.reward_weights, rank, world,
         )
     finally:
-        if config.init_lora:
+        if load_init:
             pipe.unload_lora_weights()
     if world == 1:
         shard.save(root)
@@ -136,6 +147,28 @@ def prepare_dataset(config: AlignConfig, pipe: Any, family: FlowFamily, accelera
         concat_datasets([LatentDataset.load(root / f"shard-{r}") for r in range(world)]).save(root)
     barrier()
     return LatentDataset.load(root)
+
+
+def round_seed(seed: int, round_index: int) -> int:
+    """Rollout seed of on-policy round ``round_index`` (round 0 = ``seed``): fresh noise every round, far from the
+    small seeds people evaluate on."""
+    if round_index == 0:
+        return seed
+    digest = hashlib.sha256(f"{seed}/rollout-round/{round_index}".encode()).digest()
+    return int.from_bytes(digest[:4], "little") % (2**31 - 2**20)
+
+
+def _policy_rollouts(config: AlignConfig, pipe: Any, family: FlowFamily, accelerator: Any, round_index: int,
+                     module: torch.nn.Module) -> LatentDataset:
+    """Round ``round_index`` of on-policy rollouts, rendered by the pipeline with the policy adapter as trained so
+    far; kept in OUTPUT_DIR/rollouts/round-K (it depends on this run's weights, so never in a shared cache)."""
+    root = Path(config.output_dir) / "rollouts" / f"round-{round_index}"
+    was_training = module.training
+    module.eval()
+    try:
+        return render_rollout_dataset(config, pipe, family, accelerator, root, round_seed(config.seed, round_index))
+    finally:
+        module.train(was_training)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -231,13 +264,17 @@ def train(config: AlignConfig, pipe: Any = None, dataset: LatentDataset | None =
     if owns_pipe:
         pipe = load_pipeline(config.pipeline, acc.device)
     family = family_for(pipe)
+    if config.rollout_every:  # load a registry reward once, not once per round
+        from .rewards import resolve_reward
+
+        config = config.replace(reward=resolve_reward(config.reward))
     t0 = time.perf_counter()
     if dataset is None:
         dataset = prepare_dataset(config, pipe, family, acc)
     data_seconds = time.perf_counter() - t0
     transformer = pipe.transformer
     pipeline_cls = type(pipe)
-    if owns_pipe:  # only the transformer stays in memory while training
+    if owns_pipe and not config.rollout_every:  # only the transformer stays in memory while training
         del pipe
         gc.collect()
     _check_dataset(config, dataset, transformer, family)
@@ -296,7 +333,14 @@ def train(config: AlignConfig, pipe: Any = None, dataset: LatentDataset | None =
     if acc.is_main_process and step == 0 and log_path.exists():
         log_path.unlink()
     rank, world, bs, ga = acc.process_index, acc.num_processes, config.batch_size, config.grad_accum
+    round_index, rounds = 0, [_round_info(0, 0, dataset, data_seconds)]
     while step < config.max_steps:
+        wanted = step // config.rollout_every if config.rollout_every else 0
+        if wanted != round_index:  # on-policy: the next round of rollouts (or, on resume, the current one)
+            t0 = time.perf_counter()
+            dataset = _policy_rollouts(config, pipe, family, acc, wanted, unwrapped)
+            units, round_index = _units(config, dataset), wanted
+            rounds.append(_round_info(wanted, step, dataset, time.perf_counter() - t0))
         started = time.perf_counter()
         sums: dict[str, float] = {}
         for micro in range(ga):
@@ -325,6 +369,8 @@ def train(config: AlignConfig, pipe: Any = None, dataset: LatentDataset | None =
             reduced = acc.reduce(torch.tensor(list(sums.values()), device=acc.device), reduction="mean").tolist()
             entry = {"step": step, **dict(zip(sums, reduced)), "lr": scheduler.get_last_lr()[0],
                      "step_seconds": time.perf_counter() - started}
+            if config.rollout_every:
+                entry |= {"round": round_index, "rollout_reward": rounds[-1]["mean_reward"]}
             if grad_norm is not None:
                 entry["grad_norm"] = grad_norm
             log.append(entry)
@@ -343,9 +389,17 @@ def train(config: AlignConfig, pipe: Any = None, dataset: LatentDataset | None =
         if ema is not None:
             ema_state = {k.replace(f".{POLICY_ADAPTER}.", "."): v for k, v in ema.items()}
             save_lora(unwrapped, pipeline_cls, out / "ema", state=ema_state)
-        (out / "run.json").write_text(json.dumps(_run_info(config, dataset, data_seconds, step, world), indent=2))
+        info = _run_info(config, dataset, data_seconds, step, world) | {"rollout_rounds": rounds}
+        (out / "run.json").write_text(json.dumps(info, indent=2))
     acc.wait_for_everyone()
     return AlignResult(out, step, log, dict(dataset.meta))
+
+
+def _round_info(round_index: int, step: int, dataset: LatentDataset, seconds: float) -> dict[str, Any]:
+    rewards = dataset.rewards[~torch.isnan(dataset.rewards)]
+    mean = float(rewards.mean()) if rewards.numel() else None
+    return {"round": round_index, "step": step, "videos": len(dataset), "pairs": int(dataset.pairs.shape[0]),
+            "mean_reward": mean, "seconds": seconds}
 
 
 def _cast_base(transformer: torch.nn.Module, dtype: torch.dtype) -> None:

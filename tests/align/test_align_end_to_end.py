@@ -3,6 +3,7 @@ then the trained LoRA against the base model on held-out seeds (paired win rate 
 
 The tiny model's random VAE barely lets latents move global brightness (its output is dominated by biases), but
 the grey-level contrast follows the latents: ``pixel:contrast`` is the reward the tiny model can learn in seconds.
+Flow-DPO learns it through the random decoder; online Flow-RWR gets a decoder made informative (see its test).
 """
 
 from __future__ import annotations
@@ -16,28 +17,28 @@ import torch
 from videobench.align import dpo, rwr
 from videobench.align.rewards import PixelReward
 from videobench.metrics.compare import win_rate
+from videobench.testing.tiny_pipelines import make_decoder_informative
 
 PROMPTS = ["a bright white light", "a dark black scene", "a red car at night", "a cat playing the piano"]
 RENDER = dict(num_frames=9, height=32, width=32, num_inference_steps=4, guidance_scale=1.0, max_sequence_length=16)
 TRAIN = dict(prompts=PROMPTS, samples_per_prompt=4, reward="pixel:contrast", lora_rank=8, lora_alpha=8,
              lora_targets=["to_q", "to_k", "to_v", "to_out.0", "proj_out"], **RENDER)
-HELD_OUT_SEEDS = range(1000, 1006)  # rollouts used seeds 0..15
+HELD_OUT_SEEDS = range(1000, 1006)  # the first rollouts use seeds 0..K·len(PROMPTS) − 1
 
 
 def _scores(pipe, reward, seeds=HELD_OUT_SEEDS):
-    scores, clusters = [], []
-    for i, prompt in enumerate(PROMPTS):
+    scores = []
+    for prompt in PROMPTS:
         for seed in seeds:
             frames = pipe(prompt, output_type="np", generator=torch.Generator().manual_seed(seed), **RENDER).frames[0]
             scores.append(reward(frames))
-            clusters.append(i)
-    return np.array(scores), np.array(clusters)
+    return np.array(scores)
 
 
-def _check_win_rate(trained, base):
+def _check_win_rate(trained, base, seeds=HELD_OUT_SEEDS):
     reward = PixelReward("contrast")
-    new, clusters = _scores(trained, reward)
-    old, _ = _scores(base, reward)
+    new = _scores(trained, reward, seeds)
+    old = _scores(base, reward, seeds)
     stat = win_rate(new, old, clusters=None, seed=0)
     assert stat.value > 0.5 and stat.ci_low > 0.5, stat
     return stat
@@ -59,20 +60,15 @@ def test_flow_dpo_on_policy_raises_the_reward(wan, tmp_path):
 
 
 @pytest.mark.slow
-def test_flow_rwr_on_policy_raises_the_reward(wan, tmp_path):
-    # RWR only re-weights the regression towards the better samples (it cannot push away from the worse ones as
-    # DPO does), so on this budget its effect is smaller: the paired win rate is above 50% and the mean reward gain
-    # on held-out seeds has a paired-bootstrap CI above 0 (the win-rate CI alone does not clear 50% here).
+def test_online_flow_rwr_raises_the_reward(wan, tmp_path):
+    # RWR only re-weights the regression towards a prompt's better samples, so one round of rollouts moves the
+    # policy little (win rates 0.48-0.63 over seeds, CI across 50%); rendering fresh rollouts with the policy every
+    # 25 steps compounds the selection, as in online reward-weighted regression. The decoder is made informative so
+    # the contrast of a sample follows its latents closely enough for that selection to be learnable.
+    make_decoder_informative(wan)
     base = copy.deepcopy(wan)
-    settings = {**TRAIN, "samples_per_prompt": 8}
-    rwr(pipe=wan, output_dir=str(tmp_path), max_steps=200, lr=2e-3, rwr_weighting="zscore", rwr_temperature=0.1,
-        **settings)
-    reward = PixelReward("contrast")
-    new, _ = _scores(wan, reward, seeds=range(1000, 1012))
-    old, _ = _scores(base, reward, seeds=range(1000, 1012))
-    stat = win_rate(new, old, seed=0)
-    diff = new - old
-    rng = np.random.default_rng(0)
-    boots = np.array([diff[rng.integers(0, len(diff), len(diff))].mean() for _ in range(2000)])
-    low = float(np.quantile(boots, 0.025))
-    assert stat.value > 0.5 and low > 0, (stat, diff.mean(), low)
+    result = rwr(pipe=wan, output_dir=str(tmp_path), max_steps=200, lr=2e-3, rwr_weighting="zscore",
+                 rwr_temperature=0.1, rollout_every=25, **{**TRAIN, "samples_per_prompt": 8})
+    assert result.log[-1]["round"] == 7
+    stat = _check_win_rate(wan, base, seeds=range(1000, 1012))
+    assert stat.value > 0.6

@@ -14,10 +14,10 @@ from safetensors.torch import load_file
 WORKER = Path(__file__).with_name("ddp_worker.py")
 
 
-def _run(args: list[str], out: Path) -> None:
+def _run(args: list[str], out: Path, *worker_args: str) -> None:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MASTER_ADDR": "127.0.0.1"}
-    proc = subprocess.run([sys.executable, *args, str(WORKER), str(out)], env=env, capture_output=True, text=True,
-                          timeout=600)
+    proc = subprocess.run([sys.executable, *args, str(WORKER), str(out), *worker_args], env=env, capture_output=True,
+                          text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
 
 
@@ -38,3 +38,16 @@ def test_two_process_gloo_run_syncs_gradients(tmp_path):
         torch.testing.assert_close(ranks[0][key], single[key], atol=2e-5, rtol=1e-3)  # Adam amplifies fp noise
         moved += int(not torch.equal(single[key], torch.zeros_like(single[key])))
     assert moved
+
+
+@pytest.mark.slow
+def test_two_process_online_rollouts_render_in_shards(tmp_path):
+    # each rank renders its share of every rollout round; the round is joined through its folder, then both train on it
+    out = tmp_path / "online"
+    _run(["-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29518"], out, "online")
+    ranks = [load_file(str(out / f"rank{r}.safetensors")) for r in (0, 1)]
+    for key in ranks[0]:
+        torch.testing.assert_close(ranks[0][key], ranks[1][key], atol=0, rtol=0)
+    joined = load_file(str(out / "rollouts" / "round-1" / "latents.safetensors"))
+    assert sorted(joined["prompt_index"].tolist()) == [0, 0, 1, 1, 2, 2]
+    assert {p.name for p in (out / "rollouts" / "round-1").iterdir()} >= {"shard-0", "shard-1"}

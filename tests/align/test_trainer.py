@@ -193,3 +193,38 @@ def test_pairs_from_a_benchmark_drop_ties_and_encode(wan, tmp_path):
     result = dpo(pipe=wan, data="cache", cache_dir=str(tmp_path / "cache"), output_dir=str(tmp_path / "out"),
                  max_steps=1, **FAST)
     assert math.isclose(result.log[0]["loss"], math.log(2), rel_tol=1e-5)
+
+
+ONLINE = dict(prompts=["a bright white light", "a dark black scene"], samples_per_prompt=2,
+              reward="pixel:contrast", num_frames=5, height=16, width=16, num_inference_steps=2, guidance_scale=1.0,
+              rollout_every=2, **FAST)
+
+
+def test_online_rollouts_are_rendered_by_the_policy_every_n_steps(wan, tmp_path):
+    import copy
+    import shutil
+
+    result = rwr(pipe=copy.deepcopy(wan), output_dir=str(tmp_path / "full"), max_steps=4, **ONLINE)
+    assert [x["round"] for x in result.log] == [0, 0, 1, 1]
+    rounds = json.loads((tmp_path / "full" / "run.json").read_text())["rollout_rounds"]
+    assert [(r["round"], r["step"], r["videos"]) for r in rounds] == [(0, 0, 4), (1, 2, 4)]
+    first = load_file(str(next((tmp_path / "full" / "cache").glob("*/latents.safetensors"))))["latents"]
+    second = load_file(str(tmp_path / "full" / "rollouts" / "round-1" / "latents.safetensors"))["latents"]
+    assert first.shape == second.shape and not torch.allclose(first, second)
+
+    # a crash after the checkpoint at step 2: resuming re-renders round 1 from the checkpointed policy (the round's
+    # folder is gone here) and ends with exactly the weights of the uninterrupted run
+    rwr(pipe=copy.deepcopy(wan), output_dir=str(tmp_path / "cut"), max_steps=3, checkpoint_every=2, **ONLINE)
+    shutil.rmtree(tmp_path / "cut" / "rollouts")
+    rwr(pipe=copy.deepcopy(wan), output_dir=str(tmp_path / "cut"), max_steps=4, resume_from="latest", **ONLINE)
+    full = load_file(str(tmp_path / "full" / "pytorch_lora_weights.safetensors"))
+    cut = load_file(str(tmp_path / "cut" / "pytorch_lora_weights.safetensors"))
+    for key in full:
+        torch.testing.assert_close(cut[key], full[key], atol=0, rtol=0)
+
+
+def test_online_rollouts_need_rollout_data():
+    with pytest.raises(ValueError, match="rollout_every needs data=rollouts"):
+        AlignConfig(data="pairs", benchmark="sanity", rollout_every=10)
+    with pytest.raises(ValueError, match="rollout_every"):
+        AlignConfig(rollout_every=-1)

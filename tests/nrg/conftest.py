@@ -7,8 +7,12 @@ import copy
 import pytest
 import torch
 
-from nrg_helpers import RENDER, make_decoder_informative, prompts
-from videobench.testing.tiny_pipelines import build_tiny_ltx_pipeline, build_tiny_wan_pipeline
+from nrg_helpers import RENDER, prompts
+from videobench.testing.tiny_pipelines import (
+    build_tiny_ltx_pipeline,
+    build_tiny_wan_pipeline,
+    make_decoder_informative,
+)
 
 
 @pytest.fixture(scope="session")

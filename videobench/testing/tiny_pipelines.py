@@ -20,6 +20,7 @@ __all__ = [
     "tiny_t5_tokenizer",
     "build_tiny_wan_pipeline",
     "build_tiny_ltx_pipeline",
+    "make_decoder_informative",
     "TINY_WAN_TRANSFORMER",
     "TINY_LTX_TRANSFORMER",
 ]
@@ -175,3 +176,31 @@ def build_tiny_ltx_pipeline(out_dir: str | Path | None = None, seed: int = 0) ->
     )
     pipe.set_progress_bar_config(disable=True)
     return _save(pipe, out_dir)
+
+
+def make_decoder_informative(pipe, gain: float = 100.0):
+    """Make the random tiny VAE decoder respond to its latents the way a trained one does (in place).
+
+    Use it wherever a test must learn or steer a pixel reward through the tiny pipeline (alignment, Flow-NRG).
+
+    A randomly initialised decoder maps every latent to nearly the same video: its normalisation layers wash the
+    latent out (the mean brightness of tiny-Wan samples varies by ~1e-4 across seeds, below uint8 resolution), so
+    no pixel reward could be learned or steered. Zeroing each residual branch's last convolution and the attention
+    projection, dropping the output norm and activation, and scaling the input convolution by ``gain`` leaves a
+    linear decoder whose pixel statistics move by a few uint8 levels with the latent. Returns ``pipe``.
+    """
+    import torch
+
+    dec = pipe.vae.decoder
+    with torch.no_grad():
+        for name, module in dec.named_modules():
+            if name.endswith("conv2") or name.endswith(".proj"):
+                for p in module.parameters():
+                    p.zero_()
+        conv_in = dec.conv_in.conv if hasattr(dec.conv_in, "conv") else dec.conv_in
+        conv_in.weight.mul_(gain)
+    dec.norm_out = torch.nn.Identity()
+    for attr in ("nonlinearity", "conv_act"):
+        if hasattr(dec, attr):
+            setattr(dec, attr, torch.nn.Identity())
+    return pipe
