@@ -36,7 +36,9 @@ class PixelReward:
     kind: str = "brightness"
     name: str = ""
     dimensions: tuple[str, ...] = ("Overall",)
-    sampling: Sampling = Sampling(fps=None, num_frames=None)
+    #: from files (eval / compare): every frame up to 30 fps (an even count, as the shared sampler takes);
+    #: rendered rollouts are scored on all their frames
+    sampling: Sampling = Sampling(fps=30.0, num_frames=None)
     needs_frames: bool = True
 
     def __post_init__(self) -> None:

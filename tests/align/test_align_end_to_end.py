@@ -16,6 +16,7 @@ import torch
 
 from videobench.align import dpo, rwr
 from videobench.align.rewards import PixelReward
+from videobench.compare import CompareConfig, run_compare
 from videobench.metrics.compare import win_rate
 from videobench.testing.tiny_pipelines import make_decoder_informative
 
@@ -45,14 +46,31 @@ def _check_win_rate(trained, base, seeds=HELD_OUT_SEEDS):
 
 
 @pytest.mark.slow
-def test_flow_dpo_on_policy_raises_the_reward(wan, tmp_path):
+def test_flow_dpo_on_policy_then_compare_against_the_base(wan, tmp_path):
+    wan.save_pretrained(str(tmp_path / "wan"))
     base = copy.deepcopy(wan)
-    result = dpo(pipe=wan, output_dir=str(tmp_path), max_steps=80, lr=2e-3, beta=20.0, batch_size=2, **TRAIN)
+    lora = tmp_path / "lora"
+    # the pipeline's own text length (as compare renders with it), not the 16 tokens of the other tests
+    result = dpo(pipe=wan, output_dir=str(lora), max_steps=80, lr=2e-3, beta=20.0, batch_size=2,
+                 **{**TRAIN, "max_sequence_length": None})
     assert result.dataset_meta["source"] == "rollouts" and result.log[-1]["implicit_acc"] == 1.0
-    _check_win_rate(wan, base)
+
+    # the LoRA as a `compare` checkpoint: both generators render the held-out seeds to files, which are decoded and
+    # scored; the win rate is paired by (prompt, seed) with a prompt-clustered bootstrap CI
+    (tmp_path / "prompts.txt").write_text("\n".join(PROMPTS))
+    spec = f"wan:{tmp_path / 'wan'}?steps=4&guidance=1&height=32&width=32&num_frames=9&fps=8"
+    outcome = run_compare(CompareConfig(
+        generators={"base": spec, "dpo": f"{spec}+lora:{lora}"}, prompts=str(tmp_path / "prompts.txt"),
+        rewards=["pixel:contrast"], output=str(tmp_path / "compare"), seeds=list(HELD_OUT_SEEDS),
+        render_dir=str(tmp_path / "renders"), cache_dir=str(tmp_path / "scores"), num_workers=0, report=False))
+    stat = next(w for w in outcome.result.win_rates if w.checkpoint == "dpo" and w.dimension == "Overall")
+    assert stat.wins + stat.losses + stat.ties == len(PROMPTS) * len(HELD_OUT_SEEDS)
+    assert stat.win_rate.value > 0.5 and stat.win_rate.ci_low > 0.5, stat  # measured: 21 of 24, CI [0.83, 0.96]
+    assert outcome.result.ranking["Overall"][0].checkpoint == "dpo"
+
     # the saved LoRA is the trained one: a fresh pipeline with it renders what the trained pipeline renders
     fresh = copy.deepcopy(base)
-    fresh.load_lora_weights(str(tmp_path))
+    fresh.load_lora_weights(str(lora))
     args = dict(output_type="np", generator=torch.Generator().manual_seed(5), **RENDER)
     np.testing.assert_allclose(fresh(PROMPTS[0], **args).frames[0],
                                wan(PROMPTS[0], **{**args, "generator": torch.Generator().manual_seed(5)}).frames[0],

@@ -195,3 +195,18 @@ def test_videoreward_spec_local(tiny_lora, lora_model):
     assert model.fingerprint() == lora_model.fingerprint()
     with pytest.raises(RewardSpecError, match="needs a checkpoint"):
         load_reward_model("videoreward:")
+
+
+def test_pixel_rewards_score_video_files(tmp_path):
+    # the weight-free rewards of the alignment tests also score files (eval / compare): every frame up to 30 fps
+    from videobench.scoring import score_items
+    from videobench.video.writer import write_video
+
+    frames = np.zeros((6, 32, 32, 3), dtype=np.uint8)
+    frames[:, :, 16:] = 200  # half dark, half bright: brightness ≈ 0.39, contrast ≈ 0.39
+    write_video(tmp_path / "half.mp4", frames, fps=8)
+    models = [registry.load_reward_model("pixel:brightness"), registry.load_reward_model("pixel:contrast")]
+    tables = score_items([(str(tmp_path / "half.mp4"), "a prompt")], models, cache_dir=tmp_path / "cache",
+                         num_workers=0, show_progress=False)
+    assert tables["pixel:brightness"]["Overall"].iloc[0] == pytest.approx(100 / 255, abs=0.02)
+    assert tables["pixel:contrast"]["Overall"].iloc[0] == pytest.approx(100 / 255, abs=0.02)
