@@ -38,20 +38,53 @@ def test_lora_changes_outputs(tiny_wan, tiny_lora):
     assert np.array_equal(base, half)  # scale 0 switches the adapter off
 
 
-def test_all_failures_reported_together_before_rendering(tiny_wan, tiny_ltx, tmp_path):
-    with pytest.raises(GeneratorLoadError) as info:
-        build_generators({"ok": f"wan:{tiny_wan}", "gone": f"wan:{tmp_path}/missing", "bad": "wan:/x?steps=-1"})
-    assert set(info.value.failures) == {f"gone=wan:{tmp_path}/missing", "bad=wan:/x?steps=-1"}
+def test_bad_specs_fail_together_before_anything_loads(tiny_wan, tiny_ltx, tmp_path):
     (tmp_path / "not-a-lora").mkdir()
-    gens = build_generators({"ok": f"wan:{tiny_wan}{TINY}", "wrong-class": f"wan:{tiny_ltx}",
-                             "badlora": f"wan:{tiny_wan}+lora:{tmp_path}/not-a-lora"})
+    with pytest.raises(GeneratorLoadError) as info:
+        build_generators({"ok": f"wan:{tiny_wan}", "gone": f"wan:{tmp_path}/missing", "bad": "wan:/x?steps=-1",
+                          "wrong-class": f"wan:{tiny_ltx}", "badlora": f"wan:{tiny_wan}+lora:{tmp_path}/not-a-lora"})
+    assert set(info.value.failures) == {f"gone=wan:{tmp_path}/missing", "bad=wan:/x?steps=-1",
+                                        f"wrong-class=wan:{tiny_ltx}", f"badlora=wan:{tiny_wan}+lora:{tmp_path}/not-a-lora"}
+    msg = str(info.value)
+    assert "5 generator(s)" not in msg and "4 generator(s) failed" in msg
+    assert "LTXPipeline, not a WanPipeline" in msg and "no *.safetensors weights" in msg
+
+
+def test_a_checkpoint_that_fails_to_load_costs_only_its_own_renders(tiny_wan, tmp_path, monkeypatch):
+    import shutil
+
+    from videobench.compare import generators as genmod
+
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_wan, broken)
+    weights = next((broken / "transformer").glob("*.safetensors"))
+    weights.write_bytes(weights.read_bytes()[:100])  # truncated: found by the checks, fails only when loading
+    # (other sampling settings than "a": once mended, the copy's renders are not "a"'s renders)
+    specs = {"a": f"wan:{tiny_wan}{TINY}", "broken": f"wan:{broken}?steps=3&height=32&width=32&num_frames=5",
+             "b": f"wan:{tiny_wan}?steps=1&height=32&width=32&num_frames=5"}
+    gens = build_generators(specs)
+    loaded_before = []  # how many pipelines are in memory whenever one loads
+    real_load = genmod.PipelineGenerator.load
+
+    def counting_load(self):
+        loaded_before.append(sum(g.pipe is not None for g in gens.values()))
+        real_load(self)
+
+    monkeypatch.setattr(genmod.PipelineGenerator, "load", counting_load)
     store = RenderStore(tmp_path / "renders")
-    items = plan(gens, PROMPTS[:1], [0], store)
+    items = plan(gens, PROMPTS[:2], [0], store)
     with pytest.raises(GeneratorLoadError) as info:
         render_missing(items, gens, store)
-    msg = str(info.value)
-    assert "2 generator(s) failed" in msg and "LTXPipeline, not a WanPipeline" in msg and "badlora=" in msg
-    assert not list((tmp_path / "renders").rglob("*.mp4"))
+    assert set(info.value.failures) == {f"broken={specs['broken']}"}
+    assert "4 other video(s) were rendered and kept" in str(info.value)
+    assert loaded_before == [0, 0, 0] and all(g.pipe is None for g in gens.values())
+    assert [it.path.exists() for it in items] == [True, True, False, False, True, True]
+
+    shutil.rmtree(broken)
+    shutil.copytree(tiny_wan, broken)  # mended: the rerun renders just the missing two
+    gens = build_generators(specs)
+    stats = render_missing(plan(gens, PROMPTS[:2], [0], store), gens, store)
+    assert (stats.reused, stats.rendered) == (4, 2)
 
 
 def test_shard_covers_everything_once():

@@ -3,7 +3,6 @@ paired win rates and a Bradley-Terry ranking -> ``CompareResult`` JSON, per-item
 
 from __future__ import annotations
 
-import gc
 import os
 import time
 from dataclasses import dataclass, field
@@ -14,7 +13,7 @@ import pandas as pd
 
 from videobench import provenance
 from videobench.compare import analysis
-from videobench.compare.generators import GeneratorLoadError, PipelineGenerator, build_generators
+from videobench.compare.generators import GeneratorLoadError, build_generators
 from videobench.compare.render import RenderStats, plan, render_missing
 from videobench.compare.scoring import resolve_rewards, score_renders
 from videobench.compare.spec import RenderSettings, SpecError
@@ -118,12 +117,7 @@ def run_compare(cfg: CompareConfig) -> CompareOutcome:
         parts = all_gather(stats, proc)  # also the barrier: every render exists after this
         stats = RenderStats(stats.planned, stats.reused, sum(p.rendered for p in parts),
                             max(p.load_seconds for p in parts), max(p.render_seconds for p in parts))
-    timings["load"], timings["render"] = stats.load_seconds, stats.render_seconds
-    loaded = [g for g in generators.values() if isinstance(g, PipelineGenerator) and g.pipe is not None]
-    for gen in loaded:  # free the pipelines' memory for the reward models
-        gen.pipe = None
-    if loaded:
-        gc.collect()
+    timings["load"], timings["render"] = stats.load_seconds, stats.render_seconds  # (every pipeline is released)
 
     t0 = time.perf_counter()
     scored = score_renders([(str(it.path), it.prompt.text) for it in items], rewards, cache_dir=cfg.cache_dir,

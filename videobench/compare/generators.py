@@ -1,7 +1,7 @@
 """Generators: diffusers text-to-video pipelines (``wan:``, ``ltx:``, ``diffusers:``) and pre-rendered folders
-(``videos:``). ``build_generators`` parses and fingerprints every spec without loading anything; ``load_all`` loads
-(and applies modifiers to) every generator that still has something to render, before any rendering starts, and
-reports every failure in one ``GeneratorLoadError``.
+(``videos:``). ``build_generators`` parses, checks and fingerprints every spec without loading weights (a missing
+folder, a folder holding another pipeline class, a LoRA folder without weights all fail there, before any compute);
+``load_all`` loads (and applies modifiers to) generators and reports every failure in one ``GeneratorLoadError``.
 """
 
 from __future__ import annotations
@@ -38,10 +38,10 @@ _CALL_ARGS = {"steps": "num_inference_steps", "guidance": "guidance_scale", "hei
 class GeneratorLoadError(RuntimeError):
     """One or more generators could not be prepared; the message lists every failing spec."""
 
-    def __init__(self, failures: dict[str, str]) -> None:
+    def __init__(self, failures: dict[str, str], note: str = "nothing was rendered") -> None:
         self.failures = failures
         lines = "\n".join(f"  - {name}: {msg}" for name, msg in failures.items())
-        super().__init__(f"{len(failures)} generator(s) failed to load (nothing was rendered):\n{lines}")
+        super().__init__(f"{len(failures)} generator(s) failed to load ({note}):\n{lines}")
 
 
 @dataclass
@@ -88,8 +88,6 @@ class PipelineGenerator:
         if self.trust_remote_code:
             kwargs["trust_remote_code"] = True
         local = Path(src.target).expanduser()
-        if local.is_dir():
-            _check_model_index(local, self.kind)
         cls = getattr(diffusers, PIPELINE_CLASSES[self.kind])
         quiet = diffusers.utils.logging.is_progress_bar_enabled()
         if quiet:  # no per-component loading bars between our own progress output
@@ -212,6 +210,9 @@ def build_generator(name: str, spec: str | GeneratorSpec, trust_remote_code: boo
             raise SpecError(f"videos:{src.target}: no such folder")
         listing = sorted((p.name, p.stat().st_size) for p in folder.iterdir() if p.suffix.lower() in VIDEO_EXTENSIONS)
         return VideoFolderGenerator(name, parsed, settings, combine("videos", str(folder.resolve()), repr(listing)))
+    local = Path(src.target).expanduser()
+    if local.is_dir():
+        _check_model_index(local, parsed.kind)
     fp, commit = target_fingerprint(src.target, src.revision)
     parts = [parsed.kind, fp, json.dumps(sorted(src.options.items()))]
     for part in parsed.modifiers:
@@ -234,18 +235,39 @@ def build_generators(named_specs: dict[str, str], trust_remote_code: bool = Fals
     return out
 
 
+def load_failure(gen: PipelineGenerator) -> dict[str, str] | None:
+    """Load ``gen`` (pipeline + modifiers); on failure leave it unloaded and return {spec: reason}."""
+    try:
+        gen.load()
+    except Exception as exc:  # diffusers / hub / peft raise many kinds; all mean "this spec failed"
+        gen.pipe = None
+        return {f"{gen.name}={gen.spec.raw}": f"{type(exc).__name__}: {exc}".strip()}
+    return None
+
+
 def load_all(generators: list[PipelineGenerator]) -> None:
     """Load every generator (pipeline + modifiers); on any failure raise one error naming all failing specs."""
     failures: dict[str, str] = {}
     for gen in generators:
-        try:
-            gen.load()
-        except Exception as exc:  # diffusers / hub / peft raise many kinds; all mean "this spec failed"
-            failures[f"{gen.name}={gen.spec.raw}"] = f"{type(exc).__name__}: {exc}".strip()
-            gen.pipe = None
+        failures.update(load_failure(gen) or {})
     if failures:
         raise GeneratorLoadError(failures)
 
 
+def release(gen: PipelineGenerator) -> None:
+    """Drop a loaded pipeline and return its memory (host and accelerator)."""
+    import gc
+
+    if gen.pipe is None:
+        return
+    gen.pipe = None
+    gen.device = "cpu"
+    gc.collect()
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
 __all__ = ["PipelineGenerator", "VideoFolderGenerator", "Generator", "GeneratorLoadError", "build_generator",
-           "build_generators", "load_all", "path_fingerprint", "DEFAULT_SETTINGS"]
+           "build_generators", "load_all", "load_failure", "release", "path_fingerprint", "DEFAULT_SETTINGS"]

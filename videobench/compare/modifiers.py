@@ -1,7 +1,7 @@
 """``+name:target`` parts of a generator spec: a registry, and the built-in ``+lora``.
 
 A modifier has two steps: ``fingerprint(part)`` (cheap, no loading: it keys the render store, so it must change
-whenever the modifier's output would) and ``apply(generator, part)`` (after the pipeline loads, before any
+whenever the modifier's output would; it may raise ``SpecError`` for a part that cannot load) and ``apply(generator, part)`` (after the pipeline loads, before any
 rendering). ``apply`` may change ``generator.pipe``, add keyword arguments for the pipeline call
 (``generator.call_kwargs``) or frame post-processors (``generator.postprocess``). Register new ones with
 ``register_modifier("nrg", MyModifier())`` or lazily with ``register_modifier("nrg", "package.module:attr")``.
@@ -10,6 +10,7 @@ rendering). ``apply`` may change ``generator.pipe``, add keyword arguments for t
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from videobench.compare.fingerprint import combine, target_fingerprint
@@ -61,12 +62,24 @@ def get_modifier(part: Part) -> Modifier:
     return entry
 
 
+def _check_local_lora(part: Part) -> None:
+    """A local LoRA folder must hold safetensors weights (``weight_name`` when given): caught before any loading."""
+    folder = Path(part.target).expanduser()
+    if not folder.is_dir():
+        return
+    name = part.options.get("weight_name")
+    found = (folder / name).is_file() if name else any(folder.glob("*.safetensors"))
+    if not found:
+        raise SpecError(f"+lora:{part.target}: no {name or '*.safetensors'} weights in that folder")
+
+
 class LoraModifier:
     """``+lora:PATH_OR_ID[@REV][?scale=S&weight_name=F]``: ``pipe.load_lora_weights`` and fuse at ``scale``."""
 
     options = ("scale", "weight_name", "adapter_name")
 
     def fingerprint(self, part: Part) -> str:
+        _check_local_lora(part)
         fp, _ = target_fingerprint(part.target, part.revision)
         return combine("lora", fp, part.options.get("scale", "1.0"), part.options.get("weight_name", ""))
 

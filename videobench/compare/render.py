@@ -1,8 +1,8 @@
 """Rendering: the paired plan (every generator × prompt × seed), what is missing from the store, and the loop.
 
 With several processes (``accelerate launch``), ``shard`` gives each rank a contiguous, balanced slice of the
-missing renders (ordered by generator, so a rank loads few pipelines); ranks write to the shared store through atomic
-renames and meet at a barrier before scoring.
+missing renders (ordered by generator, so a rank loads few pipelines, one at a time); ranks write to the shared store
+through atomic renames and meet at a barrier before scoring.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence, TypeVar
 
-from videobench.compare.generators import Generator, PipelineGenerator, load_all
+from videobench.compare.generators import Generator, GeneratorLoadError, PipelineGenerator, load_failure, release
 from videobench.compare.store import RenderStore
 from videobench.prompts import Prompt
 from videobench.scoring.distributed import split
@@ -73,34 +73,49 @@ class RenderStats:
 def render_missing(items: Sequence[RenderItem], generators: dict[str, Generator], store: RenderStore,
                    device: str = "cpu", num_processes: int = 1, process_index: int = 0,
                    progress: Callable[[int, int], None] | None = None) -> RenderStats:
-    """Render this rank's share of the items whose video is not in the store yet."""
+    """Render this rank's share of the items whose video is not in the store yet.
+
+    One pipeline is in memory at a time: each generator is loaded, renders all its items, and is released before the
+    next loads (eight 14B checkpoints need the memory of one). A generator that fails to load is skipped; the others
+    render, their videos stay in the store, and one ``GeneratorLoadError`` at the end names every failure.
+    """
     stats = RenderStats(planned=len(items))
     renderable = [it for it in items if isinstance(generators[it.generator], PipelineGenerator)]
     # Shard the full plan (not what is missing now): every rank sees the same list whatever the others have written.
     mine = [it for it in shard(renderable, num_processes, process_index) if not it.path.exists()]
     stats.reused = len(items) - sum(not it.path.exists() for it in renderable)
-    needed = [generators[name] for name in dict.fromkeys(it.generator for it in mine)]
-    t0 = time.perf_counter()
-    load_all(needed)  # every checkpoint loads (and its LoRA applies) before anything renders
-    stats.load_seconds = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    current: PipelineGenerator | None = None
-    for k, item in enumerate(mine):
-        gen = generators[item.generator]
+    by_generator: dict[str, list[RenderItem]] = {}
+    for item in mine:
+        by_generator.setdefault(item.generator, []).append(item)
+    failures: dict[str, str] = {}
+    done = 0
+    for name, todo in by_generator.items():
+        gen = generators[name]
         assert isinstance(gen, PipelineGenerator)
-        if gen is not current:
-            if current is not None and device != "cpu":
-                current.to("cpu")  # one pipeline on the accelerator at a time
+        t0 = time.perf_counter()
+        failed = load_failure(gen)
+        stats.load_seconds += time.perf_counter() - t0
+        if failed:
+            failures.update(failed)
+            done += len(todo)
+            continue
+        t0 = time.perf_counter()
+        try:
             gen.to(device)
             store.describe(gen.fingerprint, gen.settings, {"spec": gen.spec.raw, "fingerprint": gen.fingerprint,
                                                             "commit": gen.commit})
-            current = gen
-        if item.path.exists():  # another rank or run finished it meanwhile
-            continue
-        frames = gen.render(item.prompt.text, item.seed)
-        store.write(item.path, frames, gen.settings.fps or 8.0)
-        stats.rendered += 1
-        if progress is not None:
-            progress(k + 1, len(mine))
-    stats.render_seconds = time.perf_counter() - t0
+            for item in todo:
+                done += 1
+                if item.path.exists():  # another rank or run finished it meanwhile
+                    continue
+                store.write(item.path, gen.render(item.prompt.text, item.seed), gen.settings.fps or 8.0)
+                stats.rendered += 1
+                if progress is not None:
+                    progress(done, len(mine))
+        finally:
+            release(gen)
+            stats.render_seconds += time.perf_counter() - t0
+    if failures:
+        kept = f"{stats.rendered} other video(s) were rendered and kept" if stats.rendered else "nothing was rendered"
+        raise GeneratorLoadError(failures, note=kept)
     return stats
