@@ -21,15 +21,18 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_two_processes_split_rendering(tiny_wan, tmp_path):
+def _launch(a: str, b: str, out: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     env.pop("WORLD_SIZE", None)
     worker = Path(__file__).with_name("compare_worker.py")
     cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
            "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-           "--main_process_port", str(_free_port()), str(worker),
-           f"wan:{tiny_wan}{TINY}", f"wan:{tiny_wan}{TINY}+blur:3", str(tmp_path)]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=500, env=env)
+           "--main_process_port", str(_free_port()), str(worker), a, b, str(out)]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=500, env=env)
+
+
+def test_two_processes_split_rendering(tiny_wan, tmp_path):
+    done = _launch(f"wan:{tiny_wan}{TINY}", f"wan:{tiny_wan}{TINY}+blur:3", tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     reports = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
     assert [r["world_size"] for r in reports] == [2, 2]
@@ -38,3 +41,19 @@ def test_two_processes_split_rendering(tiny_wan, tmp_path):
     assert len(list((tmp_path / "renders").rglob("*.mp4"))) == 6
     result = load_result(tmp_path / "out" / "compare.json")
     assert result.win_rates[0].win_rate.value == reports[0]["win_rate"] == 0.0  # blurred loses every item
+
+
+def test_a_load_failure_on_one_rank_stops_every_rank_with_the_same_error(tiny_wan, tmp_path):
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_wan, broken)
+    weights = next((broken / "transformer").glob("*.safetensors"))
+    weights.write_bytes(weights.read_bytes()[:100])
+    # 2 generators x 3 prompts, split contiguously: rank 0 renders "a", rank 1 only meets the broken checkpoint
+    done = _launch(f"wan:{tiny_wan}{TINY}", f"wan:{broken}{TINY}", tmp_path)
+    assert done.returncode != 0
+    errors = [json.loads((tmp_path / f"rank{r}.json").read_text())["error"] for r in (0, 1)]
+    assert errors[0] == errors[1], errors
+    assert f"b=wan:{broken}{TINY}" in errors[0] and "3 other video(s) were rendered and kept" in errors[0]
+    assert len(list((tmp_path / "renders").rglob("*.mp4"))) == 3

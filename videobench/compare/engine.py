@@ -111,12 +111,23 @@ def run_compare(cfg: CompareConfig) -> CompareOutcome:
             bar.total = total
             bar.update(done - bar.n)
 
-        stats = render_missing(items, generators, store, cfg.device or default_device(), proc.world_size, proc.rank,
-                               progress=progress)
+        try:
+            stats = render_missing(items, generators, store, cfg.device or default_device(), proc.world_size,
+                                   proc.rank, progress=progress)
+            failed: GeneratorLoadError | None = None
+        except GeneratorLoadError as exc:
+            if not proc.distributed:
+                raise
+            stats, failed = exc.stats, exc
     if proc.distributed:
-        parts = all_gather(stats, proc)  # also the barrier: every render exists after this
-        stats = RenderStats(stats.planned, stats.reused, sum(p.rendered for p in parts),
-                            max(p.load_seconds for p in parts), max(p.render_seconds for p in parts))
+        # also the barrier: every render exists after this; a load failure on any rank stops every rank with it
+        parts = all_gather((stats, failed.failures if failed else {}), proc)
+        failures = {k: v for _, f in parts for k, v in f.items()}
+        if failures:
+            rendered = sum(p.rendered for p, _ in parts)
+            raise GeneratorLoadError(failures, note=f"{rendered} other video(s) were rendered and kept")
+        stats = RenderStats(stats.planned, stats.reused, sum(p.rendered for p, _ in parts),
+                            max(p.load_seconds for p, _ in parts), max(p.render_seconds for p, _ in parts))
     timings["load"], timings["render"] = stats.load_seconds, stats.render_seconds  # (every pipeline is released)
 
     t0 = time.perf_counter()

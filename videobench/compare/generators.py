@@ -38,8 +38,9 @@ _CALL_ARGS = {"steps": "num_inference_steps", "guidance": "guidance_scale", "hei
 class GeneratorLoadError(RuntimeError):
     """One or more generators could not be prepared; the message lists every failing spec."""
 
-    def __init__(self, failures: dict[str, str], note: str = "nothing was rendered") -> None:
+    def __init__(self, failures: dict[str, str], note: str = "nothing was rendered", stats: Any = None) -> None:
         self.failures = failures
+        self.stats = stats  # the RenderStats of the renders that went ahead, when raised after rendering
         lines = "\n".join(f"  - {name}: {msg}" for name, msg in failures.items())
         super().__init__(f"{len(failures)} generator(s) failed to load ({note}):\n{lines}")
 

@@ -117,5 +117,5 @@ def render_missing(items: Sequence[RenderItem], generators: dict[str, Generator]
             stats.render_seconds += time.perf_counter() - t0
     if failures:
         kept = f"{stats.rendered} other video(s) were rendered and kept" if stats.rendered else "nothing was rendered"
-        raise GeneratorLoadError(failures, note=kept)
+        raise GeneratorLoadError(failures, note=kept, stats=stats)
     return stats
