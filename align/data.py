@@ -251,6 +251,7 @@ def render_rollouts(
     reward_weights: Mapping[str, float] | None = None,
     process_index: int = 0,
     num_processes: int = 1,
+    show_progress: bool = False,
 ) -> LatentDataset:
     """K samples per prompt from the current pipeline, scored by ``reward``; best vs worst of each prompt = a pair.
 
@@ -266,9 +267,12 @@ def render_rollouts(
     if not prompts:
         raise EmptyDataError("no prompts to render")
     reward = resolve_reward(reward)
+    from tqdm.auto import tqdm
+
     my_prompts = [(i, p) for i, p in enumerate(prompts) if i % num_processes == process_index]
     latents, rewards, prompt_index, group, pairs = [], [], [], [], []
     ties = 0
+    bar = tqdm(total=len(my_prompts) * samples_per_prompt, desc="rollouts", unit="video", disable=not show_progress)
     for i, prompt in my_prompts:
         videos = []
         for j in range(samples_per_prompt):
@@ -293,6 +297,7 @@ def render_rollouts(
             )
             videos.append(out.frames[0])
             latents.append(family.final_latents(captured["latents"], num_frames, height, width).float().cpu())
+            bar.update(1)
         scores = score_frames(reward, videos, [prompt] * samples_per_prompt, reward_dimension, reward_weights)
         base = len(rewards)
         rewards.extend(scores.tolist())
@@ -302,6 +307,7 @@ def render_rollouts(
             pairs.append((base + int(np.argmax(scores)), base + int(np.argmin(scores))))
         else:
             ties += 1
+    bar.close()
     cond = family.encode_prompts(pipe, list(prompts), max_sequence_length)
     # prompt_index refers to the full prompt list so shards from several processes can be concatenated
     return LatentDataset(

@@ -179,7 +179,7 @@ def rollout_reward_pairs(pipe: Any, family: Any, prompts: Sequence[str], samples
     """Render K samples per prompt, score each dimension with its reward, pair every two samples of a prompt."""
     scorer = _PerDimensionScorer(dimension_rewards, dimensions)
     data = render_rollouts(pipe, family, prompts, samples_per_prompt, scorer, num_frames, height, width,
-                           num_inference_steps, guidance_scale, seed, max_sequence_length)
+                           num_inference_steps, guidance_scale, seed, max_sequence_length, show_progress=True)
     scores = torch.tensor(scorer.rows, dtype=torch.float32)
     data.meta["dimension_rewards"] = {d: str(dimension_rewards.get(d)) for d in dimensions}
     return pairs_from_scores(data, scores, dimensions, tie_threshold)

@@ -340,6 +340,7 @@ def train_latent_rm(config: LatentRMConfig, pipe: Any = None, pairs: RewardPairs
                     accelerator: Any = None) -> LatentRMResult:
     """Build the reward model from the pipeline's transformer, train it on ``pairs`` (or the configured data)."""
     from accelerate import Accelerator
+    from tqdm.auto import tqdm
 
     from .models import family_for
 
@@ -406,6 +407,7 @@ def train_latent_rm(config: LatentRMConfig, pipe: Any = None, pairs: RewardPairs
             fh.write(json.dumps(result) + "\n")
         return result
 
+    bar = tqdm(total=config.max_steps, initial=step, desc="latent-rm", unit="step", disable=not acc.is_main_process)
     while step < config.max_steps:
         started = time.perf_counter()
         sums: dict[str, float] = {}
@@ -426,6 +428,8 @@ def train_latent_rm(config: LatentRMConfig, pipe: Any = None, pairs: RewardPairs
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         step += 1
+        bar.update(1)
+        bar.set_postfix(loss=f"{sums.get('loss', float('nan')):.4g}", refresh=False)
         if step % config.log_every == 0 or step == config.max_steps:
             entry = {"step": step, **sums, "lr": scheduler.get_last_lr()[0],
                      "step_seconds": time.perf_counter() - started}
@@ -439,6 +443,7 @@ def train_latent_rm(config: LatentRMConfig, pipe: Any = None, pairs: RewardPairs
             if acc.is_main_process:
                 _save_checkpoint(out / "checkpoints" / f"checkpoint-{step}", step, unwrapped, optimizer, scheduler)
             acc.wait_for_everyone()
+    bar.close()
 
     acc.wait_for_everyone()
     last_eval = run_eval() or last_eval

@@ -133,7 +133,7 @@ def render_rollout_dataset(config: AlignConfig, pipe: Any, family: FlowFamily, a
         shard = render_rollouts(
             pipe, family, prompts, config.samples_per_prompt, config.reward, config.num_frames, config.height,
             config.width, config.num_inference_steps, config.guidance_scale, seed, config.max_sequence_length,
-            config.reward_dimension, config.reward_weights, rank, world,
+            config.reward_dimension, config.reward_weights, rank, world, show_progress=rank == 0,
         )
     finally:
         if load_init:
@@ -254,6 +254,7 @@ def train(config: AlignConfig, pipe: Any = None, dataset: LatentDataset | None =
     ``dataset``: precomputed latents (skips data preparation).
     """
     from accelerate import Accelerator
+    from tqdm.auto import tqdm
 
     acc = accelerator or Accelerator(mixed_precision=config.mixed_precision, cpu=config.cpu)
     out = Path(config.output_dir)
@@ -334,6 +335,7 @@ def train(config: AlignConfig, pipe: Any = None, dataset: LatentDataset | None =
         log_path.unlink()
     rank, world, bs, ga = acc.process_index, acc.num_processes, config.batch_size, config.grad_accum
     round_index, rounds = 0, [_round_info(0, 0, dataset, data_seconds)]
+    bar = tqdm(total=config.max_steps, initial=step, desc=config.method, unit="step", disable=not acc.is_main_process)
     while step < config.max_steps:
         wanted = step // config.rollout_every if config.rollout_every else 0
         if wanted != round_index:  # on-policy: the next round of rollouts (or, on resume, the current one)
@@ -361,6 +363,8 @@ def train(config: AlignConfig, pipe: Any = None, dataset: LatentDataset | None =
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         step += 1
+        bar.update(1)
+        bar.set_postfix(loss=f"{sums.get('loss', float('nan')):.4g}", refresh=False)
         if ema is not None:
             with torch.no_grad():
                 for name, p in named_lora_tensors(unwrapped):
@@ -381,6 +385,8 @@ def train(config: AlignConfig, pipe: Any = None, dataset: LatentDataset | None =
             if acc.is_main_process:
                 _save_checkpoint(out / "checkpoints" / f"checkpoint-{step}", step, unwrapped, optimizer, scheduler, ema)
             acc.wait_for_everyone()
+
+    bar.close()
 
     # -- outputs ------------------------------------------------------------------------------------------------
     acc.wait_for_everyone()
