@@ -24,9 +24,9 @@ align_app = typer.Typer(
 app.add_typer(align_app, name="align")
 
 CONFIG_HELP = "YAML file of settings (the keys of videobench.align.AlignConfig)."
-SET_HELP = (
+SET_HELP = (  # "\\[": a literal bracket for rich, which would take [to_q,to_v] for markup and drop it
     "Override any setting: --set key=value (repeatable; values parsed as YAML, e.g. --set lr=1e-4 "
-    "--set lora_targets=[to_q,to_v] --set prompts=[a cat,a dog]). Run `videobench align settings` for the list."
+    "--set lora_targets=\\[to_q,to_v] --set prompts=\\[a cat,a dog]). Run `videobench align settings` for the list."
 )
 
 
