@@ -272,7 +272,8 @@ def render_rollouts(
     my_prompts = [(i, p) for i, p in enumerate(prompts) if i % num_processes == process_index]
     latents, rewards, prompt_index, group, pairs = [], [], [], [], []
     ties = 0
-    bar = tqdm(total=len(my_prompts) * samples_per_prompt, desc="rollouts", unit="video", disable=not show_progress)
+    bar = tqdm(total=len(my_prompts) * samples_per_prompt, desc="rollouts", unit="video", disable=not show_progress,
+               leave=False)
     for i, prompt in my_prompts:
         videos = []
         for j in range(samples_per_prompt):
