@@ -47,6 +47,8 @@ class AlignResult:
     steps: int
     log: list[dict[str, Any]] = field(default_factory=list)
     dataset_meta: dict[str, Any] = field(default_factory=dict)
+    #: the pipeline family ("wan", "ltx"): the prefix of the LoRA's `compare` / leaderboard spec
+    family: str = ""
 
     @property
     def lora_dir(self) -> Path:
@@ -398,7 +400,7 @@ def train(config: AlignConfig, pipe: Any = None, dataset: LatentDataset | None =
         info = _run_info(config, dataset, data_seconds, step, world) | {"rollout_rounds": rounds}
         (out / "run.json").write_text(json.dumps(info, indent=2))
     acc.wait_for_everyone()
-    return AlignResult(out, step, log, dict(dataset.meta))
+    return AlignResult(out, step, log, dict(dataset.meta), family.name)
 
 
 def _round_info(round_index: int, step: int, dataset: LatentDataset, seconds: float) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from videobench.leaderboard.layout import GEN_TABLE
 from videobench.leaderboard.store import Store
@@ -68,13 +69,20 @@ class BoardEvaluator:
     """The queue's default evaluator. Reward models: scored on the benchmark like ``videobench eval``. Generators:
     rendered and scored with the board's reward models beside the generators the board already ranks on the same
     prompt suite (the compare machinery needs at least two; ``baseline`` seeds an empty board). Keep ``render_dir``
-    and ``cache_dir`` between runs so the board's own renders and scores are reused."""
+    and ``cache_dir`` between runs so the board's own renders and scores are reused.
+
+    The board's sampling protocol applies to every generator it renders: ``settings`` (steps, guidance, size, frames,
+    fps; None = each pipeline family's defaults), the first ``num_prompts`` of the suite (None = all) and ``seeds``.
+    """
 
     store: Store
     rewards: tuple[str, ...] = ("videoreward:KwaiVGI/VideoReward",)
     baseline: str | None = None
     render_dir: Path | None = None
     cache_dir: Path | None = None
+    settings: Any = None  # videobench.compare.spec.RenderSettings
+    num_prompts: int | None = None
+    seeds: tuple[int, ...] = (0,)
 
     def __call__(self, req: Request, work: Path) -> list[Path]:
         if req.kind == "reward_model":
@@ -94,7 +102,8 @@ class BoardEvaluator:
         generators[name] = component_spec(req)
         outcome = run_compare(CompareConfig(
             generators=generators, prompts=req.benchmark, rewards=list(self.rewards), output=work / "compare",
-            baseline=next(iter(generators)), render_dir=self.render_dir, cache_dir=self.cache_dir, report=False))
+            baseline=next(iter(generators)), render_dir=self.render_dir, cache_dir=self.cache_dir, report=False,
+            settings=self.settings, num_prompts=self.num_prompts, seeds=self.seeds))
         if outcome.result_path is None:
             raise RuntimeError("the comparison wrote no result")
         return [outcome.result_path]
@@ -102,5 +111,6 @@ class BoardEvaluator:
 
 def make_default_evaluator(store: Store, rewards: tuple[str, ...] = ("videoreward:KwaiVGI/VideoReward",),
                            baseline: str | None = None, render_dir: Path | None = None,
-                           cache_dir: Path | None = None) -> BoardEvaluator:
-    return BoardEvaluator(store, rewards, baseline, render_dir, cache_dir)
+                           cache_dir: Path | None = None, **protocol: Any) -> BoardEvaluator:
+    """``protocol``: the board's ``settings``, ``num_prompts`` and ``seeds`` (see :class:`BoardEvaluator`)."""
+    return BoardEvaluator(store, rewards, baseline, render_dir, cache_dir, **protocol)

@@ -17,7 +17,9 @@ from videobench.leaderboard.errors import LeaderboardError
 from videobench.leaderboard.layout import check_benchmark
 from videobench.results import MAX_RESULT_BYTES, CompareResult, EvalResult, Result, ResultFormatError, result_from_dict
 
-_DIMENSION = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,31}$")
+#: VQ / MQ / TA / Overall, or a compare score column named after its reward (``pixel:contrast.Overall``,
+#: ``VideoReward.VQ``): no spaces, quotes, brackets or control characters (names are escaped when shown anyway)
+_DIMENSION = re.compile(r"^[A-Za-z][A-Za-z0-9_.:/@-]{0,95}$")
 MAX_TEXT = 200
 
 
@@ -32,7 +34,8 @@ def check_text(value: Any, what: str, source: str) -> str:
 
 def _check_dimension(name: Any, source: str) -> None:
     if not isinstance(name, str) or not _DIMENSION.fullmatch(name):
-        raise ResultFormatError(f"{source}: dimension name {name!r} is not allowed (letters, digits, '_'; max 32)")
+        raise ResultFormatError(f"{source}: dimension name {name!r} is not allowed (a letter, then letters, digits "
+                                "or _ . : / @ -; max 96)")
 
 
 def _check_rate(value: Any, what: str, source: str) -> None:

@@ -54,3 +54,54 @@ def test_cli_trains_from_yaml_with_overrides(tmp_path):
     assert bad.exit_code == 2 and "unknown setting" in bad.output
     help_text = runner.invoke(app, ["align", "dpo", "--help"]).output
     assert "--set" in help_text and "--config" in help_text
+
+
+@pytest.mark.slow
+def test_align_submit_then_the_queue_ranks_the_lora_on_the_board(tmp_path):
+    """align → leaderboard as one path: the trained LoRA is filed on the board when training ends, and the queue
+    renders it beside the board's baseline under the board's sampling protocol and ranks it."""
+    from videobench.leaderboard.store import LocalStore
+    from videobench.leaderboard.submissions import read_requests
+    from videobench.testing.tiny_pipelines import build_tiny_wan_pipeline
+
+    build_tiny_wan_pipeline(out_dir=tmp_path / "wan")
+    config = tmp_path / "run.yaml"
+    config.write_text(yaml.safe_dump({
+        "pipeline": str(tmp_path / "wan"), "prompts": ["a bright white light", "a dark black scene"],
+        "samples_per_prompt": 2, "num_frames": 5, "height": 16, "width": 16, "num_inference_steps": 2,
+        "max_sequence_length": 8, "lora_rank": 2, "lora_alpha": 2, "reward": "pixel:contrast",
+    }))
+    _register()
+    runner = CliRunner()
+    # checked before training: no suite, or a suite name the board cannot hold, stops at once (nothing trained)
+    for extra in ([], ["--submit-prompts", "../escape"]):
+        bad = runner.invoke(app, ["align", "sft", "-c", str(config), "-o", str(tmp_path / "never"), "--max-steps",
+                                  "1", "--submit", str(tmp_path / "board"), *extra], env={"COLUMNS": "200"})
+        assert bad.exit_code == 2 and "--submit" in bad.output and not (tmp_path / "never").exists(), bad.output
+    out = tmp_path / "sft-run"
+    res = runner.invoke(app, ["align", "sft", "-c", str(config), "-o", str(out), "--max-steps", "1",
+                              "--submit", str(tmp_path / "board"), "--submit-prompts", "vbench-946",
+                              "--submit-name", "me/tiny-sft"], env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    requests, problems = read_requests(LocalStore(tmp_path / "board").snapshot())
+    assert not problems and len(requests) == 1
+    req = requests[0]
+    assert (req.kind, req.status, req.model_id, req.benchmark) == ("generator", "PENDING", "me/tiny-sft", "vbench-946")
+    assert req.model == f"wan:{(tmp_path / 'wan').resolve()}+lora:{out.resolve()}"
+    assert [c.adapter for c in req.components] == ["wan", "lora"]
+    assert req.id in res.output
+
+    base = f"wan:{(tmp_path / 'wan').resolve()}"
+    res = runner.invoke(app, ["leaderboard", "run-queue", "--store", str(tmp_path / "board"), "--reward",
+                              "pixel:contrast", "--baseline-generator", base, "--sampling",
+                              "steps=2&height=16&width=16&num_frames=5&fps=8", "--num-prompts", "3", "--seeds", "0,1",
+                              "--render-dir", str(tmp_path / "renders"), "--cache-dir", str(tmp_path / "scores")],
+                        env={"COLUMNS": "200"})
+    assert res.exit_code == 0 and "FINISHED" in res.output, res.output
+    (done,), _ = read_requests(LocalStore(tmp_path / "board").snapshot())
+    assert done.status == "FINISHED"
+    import pandas as pd
+
+    table = pd.read_csv(tmp_path / "board" / "table" / "generators.csv")
+    assert {"baseline", "me/tiny-sft"} <= set(table["checkpoint"])
+    assert len(list((tmp_path / "renders").rglob("*.mp4"))) == 2 * 3 * 2  # 2 generators x 3 prompts x 2 seeds

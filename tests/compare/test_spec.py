@@ -63,3 +63,12 @@ def test_modifier_registry_lazy_and_option_check():
         get_modifier(parse_generator_spec("wan:/m+nosuch:1").modifiers[0])
     with pytest.raises(SpecError, match="unknown option"):
         get_modifier(parse_generator_spec("wan:/m+lora:/l?rank=3").modifiers[0])
+
+
+def test_generator_names_may_be_board_ids():
+    from videobench.compare.spec import SpecError, check_name
+
+    assert check_name("dpo-step100") == "dpo-step100" and check_name("org/wan-dpo.v2") == "org/wan-dpo.v2"
+    for bad in ("", "/x", "a/b/c", "a b", "-x", "a/", "x" * 65, "<script>"):
+        with pytest.raises(SpecError, match="generator name"):
+            check_name(bad)

@@ -58,7 +58,7 @@ def test_run_queue_without_evaluation_stack_fails_requests_cleanly(tmp_path, mon
     def unavailable(req, work):
         raise ImportError("videobench.scoring is not installed")
 
-    monkeypatch.setattr(evaluators, "make_default_evaluator", lambda *args: unavailable)
+    monkeypatch.setattr(evaluators, "make_default_evaluator", lambda *args, **protocol: unavailable)
     store = LocalStore(tmp_path / "s")
     _file_requests(store, 1)
     out = runner.invoke(app, ["leaderboard", "run-queue", "--store", str(store.root), "--worker", "w"])

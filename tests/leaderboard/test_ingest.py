@@ -44,10 +44,18 @@ def _mutate(fn):
     (lambda o: o["benchmark"].update(name="../../etc"), "benchmark name"),
     (lambda o: o["dimensions"]["VQ"]["accuracy_without_ties"].update(value=1.5), r"not a number in \[0, 1\]"),
     (lambda o: o["dimensions"].update({"<img src=x>": o["dimensions"]["VQ"]}), "dimension name"),
+    (lambda o: o["dimensions"].update({"VQ accuracy": o["dimensions"]["VQ"]}), "dimension name"),
 ])
 def test_hostile_fields_are_refused(mutation, match):
     with pytest.raises(ResultFormatError, match=match):
         parse_result(_mutate(mutation), "r.json")
+
+
+def test_score_columns_named_after_their_reward_are_dimensions():
+    # what `compare` calls a reward's own dimensions when it reports several, e.g. for generator requests
+    for name in ("pixel:contrast.Overall", "VideoReward.VQ", "videoreward:org/rm@v1.TA"):
+        data = _mutate(lambda o: o["dimensions"].update({name: o["dimensions"]["VQ"]}))
+        assert name in parse_result(data, "r.json").dimensions
 
 
 def test_markup_in_display_names_is_kept_as_text_and_escaped(local_store):

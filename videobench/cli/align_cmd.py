@@ -6,7 +6,9 @@ is one more decorated function that reuses :func:`load_settings`.
 
 from __future__ import annotations
 
+import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
@@ -54,7 +56,8 @@ def load_settings(config: Optional[Path], sets: list[str], **flags: Any) -> dict
     return values
 
 
-def _run(method: str, config: Optional[Path], sets: list[str], **flags: Any) -> None:
+def _run(method: str, config: Optional[Path], sets: list[str], submission: Optional["_Submission"] = None,
+         **flags: Any) -> None:
     with friendly_errors():
         from videobench.align.config import AlignConfig, ConfigError
 
@@ -64,10 +67,11 @@ def _run(method: str, config: Optional[Path], sets: list[str], **flags: Any) -> 
             cfg = AlignConfig.from_dict(values)
         except (ConfigError, TypeError) as exc:
             raise UserError(str(exc)) from None
+        if submission is not None:
+            submission.check()  # before any compute: a bad store or suite should not wait for the end of training
         from videobench.align.data import EmptyDataError
         from videobench.align.models import NotFlowMatchingError
         from videobench.align.trainer import train
-        import os
 
         os.environ.setdefault("VIDEOBENCH_COMMAND", " ".join(["videobench", *sys.argv[1:]]))
         try:
@@ -77,6 +81,56 @@ def _run(method: str, config: Optional[Path], sets: list[str], **flags: Any) -> 
         last = result.log[-1] if result.log else {}
         console.print(f"{method}: {result.steps} steps, final loss {last.get('loss', float('nan')):.4f}; "
                       f"LoRA written to {result.output_dir}")
+        if submission is not None:
+            submission.file(cfg, result)
+
+
+def lora_generator_spec(pipeline: str, family: str, lora_dir: Path) -> str:
+    """The `compare` / leaderboard spec of a trained LoRA: ``FAMILY:BASE+lora:DIR`` (local paths made absolute)."""
+    local = Path(pipeline).expanduser()
+    base = str(local.resolve()) if local.exists() else pipeline
+    return f"{family}:{base}+lora:{Path(lora_dir).resolve()}"
+
+
+@dataclass
+class _Submission:
+    """``--submit STORE``: file the trained LoRA as a generator request on a leaderboard when training ends."""
+
+    store: str
+    prompts: Optional[str]
+    name: Optional[str]
+    endpoint: Optional[str]
+
+    def check(self) -> None:
+        from videobench.leaderboard.errors import LeaderboardError
+        from videobench.leaderboard.layout import check_benchmark
+        from videobench.leaderboard.store import open_store
+
+        if not self.prompts:
+            raise UserError("--submit needs --submit-prompts SUITE (the prompt suite the board evaluates on)")
+        try:
+            check_benchmark(self.prompts)
+            open_store(self.store, endpoint=self.endpoint).ensure()  # exists (or is created) and is writable
+        except LeaderboardError as exc:
+            raise UserError(f"--submit: {exc}") from None
+
+    def file(self, cfg: Any, result: Any) -> None:
+        from videobench.leaderboard.errors import LeaderboardError
+        from videobench.leaderboard.store import open_store
+        from videobench.leaderboard.submissions import submit
+        from videobench.scoring.distributed import current_process
+
+        if not current_process().is_main:
+            return
+        spec = lora_generator_spec(cfg.pipeline, result.family, result.output_dir)
+        try:
+            req = submit(open_store(self.store, endpoint=self.endpoint), spec, str(self.prompts), kind="generator",
+                         model_id=self.name, submitter=os.environ.get("USER") or "anonymous", endpoint=self.endpoint)
+        except LeaderboardError as exc:
+            raise UserError(f"the LoRA is saved in {result.output_dir}, but the submission was refused: {exc}\n"
+                            f"file it later with: videobench submit --generator '{spec}' --prompts {self.prompts} "
+                            f"--store {self.store}") from None
+        console.print(f"submitted: request {req.id} PENDING ({req.model_id} on {req.benchmark})", highlight=False)
 
 
 # Options shared by the training commands; every other setting goes through --set.
@@ -87,6 +141,18 @@ _OUTPUT = typer.Option(None, "--output-dir", "-o", help="Where the LoRA, config,
 _STEPS = typer.Option(None, "--max-steps", help="Optimiser steps.")
 _LR = typer.Option(None, "--lr", help="Learning rate.")
 _RESUME = typer.Option(None, "--resume-from", help="'latest' or a checkpoint folder.")
+_SUBMIT = typer.Option(None, "--submit", help="When training ends, file the LoRA as a generator request on this "
+                       "leaderboard store (a local folder or a Hub dataset repo); checked before training starts.")
+_SUBMIT_PROMPTS = typer.Option(None, "--submit-prompts", help="Prompt suite the board evaluates the submission on "
+                               "(needed with --submit), e.g. vbench-946.")
+_SUBMIT_NAME = typer.Option(None, "--submit-name", help="Board id org/name of the submission (default: the LoRA "
+                            "folder's name).")
+_ENDPOINT = typer.Option(None, "--endpoint", help="Hub endpoint of the --submit store (default: HF_ENDPOINT).")
+
+
+def _submission(store: Optional[str], prompts: Optional[str], name: Optional[str],
+                endpoint: Optional[str]) -> Optional[_Submission]:
+    return _Submission(store, prompts, name, endpoint) if store else None
 
 
 @align_app.command("dpo")
@@ -98,11 +164,15 @@ def dpo_command(
     max_steps: Optional[int] = _STEPS,
     lr: Optional[float] = _LR,
     resume_from: Optional[str] = _RESUME,
+    submit: Optional[str] = _SUBMIT,
+    submit_prompts: Optional[str] = _SUBMIT_PROMPTS,
+    submit_name: Optional[str] = _SUBMIT_NAME,
+    endpoint: Optional[str] = _ENDPOINT,
     beta: Optional[float] = typer.Option(None, "--beta", help="Flow-DPO β (default 500)."),
 ) -> None:
     """Flow-DPO: −log σ(−β/2·[(err_w − err_ref_w) − (err_l − err_ref_l)]) on preference pairs."""
-    _run("dpo", config, sets, pipeline=pipeline, output_dir=output_dir, max_steps=max_steps, lr=lr,
-         resume_from=resume_from, beta=beta)
+    _run("dpo", config, sets, _submission(submit, submit_prompts, submit_name, endpoint), pipeline=pipeline,
+         output_dir=output_dir, max_steps=max_steps, lr=lr, resume_from=resume_from, beta=beta)
 
 
 @align_app.command("rwr")
@@ -114,11 +184,15 @@ def rwr_command(
     max_steps: Optional[int] = _STEPS,
     lr: Optional[float] = _LR,
     resume_from: Optional[str] = _RESUME,
+    submit: Optional[str] = _SUBMIT,
+    submit_prompts: Optional[str] = _SUBMIT_PROMPTS,
+    submit_name: Optional[str] = _SUBMIT_NAME,
+    endpoint: Optional[str] = _ENDPOINT,
     rwr_temperature: Optional[float] = typer.Option(None, "--temperature", help="τ in exp(r/τ) (default 1)."),
 ) -> None:
     """Flow-RWR: flow matching weighted by exp(r/τ), normalised to mean 1 per prompt group."""
-    _run("rwr", config, sets, pipeline=pipeline, output_dir=output_dir, max_steps=max_steps, lr=lr,
-         resume_from=resume_from, rwr_temperature=rwr_temperature)
+    _run("rwr", config, sets, _submission(submit, submit_prompts, submit_name, endpoint), pipeline=pipeline,
+         output_dir=output_dir, max_steps=max_steps, lr=lr, resume_from=resume_from, rwr_temperature=rwr_temperature)
 
 
 @align_app.command("sft")
@@ -130,10 +204,14 @@ def sft_command(
     max_steps: Optional[int] = _STEPS,
     lr: Optional[float] = _LR,
     resume_from: Optional[str] = _RESUME,
+    submit: Optional[str] = _SUBMIT,
+    submit_prompts: Optional[str] = _SUBMIT_PROMPTS,
+    submit_name: Optional[str] = _SUBMIT_NAME,
+    endpoint: Optional[str] = _ENDPOINT,
 ) -> None:
     """Supervised flow matching on the preferred videos (baseline)."""
-    _run("sft", config, sets, pipeline=pipeline, output_dir=output_dir, max_steps=max_steps, lr=lr,
-         resume_from=resume_from)
+    _run("sft", config, sets, _submission(submit, submit_prompts, submit_name, endpoint), pipeline=pipeline,
+         output_dir=output_dir, max_steps=max_steps, lr=lr, resume_from=resume_from)
 
 
 @align_app.command("settings")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Iterator
 
 import typer
 from rich.console import Console
@@ -44,3 +44,29 @@ def friendly_errors() -> Iterator[None]:
             raise
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(code=2) from exc
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``--seeds 0,1,2`` → [0, 1, 2], with an error a person can act on."""
+    try:
+        seeds = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise UserError(f"--seeds {text!r}: expected comma-separated integers, e.g. 0,1") from None
+    if not seeds:
+        raise UserError("--seeds: give at least one seed")
+    return seeds
+
+
+def parse_sampling(text: str | None) -> Any:
+    """``--sampling steps=4&height=480&...`` → a ``RenderSettings`` (None when not given)."""
+    if not text:
+        return None
+    from urllib.parse import parse_qsl
+
+    from videobench.compare.spec import settings_from_options
+
+    try:
+        return settings_from_options(dict(parse_qsl(text, keep_blank_values=True, strict_parsing=True)),
+                                     where="--sampling: ")
+    except ValueError as exc:  # SpecError is one
+        raise UserError(f"--sampling {text!r}: {exc}") from None

@@ -9,23 +9,13 @@ from typing import Optional
 import typer
 
 from videobench.cli import app
-from videobench.cli.common import UserError, console, friendly_errors
+from videobench.cli.common import UserError, console, friendly_errors, parse_seeds
 
 _SPEC_HELP = (
     "NAME=SPEC, repeatable. SPEC: wan:PATH_OR_ID, ltx:..., diffusers:... (any frame-producing pipeline; a Hub id "
     "may end in @REVISION) or videos:DIR (pre-rendered <prompt_id>__seed<seed>.mp4); add +lora:PATH_OR_ID "
     "(options ?scale=S) and sampling arguments as ?steps=4&guidance=5&height=480&width=832&num_frames=81&fps=16."
 )
-
-
-def _seeds(text: str) -> list[int]:
-    try:
-        seeds = [int(s) for s in text.split(",") if s.strip()]
-    except ValueError:
-        raise UserError(f"--seeds {text!r}: expected comma-separated integers, e.g. 0,1") from None
-    if not seeds:
-        raise UserError("--seeds: give at least one seed")
-    return seeds
 
 
 @app.command("compare")
@@ -93,7 +83,7 @@ def compare(
                 named[name] = spec
             cfg = CompareConfig(
                 generators=named, prompts=prompts, rewards=list(reward), output=output, baseline=baseline,
-                seeds=_seeds(seeds), num_prompts=num_prompts, prompt_column=prompt_column,
+                seeds=parse_seeds(seeds), num_prompts=num_prompts, prompt_column=prompt_column,
                 weights=parse_weights(weights),
                 settings=RenderSettings(steps=steps, guidance=guidance, height=height, width=width,
                                         num_frames=num_frames, fps=fps),

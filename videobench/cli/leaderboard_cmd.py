@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from videobench.cli import app
-from videobench.cli.common import UserError, console, err_console, friendly_errors
+from videobench.cli.common import UserError, console, err_console, friendly_errors, parse_sampling, parse_seeds
 
 leaderboard_app = typer.Typer(help="Run a leaderboard: the submission queue, tables, report and dataset card.",
                               no_args_is_help=True)
@@ -97,6 +97,12 @@ def run_queue_cmd(
                                                      help="Generator spec to compare against while the board has none."),
     render_dir: Optional[Path] = typer.Option(None, "--render-dir", help="Keep renders here between runs."),
     cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="Keep reward scores here between runs."),
+    sampling: Optional[str] = typer.Option(None, "--sampling", help="The board's sampling for every generator it "
+                                           "renders, e.g. steps=50&guidance=5&height=480&width=832&num_frames=81&fps=16 "
+                                           "(default: each pipeline family's own)."),
+    num_prompts: Optional[int] = typer.Option(None, "--num-prompts", min=1, help="Render only the first N prompts of "
+                                              "the suite (default: all)."),
+    seeds: str = typer.Option("0", "--seeds", help="Comma-separated seeds every generator renders each prompt with."),
     endpoint: Optional[str] = typer.Option(None, "--endpoint", help=ENDPOINT_HELP),
 ) -> None:
     """Evaluate PENDING requests one by one (claim, evaluate, publish results + status in one commit)."""
@@ -106,7 +112,9 @@ def run_queue_cmd(
     with _errors():
         worker_id = worker or default_worker_id()
         target = _store(store, endpoint)
-        evaluator = evaluators.make_default_evaluator(target, tuple(reward), baseline_generator, render_dir, cache_dir)
+        evaluator = evaluators.make_default_evaluator(target, tuple(reward), baseline_generator, render_dir, cache_dir,
+                                                      settings=parse_sampling(sampling), num_prompts=num_prompts,
+                                                      seeds=tuple(parse_seeds(seeds)))
         outcomes = run_queue(target, evaluator, worker_id, max_requests=max_requests,
                              settings=QueueSettings(lease_seconds=lease_hours * 3600, publish_board=not no_publish))
         if not outcomes:

@@ -26,7 +26,8 @@ from urllib.parse import unquote
 SOURCE_KINDS = ("wan", "ltx", "diffusers", "videos")
 _PART_SPLIT = re.compile(r"\+(?=[a-z][a-z0-9_-]*:)")
 _HEAD = re.compile(r"^([a-z][a-z0-9_-]*):(.*)$", re.S)
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+#: a display name, or a board id ``org/name`` (what leaderboard submissions are called)
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}(/[A-Za-z0-9][A-Za-z0-9_.-]{0,63})?$")
 
 
 class SpecError(ValueError):
@@ -187,5 +188,6 @@ def parse_named_spec(text: str) -> tuple[str, str]:
 
 def check_name(name: str) -> str:
     if not NAME_RE.match(name):
-        raise SpecError(f"generator name {name!r}: use 1-64 letters, digits, '_', '.', '-' (starting with a letter/digit)")
+        raise SpecError(f"generator name {name!r}: use 1-64 letters, digits, '_', '.', '-' (starting with a letter "
+                        "or digit), optionally as org/name")
     return name
