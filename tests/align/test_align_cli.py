@@ -74,7 +74,7 @@ def test_align_submit_then_the_queue_ranks_the_lora_on_the_board(tmp_path):
     _register()
     runner = CliRunner()
     # checked before training: no suite, or a suite name the board cannot hold, stops at once (nothing trained)
-    for extra in ([], ["--submit-prompts", "../escape"]):
+    for extra in ([], ["--submit-prompts", "../escape"], ["--submit-prompts", "vbench-946", "--submit-name", "a b"]):
         bad = runner.invoke(app, ["align", "sft", "-c", str(config), "-o", str(tmp_path / "never"), "--max-steps",
                                   "1", "--submit", str(tmp_path / "board"), *extra], env={"COLUMNS": "200"})
         assert bad.exit_code == 2 and "--submit" in bad.output and not (tmp_path / "never").exists(), bad.output

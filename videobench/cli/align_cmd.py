@@ -101,21 +101,29 @@ class _Submission:
     name: Optional[str]
     endpoint: Optional[str]
 
-    def check(self) -> None:
+    @staticmethod
+    def _refusals() -> tuple[type[Exception], ...]:
+        from huggingface_hub.errors import HfHubHTTPError
+
         from videobench.leaderboard.errors import LeaderboardError
-        from videobench.leaderboard.layout import check_benchmark
+
+        return LeaderboardError, HfHubHTTPError  # the board's checks; auth, permissions, missing repos on the Hub
+
+    def check(self) -> None:
+        from videobench.leaderboard.layout import check_benchmark, split_model_id
         from videobench.leaderboard.store import open_store
 
         if not self.prompts:
             raise UserError("--submit needs --submit-prompts SUITE (the prompt suite the board evaluates on)")
         try:
             check_benchmark(self.prompts)
+            if self.name:
+                split_model_id(self.name)
             open_store(self.store, endpoint=self.endpoint).ensure()  # exists (or is created) and is writable
-        except LeaderboardError as exc:
+        except self._refusals() as exc:
             raise UserError(f"--submit: {exc}") from None
 
     def file(self, cfg: Any, result: Any) -> None:
-        from videobench.leaderboard.errors import LeaderboardError
         from videobench.leaderboard.store import open_store
         from videobench.leaderboard.submissions import submit
         from videobench.scoring.distributed import current_process
@@ -126,7 +134,7 @@ class _Submission:
         try:
             req = submit(open_store(self.store, endpoint=self.endpoint), spec, str(self.prompts), kind="generator",
                          model_id=self.name, submitter=os.environ.get("USER") or "anonymous", endpoint=self.endpoint)
-        except LeaderboardError as exc:
+        except self._refusals() as exc:
             raise UserError(f"the LoRA is saved in {result.output_dir}, but the submission was refused: {exc}\n"
                             f"file it later with: videobench submit --generator '{spec}' --prompts {self.prompts} "
                             f"--store {self.store}") from None
