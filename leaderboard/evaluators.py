@@ -26,7 +26,7 @@ def component_spec(req: Request) -> str:
 
 def evaluate_reward_model(req: Request, work: Path) -> list[Path]:
     from videobench.data.registry import load_benchmark
-    from videobench.evaluate import evaluate_video_scores, save_evaluation
+    from videobench.evaluation import evaluate_video_scores, save_evaluation
     from videobench.results import ModelInfo
     from videobench.rewards.registry import load_reward_model
     from videobench.scoring import score_benchmark

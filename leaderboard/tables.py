@@ -265,7 +265,7 @@ def board(history: pd.DataFrame, loader: PerPairLoader | None = None) -> pd.Data
             wide[f"{dim} {label}"] = pd.to_numeric(rows[metric], errors="coerce").reindex(meta.index).astype(float)
     wo = [c for c in wide.columns if c.endswith("w/o ties")]
     w = [c for c in wide.columns if c.endswith(" w/ ties")]
-    # As the VideoGen-RewardBench board (and videobench.evaluate.leaderboard_averages): no average when a dimension is
+    # As the VideoGen-RewardBench board (and videobench.evaluation.leaderboard_averages): no average when a dimension is
     # n/a, since an average over fewer dimensions is not comparable.
     wide["avg w/o ties"] = wide[wo].mean(axis=1, skipna=False)
     wide["avg w/ ties"] = wide[w].mean(axis=1, skipna=False)

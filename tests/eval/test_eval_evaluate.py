@@ -1,4 +1,4 @@
-"""``videobench.evaluate``: metrics wiring, n/a dimensions, derived Overall, exclusions, order invariance, files."""
+"""``videobench.evaluation``: metrics wiring, n/a dimensions, derived Overall, exclusions, order invariance, files."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from videobench import metrics
 from videobench.data.benchmark import PairBenchmark
-from videobench.evaluate import (
+from videobench.evaluation import (
     derive_overall,
     evaluate_margins,
     evaluate_pair_scores,

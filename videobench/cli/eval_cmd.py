@@ -69,7 +69,7 @@ class _Run:
 
 
 def _evaluate_scores_file(bench: "PairBenchmark", path: str, name: str, opts: dict[str, Any]) -> _Run:
-    from videobench.evaluate import evaluate_pair_scores, evaluate_video_scores
+    from videobench.evaluation import evaluate_pair_scores, evaluate_video_scores
     from videobench.results import ModelInfo
     from videobench.rewards.precomputed import PrecomputedScores
     from videobench.scores_file import pair_scores_for, video_scores_for
@@ -86,7 +86,7 @@ def _evaluate_scores_file(bench: "PairBenchmark", path: str, name: str, opts: di
 
 
 def _evaluate_random(bench: "PairBenchmark", seed: int, opts: dict[str, Any]) -> _Run:
-    from videobench.evaluate import evaluate_video_scores, random_video_scores
+    from videobench.evaluation import evaluate_video_scores, random_video_scores
     from videobench.results import ModelInfo
 
     info = ModelInfo(name="random", spec=f"random:{seed}", fingerprint=f"random:v1:seed={seed}",
@@ -118,7 +118,7 @@ def _score_shard_only(bench: "PairBenchmark", specs: list[str], **scoring: Any) 
 
 
 def _evaluate_models(bench: "PairBenchmark", specs: list[str], opts: dict[str, Any], **scoring: Any) -> list[_Run]:
-    from videobench.evaluate import evaluate_video_scores
+    from videobench.evaluation import evaluate_video_scores
     from videobench.results import ModelInfo
     from videobench.rewards.registry import load_reward_model
 
@@ -252,7 +252,7 @@ def eval_command(
                 raise UserError(f"scores file {path} does not exist")
 
         from videobench.data.registry import load_benchmark
-        from videobench.evaluate import save_evaluation
+        from videobench.evaluation import save_evaluation
         from videobench.report import write_eval_report
 
         benchmark = load_benchmark(bench, columns=columns, format=bench_format, split=split, dedupe=dedupe,
