@@ -262,6 +262,9 @@ def eval_command(
         for path in score_files:
             if not Path(path).is_file():
                 raise UserError(f"scores file {path} does not exist")
+        from videobench.rewards.registry import parse_reward_spec
+
+        specs = [parse_reward_spec(text) for text in specs]  # a bad spec or option fails before anything loads
 
         from videobench.data.registry import load_benchmark
         from videobench.evaluation import save_evaluation

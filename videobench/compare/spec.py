@@ -26,7 +26,7 @@ from typing import Any
 from videobench.specs import Part, SpecError, parse_part
 
 __all__ = ["GeneratorSpec", "Part", "RenderSettings", "SpecError", "SOURCE_KINDS", "SAMPLING_KEYS", "check_name",
-           "parse_generator_spec", "parse_named_spec", "parse_part", "settings_from_options"]
+           "parse_generator_spec", "parse_named_spec", "parse_part", "settings_from_options", "split_parts"]
 
 SOURCE_KINDS = ("wan", "ltx", "diffusers", "videos")
 _PART_SPLIT = re.compile(r"\+(?=[a-z][a-z0-9_-]*:)")
@@ -97,13 +97,17 @@ class GeneratorSpec:
         return self.source.name
 
 
+def split_parts(spec: str) -> list[str]:
+    """The ``+``-joined parts of a spec: a new part starts wherever ``+`` is followed by a lower-case word and ':'."""
+    return _PART_SPLIT.split(spec)
+
+
 def parse_generator_spec(spec: str) -> GeneratorSpec:
     """Parse ``KIND:TARGET[@REV][?QUERY](+MODIFIER:TARGET[@REV][?QUERY])*`` (see the module docstring)."""
     spec = spec.strip()
     if not spec:
         raise SpecError("empty generator spec")
-    pieces = _PART_SPLIT.split(spec)
-    parts = [parse_part(p) for p in pieces]
+    parts = [parse_part(p) for p in split_parts(spec)]
     source, modifiers = parts[0], parts[1:]
     if source.name not in SOURCE_KINDS:
         raise SpecError(f"{spec!r}: unknown generator kind {source.name!r} (known: {', '.join(SOURCE_KINDS)})")
