@@ -25,6 +25,9 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from table import Table  # noqa: E402
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 MODES = ("sft", "dpo", "dpo-copy")
@@ -141,7 +144,7 @@ def _spawn(args: list[str]) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tokens", type=int, default=4096, help="video tokens per video (latent F·H/2·W/2)")
     parser.add_argument("--pairs", type=int, default=2, help="B pairs per DPO step (SFT takes the 2B videos)")
@@ -153,31 +156,31 @@ def main() -> None:
               "--rank", str(args.rank)]
     if args.worker == "time":
         print(json.dumps(worker_time(args.tokens, args.pairs, args.steps, args.rank)))
-        return
+        return 0
     if args.worker:
         print(json.dumps(worker_memory(args.worker, args.tokens, args.pairs, args.steps, args.rank)))
-        return
+        return 0
 
     mem = {m: _spawn(["--worker", m, *common]) for m in MODES}
     times = _spawn(["--worker", "time", *common])
     base_t, base_m, base_total = times["sft"], mem["sft"]["step_peak_mb"], mem["sft"]["total_peak_mb"]
-    print(f"tiny Wan transformer, {mem['sft']['tokens']} tokens/video, B={args.pairs} pairs vs SFT on "
-          f"{2 * args.pairs} videos, LoRA rank {args.rank}, {args.steps} steps, 1 CPU thread")
-    header = f"{'method':<34}{'step ms':>9}{'time x':>8}{'step MB':>9}{'mem x':>7}{'total MB':>10}{'total x':>9}  target"
-    print(header)
-    print("-" * len(header))
+    table = Table("align", "Align: cost of a Flow-DPO step against SFT", ["step ms", "time x", "step MB", "mem x",
+                                                                        "total MB", "total x"],
+                  ".venv/bin/python bench/align.py")
+    table.note(f"tiny Wan transformer, {mem['sft']['tokens']} tokens/video, B={args.pairs} pairs vs SFT on "
+               f"{2 * args.pairs} videos, LoRA rank {args.rank}, {args.steps} steps, 1 CPU thread; each method's "
+               "memory is measured in a fresh process.")
     names = {"sft": "SFT (2B videos)", "dpo": "Flow-DPO, reference = adapters off",
              "dpo-copy": "Flow-DPO, reference = frozen copy"}
     for m in MODES:
         t, pm, tm = times[m], mem[m]["step_peak_mb"], mem[m]["total_peak_mb"]
         target = TARGETS.get(m)
-        verdict = ""
-        if target:
-            ok = t / base_t <= target[0] and pm / base_m <= target[1]
-            verdict = f"≤{target[0]}x time, ≤{target[1]}x mem: {'met' if ok else 'MISSED'}"
-        print(f"{names[m]:<34}{t * 1000:>9.1f}{t / base_t:>8.2f}{pm:>9.1f}{pm / base_m:>7.2f}{tm:>10.1f}"
-              f"{tm / base_total:>9.2f}  {verdict}")
+        table.add(names[m], **{"step ms": f"{t * 1000:.1f}", "time x": f"{t / base_t:.2f}", "step MB": f"{pm:.1f}",
+                               "mem x": f"{pm / base_m:.2f}", "total MB": f"{tm:.1f}", "total x": f"{tm / base_total:.2f}"},
+                  target=f"<= {target[0]}x time, <= {target[1]}x mem" if target else "",
+                  met=(t / base_t <= target[0] and pm / base_m <= target[1]) if target else None)
+    return table.write()
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

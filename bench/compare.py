@@ -22,6 +22,9 @@ import numpy as np
 
 from videobench.rewards.base import Clip, Sampling
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from table import Table  # noqa: E402
+
 SETTINGS = dict(steps=2, height=32, width=32, num_frames=5, fps=8.0)
 QUERY = "?steps=2&height=32&width=32&num_frames=5&fps=8"
 
@@ -106,20 +109,16 @@ def main(argv: list[str] | None = None) -> int:
 
     b, f, r = min(bare_s), min(first_s), min(rerun_s)
     n = 2 * args.prompts
-    rows = [
-        ("bare pipeline calls + write + score_items", b, 1.0, ""),
-        ("compare, first run", f, f / b, "target <= 1.20x bare"),
-        ("compare, rerun from stores", r, r / f, "target <= 0.10x first run"),
-    ]
-    print(f"compare benchmark: 2 tiny Wan checkpoints x {args.prompts} prompts = {n} renders, best of {args.repeats}")
-    print(f"{'what':45s} {'seconds':>8s} {'ratio':>7s}  note")
-    for what, s, ratio, note in rows:
-        print(f"{what:45s} {s:8.2f} {ratio:7.2f}  {note}")
-    t = fastest.timings
-    print("fastest first run, breakdown (s): " + ", ".join(f"{k} {v:.2f}" for k, v in t.items()))
-    ok = f / b <= 1.2 and r / f <= 0.10
-    print("targets met" if ok else "TARGETS MISSED")
-    return 0
+    table = Table("compare", "Compare: rendering and scoring two tiny Wan checkpoints", ["seconds", "ratio"],
+                  "OMP_NUM_THREADS=1 .venv/bin/python bench/compare.py")
+    table.add("bare pipeline calls + write + score_items", seconds=f"{b:.2f}")
+    table.add("compare, first run (vs bare)", seconds=f"{f:.2f}", ratio=f"{f / b:.2f}x", target="<= 1.20x",
+              met=f / b <= 1.2)
+    table.add("compare, rerun from the stores (vs first run)", seconds=f"{r:.2f}", ratio=f"{r / f:.2f}x",
+              target="<= 0.10x", met=r / f <= 0.10)
+    table.note(f"2 tiny Wan checkpoints x {args.prompts} prompts = {n} renders, best of {args.repeats}, wall seconds. "
+               "Fastest first run, breakdown (s): " + ", ".join(f"{k} {v:.2f}" for k, v in fastest.timings.items()))
+    return table.write()
 
 
 if __name__ == "__main__":

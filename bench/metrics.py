@@ -11,7 +11,6 @@ continuous scores (every |margin| distinct, as real reward models give). Baselin
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import sys
 import time
@@ -31,6 +30,9 @@ from videobench.metrics import (  # noqa: E402
 )
 from videobench.metrics._validate import as_clusters  # noqa: E402
 from videobench.metrics.bootstrap import resample_weights  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from table import Table  # noqa: E402
 
 N_PAIRS, N_PROMPTS = 26_457, 3_000
 TIE_RATES = {"VQ": 0.20, "MQ": 0.30, "TA": 0.25, "Overall": 0.15}
@@ -87,16 +89,26 @@ def full_evaluation(prompts, data, n_resamples: int, extended: bool = False):
     return out
 
 
-def main() -> None:
+def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--resamples", type=int, default=1000)
     ap.add_argument("--loop-resamples", type=int, default=3, help="resamples timed for the looped Python baseline")
     args = ap.parse_args()
     prompts, data = make_data()
-    rows = []
+    table = Table("metrics", "Metrics: VideoGen-RewardBench-shaped data", ["ours", "baseline", "ratio"],
+                  "OMP_NUM_THREADS=1 .venv/bin/python bench/metrics.py")
 
-    # (1) one call of tie calibration, per dimension, against the pure-Python walk: on repeated |margin| values
-    # (rounded scores) and on continuous ones (every |margin| distinct, as real reward scores give)
+    def add(what, ours, base, min_ratio=None, max_s=None, target=""):
+        ratio = None if base is None else base / ours
+        met = None
+        if min_ratio is not None or max_s is not None:
+            met = (min_ratio is None or ratio >= min_ratio) and (max_s is None or ours <= max_s)
+        table.add(what, ours=f"{ours * 1e3:.1f} ms", baseline="" if base is None else f"{base * 1e3:.0f} ms",
+                  ratio="" if ratio is None else f"{ratio:.0f}x", target=target, met=met)
+
+    # (1) one call of tie calibration, per dimension, against the pure-Python walk of the SAME mode (reference against
+    # reference, grouped against grouped); the Python lists are built before the timer. On repeated |margin| values
+    # (rounded scores) and on continuous ones (every |margin| distinct, as real reward scores give).
     _, continuous = make_data(decimals=None)
     agree_ref = agree_grp = True
     for case, case_data in (("repeated margins", data), ("continuous margins", continuous)):
@@ -114,68 +126,69 @@ def main() -> None:
             agree_ref &= (ours_ref.value, ours_ref.epsilon) == py_ref
             agree_grp &= ours_grp.value == py_grp
         n_dims = len(case_data)
-        rows.append((f"accuracy_with_ties reference mode, per call, {case}", t_ref / n_dims, t_py_ref / n_dims,
-                     ">= 10x", 10))
-        rows.append((f"accuracy_with_ties grouped mode, per call, {case}", t_grp / n_dims, t_py_grp / n_dims,
-                     ">= 10x", 10))
+        add(f"accuracy_with_ties reference mode, per call, {case}", t_ref / n_dims, t_py_ref / n_dims, 10,
+            target=">= 10x")
+        add(f"accuracy_with_ties grouped mode, per call, {case}", t_grp / n_dims, t_py_grp / n_dims, 10,
+            target=">= 10x")
+    table.add("values equal the pure-Python walks (reference: value and epsilon; grouped: value)",
+              ours=f"{agree_ref and agree_grp}", target="equal", met=agree_ref and agree_grp)
 
-    # (2) full evaluation with prompt-clustered bootstrap CIs
+    # (2) full evaluation with prompt-clustered bootstrap CIs (w/o ties and grouped w/ ties, point + CI)
     t_full, evaluation = best_time(lambda: full_evaluation(prompts, data, args.resamples), label="full")
-    # baseline: the same resamples written out as explicit lists, each scored by the plain Python functions;
-    # a few resamples are timed and the total extrapolated to args.resamples
+    # Baseline: the same statistics in the same mode (without-ties loop and grouped walk in plain Python) on the same
+    # resamples written out as explicit lists. The lists are built BEFORE the timer; only the scoring is timed, on
+    # the first `loop_resamples` resamples, and the per-resample cost is multiplied out to args.resamples.
     codes = as_clusters(prompts, N_PAIRS)
     weights = next(resample_weights(codes, args.loop_resamples, seed=0))[: args.loop_resamples]
-    t0 = time.process_time()
+    prepared = []
     for h, m in data.values():
         hl, ml = h.tolist(), m.tolist()
-        without_ties_python(hl, ml)
-        grouped_python(hl, ml)
+        samples = []
         for w in weights:
             idx = np.repeat(np.arange(N_PAIRS), w).tolist()
-            hs, ms = [hl[i] for i in idx], [ml[i] for i in idx]
+            samples.append(([hl[i] for i in idx], [ml[i] for i in idx]))
+        prepared.append((hl, ml, samples))
+    t_point = t_resamples = 0.0
+    for hl, ml, samples in prepared:
+        t0 = time.process_time()
+        without_ties_python(hl, ml)
+        grouped_python(hl, ml)
+        t_point += time.process_time() - t0
+        t0 = time.process_time()
+        for hs, ms in samples:
             without_ties_python(hs, ms)
-            reference_python(hs, ms)
-    t_loop = (time.process_time() - t0) / len(weights) * args.resamples
-    what = f"full eval, 4 dims, {args.resamples} prompt-clustered resamples"
-    rows.append((what, t_full, t_loop, "<= 3 s, >= 50x", 50))
+            grouped_python(hs, ms)
+        t_resamples += time.process_time() - t0
+    t_loop = t_point + t_resamples / len(weights) * args.resamples
+    add(f"full eval, 4 dims, {args.resamples} prompt-clustered resamples (baseline: {len(weights)} resamples timed, "
+        f"multiplied out to {args.resamples})", t_full, t_loop, 50, 3.0, target="<= 3 s CPU and >= 50x")
     # the same with continuous scores (every |margin| distinct: the worst case for grouped mode), and the extended
-    # evaluation (adds reference-mode CIs, which walk every pair, and cross-fitting); baselines not re-timed
+    # evaluation (adds reference-mode CIs, which walk every pair, and cross-fitting); no baseline timed for these
     t_cont, _ = best_time(lambda: full_evaluation(prompts, continuous, args.resamples), label="continuous")
-    rows.append(("  same, continuous margins (all distinct)", t_cont, None, "<= 3 s", 0))
+    add("  same, continuous margins (all distinct)", t_cont, None, max_s=3.0, target="<= 3 s CPU")
     t_ext, _ = best_time(lambda: full_evaluation(prompts, data, args.resamples, extended=True), label="extended")
-    rows.append(("  same + reference-mode CIs + crossfit", t_ext, None, "(info)", 0))
+    add("  same + reference-mode CIs + crossfit (what `videobench eval` reports)", t_ext, None)
 
-    # (3) peak memory of the full evaluation
+    # (3) peak memory of the full evaluation (reported, no target)
     tracemalloc.start()
     full_evaluation(prompts, data, args.resamples)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    table.add("peak traced memory, full eval", ours=f"{peak / 2**20:.0f} MiB")
+    table.add("peak RSS of this process", ours=f"{rss_mb:.0f} MiB")
 
-    print(f"VideoGen-RewardBench-shaped data: {N_PAIRS} pairs x {n_dims} dims, {len(np.unique(prompts))} prompts, "
-          f"tie rates {TIE_RATES}, distinct |margin| per dim ~{len(np.unique(np.abs(data['VQ'][1])))}")
-    print(f"values agree with the pure-Python walks: reference mode (value and epsilon) {agree_ref}, "
-          f"grouped {agree_grp}")
-    print(f"looped baseline: {len(weights)} resamples timed, extrapolated to {args.resamples}; "
-          f"load average at the end {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs\n")
-    print("times are single-thread CPU seconds (best of 3; baseline extrapolated); wall-clock of the full evaluations: "
-          + ", ".join(f"{k} {v:.2f} s" for k, v in WALL.items() if k) + "\n")
-    print(f"| what | ours | baseline | ratio | target | met |")
-    print(f"|---|---|---|---|---|---|")
-    for what, ours, base, target, min_ratio in rows:
-        ratio = None if base is None else base / ours
-        met = (ratio is None or ratio >= min_ratio) and (not target.startswith("<= 3 s") or ours <= 3.0)
-        base_s = "" if base is None else f"{base * 1e3:.0f} ms"
-        ratio_s = "" if ratio is None else f"{ratio:.0f}x"
-        met_s = "" if target == "(info)" else ("yes" if met else "NO")
-        print(f"| {what} | {ours * 1e3:.1f} ms | {base_s} | {ratio_s} | {target} | {met_s} |")
-    print(f"| peak traced memory, full eval | {peak / 2**20:.0f} MiB | | | report | |")
-    print(f"| peak RSS of this process | {rss_mb:.0f} MiB | | | report | |")
-    print("\nper dimension (point [95% CI]):")
-    for dim, (a, b, ci_a, ci_b) in evaluation.items():
-        print(f"  {dim:8s} w/o ties {a:.4f} [{ci_a.low:.4f}, {ci_a.high:.4f}]   "
-              f"w/ ties {b:.4f} [{ci_b.low:.4f}, {ci_b.high:.4f}]")
+    table.note(f"Data: {N_PAIRS} pairs x {n_dims} dimensions, {len(np.unique(prompts))} prompts, human tie rates "
+               f"{TIE_RATES}, scores rounded to 2 decimals (~{len(np.unique(np.abs(data['VQ'][1])))} distinct |margin| "
+               "per dimension) or continuous.")
+    table.note("Times are single-thread CPU seconds (process_time, best of 3 for ours; the Python baselines run "
+               "once); wall-clock of the full evaluations: " + ", ".join(f"{k} {v:.2f} s" for k, v in WALL.items() if k)
+               + ".")
+    table.note("Per dimension (point [95% CI]): " + "; ".join(
+        f"{dim} w/o ties {a:.4f} [{ci_a.low:.4f}, {ci_a.high:.4f}], w/ ties {b:.4f} [{ci_b.low:.4f}, {ci_b.high:.4f}]"
+        for dim, (a, b, ci_a, ci_b) in evaluation.items()))
+    return table.write()
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
