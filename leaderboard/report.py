@@ -164,6 +164,17 @@ def _ci_text(kind: str, value: Any, lo: Any, hi: Any) -> tuple[str, str]:
     return (f"\u00b1{half:.{digits}f}", f"95% CI [{float(lo) * scale:.{digits}f}, {float(hi) * scale:.{digits}f}]")
 
 
+_SHA = re.compile(r"[0-9a-f]{40}")
+HUB_URL = "https://huggingface.co"
+
+
+def _hub_link(model: Any, revision: Any) -> str | None:
+    """The model repo at the evaluated commit, for Hub models (an ``org/name`` id whose revision is a commit)."""
+    if isinstance(model, str) and "/" in model and isinstance(revision, str) and _SHA.fullmatch(revision):
+        return f"{HUB_URL}/{model}/tree/{revision}"
+    return None
+
+
 def _cell(col: Col, row: dict[str, Any], tied: dict[Any, int]) -> str:
     value = row.get(col.key)
     textual = col.kind in ("name", "text", "rev", "plain", "stamp")
@@ -178,6 +189,9 @@ def _cell(col: Col, row: dict[str, Any], tied: dict[Any, int]) -> str:
         n = tied[int(value)]
         text = f"={text}"
         title = f"tied: {n} models share tier {int(value)} and cannot be told apart"
+    href = _hub_link(value, row.get("revision")) if col.key == "model" else None
+    if href:
+        text = f'<a href="{esc(href)}" rel="noopener noreferrer">{text}</a>'
     cls = ' class="name"' if col.kind == "name" else ' class="text"' if col.kind == "text" else ""
     attr = f' title="{esc(title)}"' if title else ""
     return f'<td{cls}{attr} data-v="{esc(sort)}">{text}</td>'
@@ -231,8 +245,13 @@ def csv_link(df: pd.DataFrame, filename: str, label: str = "download CSV") -> st
     return f'<a download="{esc(filename)}" href="{esc(href)}">{esc(label)}</a>'
 
 
+#: Column groups switched off when the page opens (the table fits a screen; one click shows them).
+_OFF_AT_START = ("details",)
+
+
 def _toggles(table_id: str, groups: list[tuple[str, str]]) -> str:
-    boxes = "".join(f'<label><input type="checkbox" value="{esc(g)}" checked> {esc(label)}</label>' for g, label in groups)
+    boxes = "".join(f'<label><input type="checkbox" value="{esc(g)}"{"" if g in _OFF_AT_START else " checked"}> '
+                    f"{esc(label)}</label>" for g, label in groups)
     return f'<fieldset class="vb-toggles" data-table="{esc(table_id)}"><legend>columns</legend>{boxes}</fieldset>'
 
 
@@ -317,7 +336,7 @@ def bars_figure(board: pd.DataFrame, bench: str) -> Figure | None:
     dims = _board_dims(rows)
     if models.empty or not dims:
         return None
-    gap = 0.03
+    gap = 0.06
     width = (1 - gap * (len(dims) - 1)) / len(dims)
     names = [esc(m) for m in models["model"]]
     data: list[dict[str, Any]] = []
@@ -351,7 +370,7 @@ def bars_figure(board: pd.DataFrame, bench: str) -> Figure | None:
                 start = k * (width + gap)
                 layout_axes["xaxis" if k == 0 else f"xaxis{k + 1}"] = {
                     "domain": [start, start + width], "range": [0, 100], "anchor": "y", "showline": True,
-                    "linecolor": "#444", "gridcolor": "#eee", "ticksuffix": "%"}
+                    "linecolor": "#444", "gridcolor": "#eee", "ticksuffix": "%", "tickvals": [0, 25, 50, 75, 100]}
                 annotations.append({"text": f"<b>{esc(dim)}</b>", "xref": "paper", "yref": "paper",
                                     "x": start + width / 2, "y": 1.0, "yanchor": "bottom", "showarrow": False})
     n = len(dims)

@@ -64,6 +64,7 @@ def test_board_shows_the_ranking_rules(local_store):
     assert firsts == ["org/a", "org/twin", "random (expected)", "org/weak"]
     assert 'class="ref"' in rows[2][0] and re.findall(r"<td[^>]*>(.*?)</td>", rows[2][1])[0] == "n/a"
     assert "org/partial" in apart and "Not ranked: n/a on a dimension" in apart and "org/partial" not in ranked
+    assert f'href="https://huggingface.co/org/a/tree/{"0" * 40}"' in ranked  # the repo at the evaluated commit
     a = _cells(body, "1")
     assert "=1" in a  # the tie in tier is shown as a tie
     board = build(local_store.snapshot()).board.set_index("model")
