@@ -24,7 +24,8 @@ from videobench.data import (
 )
 from videobench.data import registry as registry_module
 
-SHARED_VIDEOALIGN = Path("/work/shared/data/videoalign_train_example.csv")
+# VideoAlign's example CSV, kept in the repository with its licence (tests/fixtures/videoalign/SOURCE.md).
+SHARED_VIDEOALIGN = Path(__file__).resolve().parents[1] / "fixtures" / "videoalign" / "train_example.csv"
 
 
 def test_videogen_rewardbench_csv(vgrb_csv: Path) -> None:
