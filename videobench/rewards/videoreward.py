@@ -747,6 +747,8 @@ def _sampling(data_cfg: dict[str, Any], fps: float | None, num_frames: int | Non
         pixels = DATACONFIG_MAX_FRAME_PIXELS
     else:  # null: VideoAlign would pass None and fail; qwen-vl-utils' own default applies (per clip)
         pixels = None if data_cfg["max_frame_pixels"] is None else int(data_cfg["max_frame_pixels"])
+    if pixels is not None and pixels <= 0:
+        raise CheckpointError(f"max_pixels={pixels}: the per-frame pixel budget must be positive")
     if fps is not None and num_frames is not None:
         raise CheckpointError("fps and num_frames cannot both be set (as in VideoAlign's reward())")
     if num_frames is not None:
@@ -786,7 +788,7 @@ def _build_net(
             if attn_implementation:
                 config._attn_implementation = attn_implementation
             backbone = Qwen2VLForConditionalGeneration._from_config(config, dtype=dtype)
-    except (OSError, ValueError, KeyError, TypeError) as exc:  # broken or foreign base files: name the folder
+    except Exception as exc:  # broken or foreign base files (config, safetensors header, ...): name the folder
         raise CheckpointError(f"{base_dir}: cannot build the Qwen2-VL base model: {type(exc).__name__}: {exc}") from exc
     backbone.resize_token_embeddings(len(tokenizer))
     net = RewardNet(backbone, output_dim).to(dtype)
