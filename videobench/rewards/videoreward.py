@@ -129,12 +129,18 @@ def _read_json(path: Path, what: str) -> dict[str, Any]:
     return data
 
 
-def resolve_base(name: str, revision: str | None, *, weights: bool) -> tuple[Path, str | None]:
-    """The base model's folder: a local folder as is, else a Hub snapshot at ``revision`` (configs, tokenizer files,
-    and with ``weights`` its ``.safetensors``). Returns the folder and the Hub commit (None when local)."""
+def resolve_base(name: str, revision: str | None, *, weights: bool, root: Path | None = None) -> tuple[Path, str | None]:
+    """The base model's folder: a local folder as is (a relative one also inside or beside the checkpoint ``root``,
+    where a training run's working folder would have put it), else a Hub
+    snapshot at ``revision`` (configs, tokenizer files, and with ``weights`` its ``.safetensors``). Returns the folder
+    and the Hub commit (None when local)."""
     path = Path(name).expanduser()
     if path.is_dir():
         return path, None
+    if root is not None and not path.is_absolute():
+        for near in (root / path, root.parent / path):
+            if near.is_dir():
+                return near, None
     if not _looks_like_hub_id(name):
         raise CheckpointError(
             f"base model {name!r}: no such folder, and not a Hub repo id (it comes from {CONFIG_FILE}'s "
@@ -709,7 +715,8 @@ class VideoRewardModel:
         if not base_name:
             raise CheckpointError(f"{config_path}: model_config.model_name_or_path is empty; pass base_model=PATH")
         base_revision = None if base_model else model_cfg.get("model_revision")
-        base_dir, resolved.base_revision = resolve_base(base_name, base_revision, weights=files.lora)
+        base_dir, resolved.base_revision = resolve_base(base_name, base_revision, weights=files.lora,
+                                                        root=None if base_model else root)
         base_weights = check_base_weights(base_dir) if files.lora else []
         tokenizer = load_tokenizer(base_dir, checkpoint, reward_tokens, trust_remote_code)
 
