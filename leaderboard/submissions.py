@@ -56,6 +56,9 @@ class Request:
     status: Status = "PENDING"
     claimed_by: str = ""
     claimed_at: str = ""
+    #: where the claiming worker runs: a dead process on this host can be told from a slow one
+    claimed_host: str = ""
+    claimed_pid: int = 0
     attempts: int = 0
     reason: str = ""
     result_files: list[str] = field(default_factory=list)

@@ -15,7 +15,7 @@ from typing import Any, Optional
 import typer
 
 from videobench.cli import app
-from videobench.cli.common import UserError, console, friendly_errors
+from videobench.cli.common import UserError, check_output_dir, console, friendly_errors
 
 align_app = typer.Typer(
     name="align",
@@ -67,6 +67,7 @@ def _run(method: str, config: Optional[Path], sets: list[str], submission: Optio
             cfg = AlignConfig.from_dict(values)
         except (ConfigError, TypeError) as exc:
             raise UserError(str(exc)) from None
+        check_output_dir(cfg.output_dir, "--output-dir")
         if submission is not None:
             submission.check()  # before any compute: a bad store or suite should not wait for the end of training
         from videobench.align.data import EmptyDataError
@@ -260,6 +261,7 @@ def latent_rm_command(
         try:
             values.update(dict(parse_rm_override(item) for item in sets))
             cfg = LatentRMConfig.from_dict(values)
+            check_output_dir(cfg.output_dir, "--output-dir")
             result = train_latent_rm(cfg)
         except (ConfigError, TypeError, EmptyDataError, NotFlowMatchingError) as exc:
             raise UserError(str(exc)) from None
@@ -300,6 +302,7 @@ def nrg_command(
         from videobench.align.trainer import load_pipeline
         from videobench.video.writer import write_video
 
+        check_output_dir(output_dir, "--output-dir")
         try:
             pipe = load_pipeline(pipeline, "cuda" if torch.cuda.is_available() else "cpu")
             handle = apply_nrg(pipe, reward_model, w, weights, sigma_min, sigma_max, max_factor, max_grad_norm)
