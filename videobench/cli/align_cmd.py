@@ -251,13 +251,15 @@ def latent_rm_command(
 ) -> None:
     """Train the noisy-latent reward model (Bradley–Terry with ties, per dimension) for Flow-NRG."""
     with friendly_errors():
+        values = load_settings(config, [], pipeline=pipeline, output_dir=output_dir, max_steps=max_steps, lr=lr,
+                               resume_from=resume_from, num_blocks=num_blocks)
+        if values.get("output_dir"):  # before the heavy imports below; the default folder is checked after them
+            check_output_dir(values["output_dir"], "--output-dir")
         from videobench.align.config import ConfigError
         from videobench.align.data import EmptyDataError
         from videobench.align.latent_rm_train import LatentRMConfig, parse_rm_override, train_latent_rm
         from videobench.align.models import NotFlowMatchingError
 
-        values = load_settings(config, [], pipeline=pipeline, output_dir=output_dir, max_steps=max_steps, lr=lr,
-                               resume_from=resume_from, num_blocks=num_blocks)
         try:
             values.update(dict(parse_rm_override(item) for item in sets))
             cfg = LatentRMConfig.from_dict(values)
@@ -292,6 +294,7 @@ def nrg_command(
 ) -> None:
     """Sample with Flow-NRG: v ← v − w·σ/(1−σ)·∇ₓ Σₖ λₖ rₖ(x, σ, prompt) at every step."""
     with friendly_errors():
+        check_output_dir(output_dir, "--output-dir")
         import json
 
         import numpy as np
@@ -302,7 +305,6 @@ def nrg_command(
         from videobench.align.trainer import load_pipeline
         from videobench.video.writer import write_video
 
-        check_output_dir(output_dir, "--output-dir")
         try:
             pipe = load_pipeline(pipeline, "cuda" if torch.cuda.is_available() else "cpu")
             handle = apply_nrg(pipe, reward_model, w, weights, sigma_min, sigma_max, max_factor, max_grad_norm)

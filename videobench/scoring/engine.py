@@ -17,7 +17,7 @@ from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 import numpy as np
 
 from videobench.faults import fault_point
-from videobench.rewards.base import Clip, RewardModel, Sampling
+from videobench.rewards.base import Clip, ModelOutputError, RewardModel, Sampling
 from videobench.scoring.store import Scores, ScoreStore, prompt_hash
 from videobench.scoring.videoio import VideoIO
 
@@ -143,11 +143,6 @@ class _ModelState:
         self.fingerprint = fingerprint
         self.sampling_key = model.sampling.key()
         self.missing: set[ItemKey] = set()
-
-
-class ModelOutputError(ValueError):
-    """A reward model's ``score()`` returned something other than one array per declared dimension (a user's
-    ``python:`` model, usually): a user error naming the model and the dimensions, not a crash."""
 
 
 def _check_output(model: RewardModel, out: object, n: int) -> dict[str, np.ndarray]:
