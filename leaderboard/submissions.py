@@ -43,6 +43,8 @@ class Component:
     adapter: str
     target: str
     revision: str = ""
+    #: the part's options as spec text (``key=value&...``, ``videobench.specs``); text, so every request has one type
+    options: str = ""
 
 
 @dataclass
@@ -102,16 +104,33 @@ class SubmissionPolicy:
 
 
 def parse_spec(spec: str) -> list[Component]:
-    """``adapter:target[@rev]`` joined by ``+`` (a base pipeline plus LoRAs): one component each."""
-    parts = [p.strip() for p in spec.split("+")]
+    """``adapter:target[@rev][?key=value&...]`` joined by ``+`` (a base pipeline plus LoRAs): one component each, in
+    the grammar every videobench spec uses (``videobench.specs``)."""
+    from videobench.compare.spec import split_parts
+    from videobench.specs import SpecError, format_query, parse_part
+
     out = []
-    for part in parts:
-        adapter, sep, target = part.partition(":")
-        if not sep or not adapter or not target:
-            raise SubmissionRefused(f"model spec part {part!r} is not 'adapter:target' (e.g. videoreward:org/model)")
-        target, _, rev = target.partition("@")
-        out.append(Component(adapter, target, rev))
+    for text in split_parts(spec.strip()):
+        try:
+            part = parse_part(text.strip())
+        except SpecError as exc:
+            raise SubmissionRefused(f"model spec part {text!r}: {exc} (e.g. videoreward:org/model)") from None
+        out.append(Component(part.name, part.target or "", part.revision or "", format_query(part.options)))
     return out
+
+
+def canonical_reward_spec(spec: str, policy: SubmissionPolicy | None = None) -> str:
+    """A reward-model spec as the registry reads it (prefix known, options valid and typed, local paths absolute):
+    the text the request records and the queue runs. An option that turns remote code on is the board's call."""
+    from videobench.rewards.registry import RewardSpecError, parse_reward_spec
+
+    try:
+        parsed = parse_reward_spec(spec)
+    except RewardSpecError as exc:
+        raise SubmissionRefused(f"model spec {spec!r}: {exc}") from None
+    if parsed.options.get("trust_remote_code") and not (policy and policy.allow_remote_code):
+        raise SubmissionRefused(f"model spec {spec!r}: trust_remote_code=true, and this board runs no remote code")
+    return str(parsed)
 
 
 def is_local(target: str) -> bool:
@@ -251,7 +270,7 @@ def check_component(comp: Component, default_revision: str, policy: SubmissionPo
                 check_safetensors_header(root / rel, f"{comp.target}/{rel}")
         notes = check_files(comp.target, listing, lambda rel: root / rel, policy)
         notes += _check_base_model(comp, listing, lambda rel: root / rel, policy, endpoint, token, cache_dir)
-        return Component(comp.adapter, str(root), _local_fingerprint(root, listing)), notes
+        return Component(comp.adapter, str(root), _local_fingerprint(root, listing), comp.options), notes
     try:
         split_model_id(comp.target)
     except UnsafeNameError as exc:
@@ -276,7 +295,7 @@ def check_component(comp: Component, default_revision: str, policy: SubmissionPo
 
     notes = check_files(f"{comp.target}@{sha[:12]}", listing, fetch, policy)
     notes += _check_base_model(comp, listing, fetch, policy, endpoint, token, cache_dir)
-    return Component(comp.adapter, comp.target, sha), notes
+    return Component(comp.adapter, comp.target, sha, comp.options), notes
 
 
 def _check_base_model(comp: Component, listing: dict[str, int], fetch: Callable[[str], Path],
@@ -311,12 +330,14 @@ def check_adapters(kind: Kind, components: list[Component]) -> None:
     if kind == "reward_model":
         from videobench.rewards.registry import available_reward_models
 
-        allowed = [p for p in available_reward_models() if p not in NOT_SUBMITTABLE]
+        known = available_reward_models()
+        allowed = [p for p in known if p not in NOT_SUBMITTABLE]
         if len(components) != 1:
             raise SubmissionRefused(f"a reward model is one component ADAPTER:TARGET, got {len(components)}")
-        if components[0].adapter not in allowed:
-            raise SubmissionRefused(f"reward model adapter {components[0].adapter!r} is not one the board loads "
-                                    f"submitted weights with; use one of {allowed}")
+        prefix = components[0].adapter
+        if prefix not in allowed:
+            what = "is not one the board loads submitted weights with" if prefix in known else "is unknown"
+            raise SubmissionRefused(f"reward model {prefix!r} {what}; a submission uses one of {allowed}")
         return
     from videobench.compare.modifiers import available_modifiers
     from videobench.compare.spec import SOURCE_KINDS
@@ -399,10 +420,13 @@ def submit(store: Store, spec: str, benchmark: str, *, kind: Kind = "reward_mode
            endpoint: str | None = None, token: str | None = None, cache_dir: str | None = None) -> Request:
     policy = policy or SubmissionPolicy()
     check_benchmark(benchmark)
-    parsed = parse_spec(spec)
-    check_adapters(kind, parsed)  # cheap checks first: nothing is downloaded for a request that cannot run
+    # cheap checks first, and the adapter before the registry reads the spec: nothing is imported or downloaded
+    # for a request that cannot run
+    check_adapters(kind, parse_spec(spec))
+    if kind == "reward_model":
+        spec = canonical_reward_spec(spec, policy)
     components, checks = [], [check_target(kind, benchmark)]
-    for comp in parsed:
+    for comp in parse_spec(spec):
         resolved, notes = check_component(comp, revision, policy, endpoint=endpoint, token=token, cache_dir=cache_dir)
         components.append(resolved)
         checks += notes

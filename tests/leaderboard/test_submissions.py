@@ -134,9 +134,9 @@ def test_hub_submission_resolves_revision_to_commit(hub, hub_store):
 
 
 @pytest.mark.parametrize("spec, match", [
-    ("bogus:{dir}", "adapter 'bogus' is not one the board loads"),
-    ("classical:{dir}", "adapter 'classical' is not one the board loads"),
-    ("python:os:system", "adapter 'python' is not one the board loads"),
+    ("bogus:{dir}", "reward model 'bogus' is unknown"),
+    ("classical:{dir}", "reward model 'classical' is not one the board loads"),
+    ("python:os:system", "reward model 'python' is not one the board loads"),
 ])
 def test_adapters_the_board_cannot_load_are_refused(local_store, tmp_path, spec, match):
     with pytest.raises(SubmissionRefused, match=match):
@@ -169,3 +169,24 @@ def test_unknown_benchmark_or_prompt_suite_is_refused_before_the_quota(local_sto
     # the refusals charged nothing: the one submission the quota allows still goes through
     submit(local_store, f"videoreward:{_good(tmp_path, 'ok')}", "sanity", model_id="org/rm", submitter="ann",
            policy=policy)
+
+
+def test_reward_spec_options_are_checked_and_recorded(local_store, tmp_path, monkeypatch):
+    from videobench.leaderboard.evaluators import component_spec
+
+    folder = _good(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "vr.txt").write_text("{prompt} <|VQ_reward|> <|MQ_reward|> <|TA_reward|>")
+    req = submit(local_store, "videoreward:rm?template=vr.txt&fps=2", "videogen-rewardbench", model_id="org/rm")
+    template = tmp_path / "vr.txt"
+    assert req.model == f"videoreward:{folder}?template={template}&fps=2.0"
+    (comp,) = req.components
+    assert (comp.target, comp.options) == (str(folder), f"template={template}&fps=2.0")
+    (stored,), _ = read_requests(local_store.snapshot())
+    assert component_spec(stored) == f"videoreward:{folder}?template={template}&fps=2.0"  # what the queue loads
+    with pytest.raises(SubmissionRefused, match="unknown option 'fsp'; valid options: .*template"):
+        submit(local_store, "videoreward:rm?fsp=2", "sanity", model_id="org/rm2")
+    with pytest.raises(SubmissionRefused, match="reward model 'bogus' is unknown"):
+        submit(local_store, "bogus:rm", "sanity", model_id="org/rm3")
+    with pytest.raises(SubmissionRefused, match="trust_remote_code=true, and this board runs no remote code"):
+        submit(local_store, "videoreward:rm?trust_remote_code=true", "sanity", model_id="org/rm4")
