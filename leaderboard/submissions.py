@@ -32,6 +32,7 @@ ACTIVE: tuple[str, ...] = ("PENDING", "RUNNING", "FINISHED")
 
 #: Reward-model adapters that never load the submitted files (or would import the submitter's code).
 NOT_SUBMITTABLE = frozenset({"scores", "random", "classical", "pixel", "python"})
+NOT_IMPORTED = frozenset({"python"})
 SAFE_WEIGHTS = (".safetensors",)
 PICKLE_SUFFIXES = (".bin", ".pt", ".ckpt", ".pkl", ".pickle", ".joblib", ".dill")
 CONFIG_MAX_BYTES = 2 * 1024 * 1024
@@ -420,11 +421,13 @@ def submit(store: Store, spec: str, benchmark: str, *, kind: Kind = "reward_mode
            endpoint: str | None = None, token: str | None = None, cache_dir: str | None = None) -> Request:
     policy = policy or SubmissionPolicy()
     check_benchmark(benchmark)
-    # cheap checks first, and the adapter before the registry reads the spec: nothing is imported or downloaded
-    # for a request that cannot run
-    check_adapters(kind, parse_spec(spec))
+    # cheap checks first: nothing is downloaded for a request that cannot run, and submitted code is never imported
+    # (the registry imports a python: target to read its options)
+    if kind == "reward_model" and parse_spec(spec)[0].adapter in NOT_IMPORTED:
+        raise SubmissionRefused(f"model spec {spec!r}: this board never imports submitted code")
     if kind == "reward_model":
         spec = canonical_reward_spec(spec, policy)
+    check_adapters(kind, parse_spec(spec))
     components, checks = [], [check_target(kind, benchmark)]
     for comp in parse_spec(spec):
         resolved, notes = check_component(comp, revision, policy, endpoint=endpoint, token=token, cache_dir=cache_dir)

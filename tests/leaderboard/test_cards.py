@@ -92,6 +92,7 @@ def _requests(store, tmp_path):
     folder = tmp_path / "m"
     folder.mkdir(exist_ok=True)
     (folder / "model.safetensors").write_bytes(save({"w": np.zeros(2, dtype=np.float32)}))
+    (folder / "model_config.json").write_text(json.dumps({"model_config": {"model_name_or_path": str(folder)}}))
     submit(store, f"videoreward:{folder}", "videogen-rewardbench", model_id="org/a", submitter="ann")
 
 
