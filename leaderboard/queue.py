@@ -6,6 +6,8 @@ workers never hold the same request. Results and the FINISHED status land in one
 is still claimed by this worker. A worker that dies leaves its request RUNNING: the same worker id resumes it on the
 next start, any other worker takes it over once its lease has expired (or at once with ``resume_stale`` when the
 claiming process is gone from this host), and after ``max_attempts`` claims it is FAILED.
+A request with a local folder is evaluated only while the folder still has the fingerprint it was submitted with
+(checked before and after the evaluation); otherwise it is FAILED with both fingerprints.
 
 Each request is evaluated in its own work folder, ``work_root / <store> / <request id>``: removed once the outcome
 is committed, kept by a kill, and found again by whichever worker resumes the request.
@@ -32,7 +34,7 @@ from videobench.leaderboard.build import rebuild_plan, result_files
 from videobench.leaderboard.errors import LeaderboardError
 from videobench.leaderboard.layout import request_path, result_path, timestamp
 from videobench.leaderboard.store import Changes, Snapshot, Store
-from videobench.leaderboard.submissions import Request, _parse_time, read_requests
+from videobench.leaderboard.submissions import Request, _parse_time, local_fingerprint, read_requests
 from videobench.provenance import utc_now
 from videobench.results import EvalResult, ResultFormatError
 
@@ -163,6 +165,24 @@ def _finish_plan(req: Request, worker: str, status: str, reason: str, files: Cha
     return plan
 
 
+def check_local_components(req: Request) -> None:
+    """Refuse a request whose local folder changed since it was submitted.
+
+    A local component's revision is the content fingerprint of the folder at submission (``local-...``), and the board
+    shows it as the evaluated revision. Evaluating the folder as it is now would put other weights behind that
+    fingerprint, so the request FAILS with both fingerprints in its reason; the new version is a new submission.
+    """
+    for comp in req.components:
+        if not comp.revision.startswith("local-"):
+            continue
+        if not Path(comp.target).is_dir():
+            raise LeaderboardError(f"local component {comp.target} is gone since submission (submitted as {comp.revision})")
+        now = local_fingerprint(comp.target)
+        if now != comp.revision:
+            raise LeaderboardError(f"local component {comp.target} changed since submission (submitted {comp.revision}, "
+                                   f"now {now}): submit the new version as a new request")
+
+
 def stage_results(req: Request, produced: list[Path]) -> Changes:
     """Validate what the evaluator wrote and map it into the store layout."""
     if not produced:
@@ -199,7 +219,10 @@ def run_one(store: Store, evaluator: Evaluator, worker: str, settings: QueueSett
     work = work_folder(store, req, workdir)
     work.mkdir(parents=True, exist_ok=True)
     try:
-        files = stage_results(req, evaluator(req, work))
+        check_local_components(req)  # before: no compute on a folder that is not what was submitted
+        produced = evaluator(req, work)
+        check_local_components(req)  # after: a change during the evaluation leaves the result unattributable
+        files = stage_results(req, produced)
         status, reason = "FINISHED", ""
     except Exception as exc:  # any failure of the evaluation is recorded on the request, the queue goes on
         files, status = {}, "FAILED"

@@ -245,6 +245,17 @@ def check_safetensors_header(path: Path, source: str) -> None:
             raise SubmissionRefused(f"{source}: safetensors header is not JSON") from exc
 
 
+def _local_listing(root: Path) -> dict[str, int]:
+    return {p.relative_to(root).as_posix(): p.stat().st_size for p in root.rglob("*")
+            if p.is_file() and not p.is_symlink() and ".git" not in p.parts}
+
+
+def local_fingerprint(folder: str | Path) -> str:
+    """The fingerprint ``submit`` records for a local folder (its revision), computed on the folder as it is now."""
+    root = Path(folder)
+    return _local_fingerprint(root, _local_listing(root))
+
+
 def _local_fingerprint(root: Path, listing: dict[str, int]) -> str:
     digest = hashlib.sha256()
     for rel in sorted(listing):
@@ -264,8 +275,7 @@ def check_component(comp: Component, default_revision: str, policy: SubmissionPo
         root = Path(comp.target).expanduser().resolve()
         if not root.is_dir():
             raise SubmissionRefused(f"{comp.target}: not a folder")
-        listing = {p.relative_to(root).as_posix(): p.stat().st_size for p in root.rglob("*")
-                   if p.is_file() and not p.is_symlink() and ".git" not in p.parts}
+        listing = _local_listing(root)
         for rel in listing:
             if rel.endswith(".safetensors"):
                 check_safetensors_header(root / rel, f"{comp.target}/{rel}")

@@ -46,7 +46,7 @@ def test_videogen_rewardbench_card_loads_sample(tmp_path):
            "videos/a.mp4,videos/b.mp4,m1,m2,a cat,24,48,16,33,A,same,B,A\n"
            "videos/c.mp4,videos/d.mp4,m3,m1,a dog,8,40,24,120,same,B,A,same\n")
     ds = _load(_sample(tmp_path, "videogen-rewardbench", {"videogen-rewardbench.csv": csv.encode()}))
-    assert ds["test"].num_rows == 2 and set(ds["test"]["MQ"]) == {"same", "B"}
+    assert ds["eval"].num_rows == 2 and set(ds["eval"]["MQ"]) == {"same", "B"}  # the upstream card names the split eval
 
 
 def test_genai_bench_card_loads_sample(tmp_path):
