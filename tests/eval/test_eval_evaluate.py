@@ -203,3 +203,50 @@ def test_random_baseline_is_seeded_per_video() -> None:
     assert not np.allclose(other["VQ"], full["VQ"])
     result, _, _ = evaluate_video_scores(bench, random_video_scores(bench, 0), info(DIMS, "random"), **FAST)
     assert all(0.25 < result.dimensions[d].accuracy_without_ties.value < 0.75 for d in DIMS)
+
+
+def test_pair_scores_overall_provenance_and_unavailable_dimensions_by_hand() -> None:
+    # 4 pairs, labels worked out below; the model scores VQ and MQ per pair, not TA.
+    pairs = pd.DataFrame({"pair_id": [f"p{i}" for i in range(4)], "prompt": ["a", "a", "b", "b"],
+                          "video_A": ["a0", "a1", "a2", "a3"], "video_B": ["b0", "b1", "b2", "b3"],
+                          "label_VQ": [1, -1, 1, 0], "label_MQ": [1, 1, -1, 1], "label_TA": [0, 0, 1, -1],
+                          "label_Overall": [1, -1, 0, 1]})
+    for d in ("VQ", "MQ", "TA", "Overall"):
+        pairs[f"label_{d}"] = pairs[f"label_{d}"].astype(np.int8)
+    bench = PairBenchmark("hand", pairs, ("VQ", "MQ", "TA", "Overall"), root=None, source="memory")
+    vq = (np.array([3.0, 1.0, 2.0, 2.0]), np.array([1.0, 3.0, 2.0, 2.0]))
+    mq = (np.array([0.0, 0.0, 0.0, 0.0]), np.array([0.0, 0.0, 0.0, 8.0]))
+    result, per_pair = evaluate_pair_scores(bench, {"VQ": vq, "MQ": mq}, info(("VQ", "MQ"), "pairs"),
+                                            extra_provenance={"note": "by hand"}, **FAST)
+    # Overall standardises each dimension over all 8 scores. VQ 3,1,2,2,1,3,2,2: mean 2, population std 1/sqrt(2)
+    # -> z = +-sqrt(2) or 0. MQ seven 0s and one 8: mean 1, std sqrt(7) -> z = -1/sqrt(7), and 7/sqrt(7) for the 8.
+    r2, r7 = np.sqrt(2.0), np.sqrt(7.0)
+    overall_a = np.array([r2, -r2, 0.0, 0.0]) - 1 / r7
+    overall_b = np.array([-r2, r2, 0.0, 0.0]) + np.array([-1, -1, -1, 7]) / r7
+    np.testing.assert_allclose(per_pair["score_A_Overall"], overall_a)
+    np.testing.assert_allclose(per_pair["margin_Overall"], overall_a - overall_b)  # 2r2, -2r2, 0, -8/r7
+    np.testing.assert_allclose(per_pair["score_B_MQ"], [0, 0, 0, 8])
+    prov = result.provenance
+    assert prov["overall_rule"] == {
+        "derived_from": ["VQ", "MQ"],
+        "rule": "sum of the model's per-dimension scores, each standardised (z-score) over the evaluated pair scores"}
+    assert prov["note"] == "by hand"
+    # Overall labels 1, -1, 0, 1 against margins +, -, 0, -: pairs 0 and 1 right, pair 3 wrong -> 2/3 without ties.
+    assert result.dimensions["Overall"].accuracy_without_ties.value == pytest.approx(2 / 3)
+    # TA was not scored: unavailable, with the benchmark's own counts (2 ties of 4 pairs), never a made-up number.
+    ta = result.dimensions["TA"]
+    assert (ta.available, ta.n_pairs, ta.n_ties, ta.human_tie_rate) == (False, 4, 2, 0.5)
+    assert (ta.accuracy_without_ties.value, ta.accuracy_with_ties.value, ta.epsilon) == (None, None, None)
+    assert ta.accuracy_with_ties_reference is None and ta.epsilon_reference is None
+    assert ta.accuracy_with_ties_crossfit is None
+    own, _ = evaluate_pair_scores(bench, {"VQ": vq, "MQ": mq}, info(("VQ", "MQ"), "pairs"),
+                                  derive_overall_score=False, **FAST)
+    assert "overall_rule" not in own.provenance and not own.dimensions["Overall"].available
+    with pytest.raises(ValueError, match="^test:pairs: none of its dimensions"):
+        evaluate_pair_scores(bench, {"vision": vq}, info(("vision",), "pairs"))
+
+
+def test_random_baseline_on_an_empty_benchmark_has_the_columns_and_no_rows() -> None:
+    empty = PairBenchmark("empty", make_bench()[0].pairs.iloc[:0], DIMS, root=None, source="memory")
+    out = random_video_scores(empty, seed=1, dimensions=["VQ", "MQ"])
+    assert len(out) == 0 and {"video", "VQ", "MQ"} <= set(out.columns)
