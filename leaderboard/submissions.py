@@ -38,6 +38,8 @@ class Component:
     adapter: str
     target: str
     revision: str = ""
+    #: the part's options as spec text (``key=value&...``, ``videobench.specs``); text, so every request has one type
+    options: str = ""
 
 
 @dataclass
@@ -94,16 +96,33 @@ class SubmissionPolicy:
 
 
 def parse_spec(spec: str) -> list[Component]:
-    """``adapter:target[@rev]`` joined by ``+`` (a base pipeline plus LoRAs): one component each."""
-    parts = [p.strip() for p in spec.split("+")]
+    """``adapter:target[@rev][?key=value&...]`` joined by ``+`` (a base pipeline plus LoRAs): one component each, in
+    the grammar every videobench spec uses (``videobench.specs``)."""
+    from videobench.compare.spec import split_parts
+    from videobench.specs import SpecError, format_query, parse_part
+
     out = []
-    for part in parts:
-        adapter, sep, target = part.partition(":")
-        if not sep or not adapter or not target:
-            raise SubmissionRefused(f"model spec part {part!r} is not 'adapter:target' (e.g. videoreward:org/model)")
-        target, _, rev = target.partition("@")
-        out.append(Component(adapter, target, rev))
+    for text in split_parts(spec.strip()):
+        try:
+            part = parse_part(text.strip())
+        except SpecError as exc:
+            raise SubmissionRefused(f"model spec part {text!r}: {exc} (e.g. videoreward:org/model)") from None
+        out.append(Component(part.name, part.target or "", part.revision or "", format_query(part.options)))
     return out
+
+
+def canonical_reward_spec(spec: str, policy: SubmissionPolicy | None = None) -> str:
+    """A reward-model spec as the registry reads it (prefix known, options valid and typed, local paths absolute):
+    the text the request records and the queue runs. An option that turns remote code on is the board's call."""
+    from videobench.rewards.registry import RewardSpecError, parse_reward_spec
+
+    try:
+        parsed = parse_reward_spec(spec)
+    except RewardSpecError as exc:
+        raise SubmissionRefused(f"model spec {spec!r}: {exc}") from None
+    if parsed.options.get("trust_remote_code") and not (policy and policy.allow_remote_code):
+        raise SubmissionRefused(f"model spec {spec!r}: trust_remote_code=true, and this board runs no remote code")
+    return str(parsed)
 
 
 def is_local(target: str) -> bool:
@@ -242,7 +261,7 @@ def check_component(comp: Component, default_revision: str, policy: SubmissionPo
             if rel.endswith(".safetensors"):
                 check_safetensors_header(root / rel, f"{comp.target}/{rel}")
         notes = check_files(comp.target, listing, lambda rel: root / rel, policy)
-        return Component(comp.adapter, str(root), _local_fingerprint(root, listing)), notes
+        return Component(comp.adapter, str(root), _local_fingerprint(root, listing), comp.options), notes
     try:
         split_model_id(comp.target)
     except UnsafeNameError as exc:
@@ -266,7 +285,7 @@ def check_component(comp: Component, default_revision: str, policy: SubmissionPo
         return Path(api.hf_hub_download(comp.target, rel, revision=sha, cache_dir=cache_dir))
 
     notes = check_files(f"{comp.target}@{sha[:12]}", listing, fetch, policy)
-    return Component(comp.adapter, comp.target, sha), notes
+    return Component(comp.adapter, comp.target, sha, comp.options), notes
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -315,6 +334,8 @@ def submit(store: Store, spec: str, benchmark: str, *, kind: Kind = "reward_mode
            endpoint: str | None = None, token: str | None = None, cache_dir: str | None = None) -> Request:
     policy = policy or SubmissionPolicy()
     check_benchmark(benchmark)
+    if kind == "reward_model":
+        spec = canonical_reward_spec(spec, policy)
     components, checks = [], []
     for comp in parse_spec(spec):
         resolved, notes = check_component(comp, revision, policy, endpoint=endpoint, token=token, cache_dir=cache_dir)

@@ -3,8 +3,10 @@
 All metrics come from ``videobench.metrics``; this module only aligns scores with pairs, handles exclusions and
 missing dimensions, and records how the result was made.
 
-Results never depend on the order of the pairs: pairs are put in ``pair_id`` order before any seeded step (bootstrap
-resamples, cross-fitting folds), and prompt clusters are numbered in sorted order.
+Results never depend on the order of the pairs, with one deliberate exception: pairs are put in ``pair_id`` order
+before any seeded step (bootstrap resamples, cross-fitting folds), and prompt clusters are numbered in sorted order;
+only the point value of ``reference``-mode tie calibration walks the pairs in the benchmark file's row order, as the
+published VideoAlign script walks its CSV (that mode is order dependent by construction).
 """
 
 from __future__ import annotations
@@ -58,8 +60,11 @@ def _estimate(statistic: str, value: float, h: np.ndarray, m: np.ndarray, codes:
     return Estimate(value_or_none, _none_if_nan(ci.low), _none_if_nan(ci.high), level)
 
 
-def _dimension(h: np.ndarray, m: np.ndarray, codes: np.ndarray, excluded: list[str], *, n_resamples: int,
-               level: float, seed: int, folds: int) -> DimensionResult:
+def _dimension(h: np.ndarray, m: np.ndarray, codes: np.ndarray, excluded: list[str],
+               in_file_order: tuple[np.ndarray, np.ndarray], *, n_resamples: int, level: float, seed: int,
+               folds: int) -> DimensionResult:
+    """Metrics of one dimension; ``h, m, codes`` in ``pair_id`` order, ``in_file_order`` = the same (h, m) in the
+    file's row order for the reference-mode point value."""
     n = int(h.size)
     n_ties = int(np.count_nonzero(h == 0))
     if n == 0:  # every pair excluded: available, but nothing to measure
@@ -69,7 +74,7 @@ def _dimension(h: np.ndarray, m: np.ndarray, codes: np.ndarray, excluded: list[s
     stats: dict[str, Any] = {"n_resamples": n_resamples, "level": level, "seed": seed}
     without = _estimate("accuracy_without_ties", metrics.accuracy_without_ties(h, m), h, m, codes, **stats)
     grouped = metrics.accuracy_with_ties(h, m, mode="grouped")
-    reference = metrics.accuracy_with_ties(h, m, mode="reference")
+    reference = metrics.accuracy_with_ties(*in_file_order, mode="reference")
     try:
         crossfit = _none_if_nan(metrics.accuracy_with_ties_crossfit(h, m, codes, folds=folds, seed=seed))
     except ValueError:  # fewer prompts than folds: no honest split exists
@@ -143,6 +148,7 @@ def evaluate_margins(
     n = len(pairs)
     ids = pairs["pair_id"].astype(str).to_numpy()
     order = np.argsort(ids, kind="stable")
+    file_order = benchmark.file_order()
     unknown = [d for d in margins if d not in benchmark.dimensions]
     if unknown:
         raise ValueError(f"margins for dimension(s) {unknown} that the benchmark lacks ({list(benchmark.dimensions)})")
@@ -163,8 +169,10 @@ def evaluate_margins(
         excluded = sorted(ids[~valid].tolist())
         keep = order[valid[order]]
         _, codes = np.unique(pairs["prompt"].astype(str).to_numpy()[keep], return_inverse=True)
+        keep_file = file_order[valid[file_order]]
         dims[dim] = _dimension(labels[keep], m[keep], codes.astype(np.int64), excluded,
-                               n_resamples=n_resamples, level=level, seed=seed, folds=folds)
+                               (labels[keep_file], m[keep_file]), n_resamples=n_resamples, level=level, seed=seed,
+                               folds=folds)
         eps = dims[dim].epsilon
         sign = np.sign(np.where(valid, m, 0.0)).astype(np.int8)
         tie_pred = np.where(np.abs(m) <= eps, 0, sign).astype(np.int8) if eps is not None else sign

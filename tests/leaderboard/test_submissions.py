@@ -115,3 +115,24 @@ def test_hub_submission_resolves_revision_to_commit(hub, hub_store):
         submit(hub_store, "videoreward:org/missing", "videogen-rewardbench", endpoint=hub.url)
     with pytest.raises(SubmissionRefused, match="neither a local folder nor a Hub repo"):
         submit(hub_store, "videoreward:org/<script>", "videogen-rewardbench", endpoint=hub.url)
+
+
+def test_reward_spec_options_are_checked_and_recorded(local_store, tmp_path, monkeypatch):
+    from videobench.leaderboard.evaluators import component_spec
+
+    folder = _good(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "vr.txt").write_text("{prompt} <|VQ_reward|> <|MQ_reward|> <|TA_reward|>")
+    req = submit(local_store, "videoreward:rm?template=vr.txt&fps=2", "videogen-rewardbench", model_id="org/rm")
+    template = tmp_path / "vr.txt"
+    assert req.model == f"videoreward:{folder}?template={template}&fps=2.0"
+    (comp,) = req.components
+    assert (comp.target, comp.options) == (str(folder), f"template={template}&fps=2.0")
+    (stored,), _ = read_requests(local_store.snapshot())
+    assert component_spec(stored) == f"videoreward:{folder}?template={template}&fps=2.0"  # what the queue loads
+    with pytest.raises(SubmissionRefused, match="unknown option 'fsp'; valid options: .*template"):
+        submit(local_store, "videoreward:rm?fsp=2", "sanity", model_id="org/rm2")
+    with pytest.raises(SubmissionRefused, match="unknown reward model 'bogus'"):
+        submit(local_store, "bogus:rm", "sanity", model_id="org/rm3")
+    with pytest.raises(SubmissionRefused, match="trust_remote_code=true, and this board runs no remote code"):
+        submit(local_store, "videoreward:rm?trust_remote_code=true", "sanity", model_id="org/rm4")

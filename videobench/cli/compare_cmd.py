@@ -26,7 +26,8 @@ def compare(
         help="Prompt suite: vbench-946, videogen-eval-400, ta-hard-72 (shipped, MIT, from KwaiVGI/VideoAlign) or a "
              ".csv / .txt / .jsonl file.",
     ),
-    reward: list[str] = typer.Option(..., "--reward", "-r", help="Reward model spec (as for eval), repeatable."),
+    reward: list[str] = typer.Option(..., "--reward", "-r", help="Reward model spec as for eval, "
+                                     "PREFIX[:ARG][@REV][?key=value&...] (quote it); repeatable."),
     output: Path = typer.Option(Path("videobench-compare"), "--output", "-o",
                                 help="Folder for compare.json, items.parquet/csv, per_prompt.csv and report.html."),
     baseline: Optional[str] = typer.Option(None, "--baseline", "-b", help="Generator name to compare against "
@@ -73,6 +74,7 @@ def compare(
         from videobench.compare.render import MissingVideosError
         from videobench.compare.spec import RenderSettings, SpecError, parse_named_spec
         from videobench.prompts import PromptError
+        from videobench.rewards.registry import parse_reward_spec
 
         try:
             named: dict[str, str] = {}
@@ -81,8 +83,10 @@ def compare(
                 if name in named:
                     raise UserError(f"generator name {name!r} is used twice")
                 named[name] = spec
+            # Checked (options, types) before anything renders; the canonical text is what the result records.
+            rewards = [str(parse_reward_spec(text)) for text in reward]
             cfg = CompareConfig(
-                generators=named, prompts=prompts, rewards=list(reward), output=output, baseline=baseline,
+                generators=named, prompts=prompts, rewards=rewards, output=output, baseline=baseline,
                 seeds=parse_seeds(seeds), num_prompts=num_prompts, prompt_column=prompt_column,
                 weights=parse_weights(weights),
                 settings=RenderSettings(steps=steps, guidance=guidance, height=height, width=width,

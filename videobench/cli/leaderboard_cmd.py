@@ -161,9 +161,10 @@ def publish_cmd(
                                     "(model-index + .eval_results/); only for repos you own."),
     endpoint: Optional[str] = typer.Option(None, "--endpoint", help=ENDPOINT_HELP),
 ) -> None:
-    """Add results (optional) and commit the rebuilt table, report and card in one commit."""
+    """Add results (optional) and commit the rebuilt table, report and card in one commit. A result the store already
+    holds byte for byte (same model folder) is not added again."""
     from videobench.leaderboard.build import publish
-    from videobench.leaderboard.cards import update_model_card
+    from videobench.leaderboard.cards import check_model_card_update, update_model_card
     from videobench.leaderboard.hub_store import HubStore
     from videobench.leaderboard.ingest import parse_result
     from videobench.leaderboard.layout import result_path, timestamp
@@ -173,6 +174,8 @@ def publish_cmd(
 
     with _errors():
         target = _store(store, endpoint)
+        if model_card and not isinstance(target, HubStore):  # refused before anything is committed
+            raise UserError("--model-card needs a Hub store (the card links to the results dataset)")
         extra: dict = {}
         added = []
         for path in result:
@@ -184,6 +187,8 @@ def publish_cmd(
             req = Request(id="manual", kind="reward_model", model="", model_id=mid, revision="", benchmark=bench,
                           components=[Component("", "")], submitter="", submitted_at="")
             result_path(bench, mid, timestamp())  # validates the names before anything is written
+            if model_card:
+                check_model_card_update(mid, res)
             extra.update(stage_results(req, [path]))
             added.append((mid, res))
         outcome = publish(target, extra, message="videobench: publish" + (f" {len(added)} result(s)" if added else ""))
@@ -194,9 +199,6 @@ def publish_cmd(
         else:
             console.print("nothing changed", highlight=False, markup=False)
         if model_card:
-            if not isinstance(target, HubStore):
-                raise UserError("--model-card needs a Hub store (the card links to the results dataset)")
             for mid, res in added:
-                if isinstance(res, EvalResult):
-                    update_model_card(mid, res, target.repo_id)
-                    console.print(f"updated the model card of {mid}", highlight=False, markup=False)
+                update_model_card(mid, res, target.repo_id)
+                console.print(f"updated the model card of {mid}", highlight=False, markup=False)
