@@ -129,9 +129,37 @@ def _make_targets() -> set[str]:
     return {m.group(1) for m in re.finditer(r"^([A-Za-z0-9_.-]+)\s*:(?!=)", text, re.M)}
 
 
+def _lex(line: str) -> list[str]:
+    """Shell words and control operators (``&&``, ``|``, ``;``, ``&`` ...) of one line, quotes removed."""
+    lexer = shlex.shlex(line, posix=True, punctuation_chars="&|;<>()")
+    lexer.whitespace_split = True
+    lexer.commenters = "#"
+    return list(lexer)
+
+
+def refuse_background_ampersand(line: str) -> None:
+    """A lone ``&`` sends the command to the background and starts another: in documentation it is always an
+    unquoted spec or query (``?w=100&weights=...``), which the shell splits. Raises ValueError."""
+    if "&" in _lex(line):
+        raise ValueError(f"`{line}`: an unquoted '&' (the shell runs the command in the background and splits the "
+                         "argument there); quote the spec, e.g. 'wan:BASE+nrg:DIR?w=100&weights=VQ:1'")
+
+
 def check_command_line(line: str) -> None:
-    """Help-only check of one logical shell line. Raises ValueError naming what is wrong."""
-    tokens = shlex.split(_expand_for_check(line), comments=True)
+    """Help-only check of one logical shell line (each command of a ``&&`` / ``|`` / ``;`` chain). Raises
+    ValueError naming what is wrong."""
+    refuse_background_ampersand(line)
+    command: list[str] = []
+    for token in [*_lex(_expand_for_check(line)), ";"]:
+        if token in ("&&", "||", "|", ";"):
+            _check_words(command)
+            command = []
+        else:
+            command.append(token)
+
+
+def _check_words(tokens: list[str]) -> None:
+    line = " ".join(tokens)
     while tokens and _ASSIGN.match(tokens[0]):
         tokens.pop(0)
     if not tokens:
@@ -181,11 +209,8 @@ def check_python_imports(block: Block) -> None:
 # ----------------------------------------------------------------------------------------------------------------
 def in_process_args(line: str) -> tuple[dict[str, str], list[str]] | None:
     """``[VAR=value ...] videobench ARGS`` with no other shell syntax → (env, ARGS); anything else → None."""
-    lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
-    lexer.whitespace_split = True
-    lexer.commenters = "#"
     try:
-        tokens = list(lexer)
+        tokens = _lex(line)
     except ValueError:
         return None
     if any(t and set(t) <= _SHELL_SYNTAX for t in tokens) or "$" in line or "`" in line:
@@ -243,6 +268,11 @@ def _reuse_tiny(args: list[str], cwd: Path) -> bool:
 def run_shell_block(block: Block, cwd: Path) -> list[str]:
     """Run every command of the block; returns the outputs. Raises DocBlockError on the first failure."""
     lines = shell_lines(block.text)
+    for offset, line in lines:
+        try:
+            refuse_background_ampersand(line)
+        except ValueError as exc:
+            raise DocBlockError(f"{block.path.name}:{block.line + 1 + offset}: {exc}") from None
     parsed = [in_process_args(line) for _, line in lines]
     outputs = []
     if all(p is not None for p in parsed):
