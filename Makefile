@@ -32,8 +32,10 @@ system-deps:
 demo: $(STAMP)
 	$(VENV)/bin/videobench eval
 
+# VIDEOBENCH_STRICT_DEPS=1: a test whose system dependency is missing fails instead of skipping, and any skip
+# whose reason is not on the allow-list in tests/conftest.py fails (docs/testing.md, "No silent skips").
 test: $(DEV_STAMP) system-deps
-	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	VIDEOBENCH_STRICT_DEPS=1 $(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 bench: $(DEV_STAMP) system-deps
 	for f in bench/*.py; do case $$f in bench/gpu_*) continue;; esac; echo "== $$f"; $(PY) $$f || exit 1; done

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal, Mapping, get_args, get_origin, get_type_hints
 
-__all__ = ["AlignConfig", "ConfigError", "coerce_fields", "parse_override"]
+__all__ = ["AlignConfig", "ConfigError", "check_reward_spec", "coerce_fields", "parse_override"]
 
 Method = Literal["dpo", "rwr", "sft"]
 
@@ -47,7 +47,8 @@ class AlignConfig:
     #: for data=rollouts: render fresh rollouts with the policy being trained every N optimiser steps (online
     #: DPO / RWR; the VAE, text encoder and reward then stay in memory); 0 = render once, before training
     rollout_every: int = 0
-    #: a reward spec ("pixel:brightness", a registry spec) — Python callers may pass any RewardModel or callable
+    #: a reward spec as for ``videobench eval --model`` ("pixel:brightness", "videoreward:DIR?template=vr.txt"),
+    #: checked when the config is made — Python callers may pass any RewardModel or callable
     reward: Any = "pixel:brightness"
     reward_dimension: str | None = None
     reward_weights: dict[str, float] | None = None
@@ -129,6 +130,9 @@ class AlignConfig:
             raise ConfigError("beta, rwr_temperature and lr must be positive")
         if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
             raise ConfigError(f"ema_decay must be in (0, 1), got {self.ema_decay}")
+        if isinstance(self.reward, str):
+            self.reward = check_reward_spec(self.reward, "reward")
+
 
     # -- (de)serialisation -------------------------------------------------------------------------------------
     @classmethod
@@ -226,3 +230,14 @@ def parse_override(text: str, config_cls: type = None) -> tuple[str, Any]:
             except ValueError:
                 pass
     return key, value
+
+
+def check_reward_spec(spec: str, key: str) -> str:
+    """A reward spec checked like every other (prefix, option names and types, without loading anything) and made
+    canonical (local paths absolute), so the config the run records reruns from any folder."""
+    from videobench.rewards.registry import parse_reward_spec
+
+    try:
+        return str(parse_reward_spec(spec))
+    except ValueError as exc:  # RewardSpecError
+        raise ConfigError(f"{key}: {exc}") from None

@@ -3,8 +3,8 @@
 A reward here is one of
 - a :class:`~videobench.rewards.base.RewardModel` (scores ``Clip`` batches; one dimension or a weighted sum is used),
 - a callable ``fn(frames)`` or ``fn(frames, prompt)`` → float, frames uint8 (T, H, W, 3),
-- a spec string: ``pixel:brightness`` / ``pixel:saturation`` / ``pixel:contrast`` here, anything else through
-  ``videobench.rewards.registry.load_reward_model``.
+- a spec string, resolved by ``videobench.rewards.registry`` like every reward spec (``pixel:brightness`` /
+  ``pixel:saturation`` / ``pixel:contrast`` are defined here; options as ``PREFIX:ARG?key=value&...``).
 """
 
 from __future__ import annotations
@@ -72,12 +72,8 @@ class PixelReward:
 def resolve_reward(spec: Any) -> Any:
     """A reward object from a spec string, a RewardModel or a callable (returned as is)."""
     if isinstance(spec, str):
-        if spec.startswith("pixel:"):
-            return PixelReward(spec.split(":", 1)[1])
-        try:
-            from videobench.rewards.registry import load_reward_model
-        except ImportError as exc:  # pragma: no cover - the registry ships with videobench
-            raise ValueError(f"cannot resolve reward {spec!r}: the reward registry is unavailable ({exc})") from exc
+        from videobench.rewards.registry import load_reward_model
+
         return load_reward_model(spec)
     if callable(spec) or hasattr(spec, "score"):
         return spec

@@ -1,7 +1,8 @@
 """Benchmark of videobench.metrics on synthetic data shaped like VideoGen-RewardBench. Prints one table.
 
 26,457 pairs x 4 dimensions (VQ, MQ, TA, Overall), ~3,000 prompts, human tie rates 15-30 %, per-video scores
-rounded to two decimals so that |margin| values repeat. Baselines are plain Python, one pair at a time
+rounded to two decimals so that |margin| values repeat; the per-call rows and one full evaluation are repeated on
+continuous scores (every |margin| distinct, as real reward models give). Baselines are plain Python, one pair at a time
 (tests/metrics/metrics_reference.py): the published tie-calibration walk and a plain accuracy-without-ties loop.
 
     OMP_NUM_THREADS=1 .venv/bin/python bench/metrics.py [--resamples 1000] [--loop-resamples 3]
@@ -94,24 +95,29 @@ def main() -> None:
     prompts, data = make_data()
     rows = []
 
-    # (1) one call of tie calibration, per dimension, against the pure-Python walk
-    t_ref = t_grp = t_py_ref = t_py_grp = 0.0
+    # (1) one call of tie calibration, per dimension, against the pure-Python walk: on repeated |margin| values
+    # (rounded scores) and on continuous ones (every |margin| distinct, as real reward scores give)
+    _, continuous = make_data(decimals=None)
     agree_ref = agree_grp = True
-    for h, m in data.values():
-        hl, ml = h.tolist(), m.tolist()
-        t, ours_ref = best_time(lambda: accuracy_with_ties(h, m, mode="reference"))
-        t_ref += t
-        t, ours_grp = best_time(lambda: accuracy_with_ties(h, m))
-        t_grp += t
-        t, py_ref = best_time(lambda: reference_python(hl, ml), repeat=1)
-        t_py_ref += t
-        t, py_grp = best_time(lambda: grouped_python(hl, ml), repeat=1)
-        t_py_grp += t
-        agree_ref &= (ours_ref.value, ours_ref.epsilon) == py_ref
-        agree_grp &= ours_grp.value == py_grp
-    n_dims = len(data)
-    rows.append(("accuracy_with_ties reference mode, per call", t_ref / n_dims, t_py_ref / n_dims, ">= 10x", 10))
-    rows.append(("accuracy_with_ties grouped mode, per call", t_grp / n_dims, t_py_grp / n_dims, ">= 10x", 10))
+    for case, case_data in (("repeated margins", data), ("continuous margins", continuous)):
+        t_ref = t_grp = t_py_ref = t_py_grp = 0.0
+        for h, m in case_data.values():
+            hl, ml = h.tolist(), m.tolist()
+            t, ours_ref = best_time(lambda: accuracy_with_ties(h, m, mode="reference"), repeat=5)
+            t_ref += t
+            t, ours_grp = best_time(lambda: accuracy_with_ties(h, m), repeat=5)
+            t_grp += t
+            t, py_ref = best_time(lambda: reference_python(hl, ml), repeat=1)
+            t_py_ref += t
+            t, py_grp = best_time(lambda: grouped_python(hl, ml), repeat=1)
+            t_py_grp += t
+            agree_ref &= (ours_ref.value, ours_ref.epsilon) == py_ref
+            agree_grp &= ours_grp.value == py_grp
+        n_dims = len(case_data)
+        rows.append((f"accuracy_with_ties reference mode, per call, {case}", t_ref / n_dims, t_py_ref / n_dims,
+                     ">= 10x", 10))
+        rows.append((f"accuracy_with_ties grouped mode, per call, {case}", t_grp / n_dims, t_py_grp / n_dims,
+                     ">= 10x", 10))
 
     # (2) full evaluation with prompt-clustered bootstrap CIs
     t_full, evaluation = best_time(lambda: full_evaluation(prompts, data, args.resamples), label="full")
@@ -134,7 +140,6 @@ def main() -> None:
     rows.append((what, t_full, t_loop, "<= 3 s, >= 50x", 50))
     # the same with continuous scores (every |margin| distinct: the worst case for grouped mode), and the extended
     # evaluation (adds reference-mode CIs, which walk every pair, and cross-fitting); baselines not re-timed
-    _, continuous = make_data(decimals=None)
     t_cont, _ = best_time(lambda: full_evaluation(prompts, continuous, args.resamples), label="continuous")
     rows.append(("  same, continuous margins (all distinct)", t_cont, None, "<= 3 s", 0))
     t_ext, _ = best_time(lambda: full_evaluation(prompts, data, args.resamples, extended=True), label="extended")

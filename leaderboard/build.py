@@ -55,40 +55,95 @@ def _per_pair_loader(snap: Snapshot) -> Callable[[str], pd.DataFrame | None]:
     return load
 
 
+#: JSON Lines tables: written only when they have rows (`datasets` cannot load an empty one), config name of each.
+JSONL_TABLES = {f"{RM_TABLE}_history.jsonl": "results", f"{RM_TABLE}.jsonl": "leaderboard",
+                f"{GEN_TABLE}.jsonl": "generators"}
+
+
 def build(snap: Snapshot, title: str = "videobench leaderboard") -> Built:
     tables = collect(snap, _previous(snap, HISTORY), _previous(snap, f"{GEN_TABLE}.parquet"))
     wide = board(tables.rm_history, _per_pair_loader(snap))
     report, figures = render_report(wide, tables.rm_history, tables.generators, title=title, problems=tables.problems)
     n_requests = len([p for p in snap.list(REQUESTS_DIR) if p.endswith(".json")])
+    jsonl = {f"{RM_TABLE}.jsonl": jsonl_bytes(wide), f"{RM_TABLE}_history.jsonl": jsonl_bytes(tables.rm_history),
+             f"{GEN_TABLE}.jsonl": jsonl_bytes(tables.generators)}
+    jsonl = {path: data for path, data in jsonl.items() if data}
+    configs = {JSONL_TABLES[path] for path in jsonl} | ({"requests"} if n_requests else set())
     files = {
         f"{RM_TABLE}.parquet": parquet_bytes(wide),
         f"{RM_TABLE}.csv": csv_bytes(wide),
-        f"{RM_TABLE}.jsonl": jsonl_bytes(wide),
         HISTORY: parquet_bytes(tables.rm_history),
-        f"{RM_TABLE}_history.jsonl": jsonl_bytes(tables.rm_history),
         f"{GEN_TABLE}.parquet": parquet_bytes(tables.generators),
         f"{GEN_TABLE}.csv": csv_bytes(tables.generators),
-        f"{GEN_TABLE}.jsonl": jsonl_bytes(tables.generators),
+        **jsonl,
         REPORT: report.encode("utf-8"),
-        CARD: results_card(wide, n_requests, title).encode("utf-8"),
+        CARD: results_card(wide, n_requests, title, configs).encode("utf-8"),
     }
     return Built(files, tables, wide, figures)
 
 
 def rebuild_plan(extra: Changes | None = None, title: str = "videobench leaderboard") -> Callable[[Snapshot], Changes]:
-    """A plan committing ``extra`` plus every derived file rebuilt on top of them."""
+    """A plan committing ``extra`` plus every derived file rebuilt on top of them (an emptied JSON Lines table is
+    deleted)."""
     extra = dict(extra or {})
 
     def plan(snap: Snapshot) -> Changes:
         view = overlay(snap, extra)
-        return {**extra, **build(view, title).files}
+        files = build(view, title).files
+        stale: Changes = {path: None for path in JSONL_TABLES if path not in files}
+        return {**extra, **stale, **files}
     return plan
+
+
+_SIDECAR_FIELDS = ("per_pair_file", "per_video_file", "per_item_file")
+
+
+def _same_result(snap: Snapshot, other: str, path: str, extra: Changes) -> bool:
+    """Whether stored result ``other`` (with its sidecars) holds what ``extra`` adds at ``path``. Sidecar names carry
+    each file's own timestamp, so the JSONs are compared with those names replaced by their kind."""
+    def canonical(data: bytes, json_path: str) -> object:
+        obj = json.loads(data)
+        stem = json_path.rsplit("/", 1)[1].removesuffix(".json")
+        for f in _SIDECAR_FIELDS:
+            if isinstance(obj.get(f), str):
+                obj[f] = obj[f].removeprefix(stem)
+        return obj
+
+    stem, ostem = path.removesuffix(".json"), other.removesuffix(".json")
+    sidecars = {p.removeprefix(stem): d for p, d in extra.items() if p.startswith(stem + ".") and p != path}
+    try:
+        if canonical(snap.read(other), other) != canonical(extra[path], path):
+            return False
+    except (ValueError, LeaderboardError):
+        return False
+    return all(snap.exists(ostem + end) and d is not None and snap.files[ostem + end].same_content(d)
+               for end, d in sidecars.items())
+
+
+def without_republished(snap: Snapshot, extra: Changes) -> Changes:
+    """``extra`` less the results (with their sidecars) that the same model's folder already holds: publishing a
+    result twice is a no-op, not a second history point."""
+    out = dict(extra)
+    for path, data in extra.items():
+        if data is None or parse_result_path(path) is None:
+            continue
+        folder = path.rsplit("/", 1)[0]
+        if any(o != path and parse_result_path(o) is not None and _same_result(snap, o, path, extra)
+               for o in snap.list(folder)):
+            stem = path.removesuffix(".json")
+            for p in [p for p in out if p == path or p.startswith(stem + ".")]:
+                out.pop(p)
+    return out
 
 
 def publish(store: Store, extra: Changes | None = None, message: str = "videobench: rebuild leaderboard",
             title: str = "videobench leaderboard") -> UpdateOutcome:
+    """Commit ``extra`` (results already in the store byte for byte are dropped) with the rebuilt derived files."""
     store.ensure()
-    return store.update(rebuild_plan(extra, title), message)
+
+    def plan(snap: Snapshot) -> Changes:
+        return rebuild_plan(without_republished(snap, dict(extra or {})), title)(snap)
+    return store.update(plan, message)
 
 
 def result_files(result_json: bytes, store_path: str, sidecars: dict[str, bytes] | None = None) -> Changes:

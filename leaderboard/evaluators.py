@@ -16,17 +16,19 @@ from videobench.leaderboard.tables import read_parquet_bytes
 
 
 def component_spec(req: Request) -> str:
-    """The spec with every Hub component pinned to the checked commit (``adapter:target@sha``)."""
+    """The spec with every Hub component pinned to the checked commit (``adapter:target@sha?options``)."""
+    from videobench.specs import format_part, parse_query
+
     parts = []
     for c in req.components:
-        local = c.revision.startswith("local-")
-        parts.append(f"{c.adapter}:{c.target}" if local else f"{c.adapter}:{c.target}@{c.revision}")
+        revision = None if c.revision.startswith("local-") else c.revision
+        parts.append(format_part(c.adapter, c.target, revision, parse_query(c.options)))
     return "+".join(parts)
 
 
 def evaluate_reward_model(req: Request, work: Path) -> list[Path]:
     from videobench.data.registry import load_benchmark
-    from videobench.evaluate import evaluate_video_scores, save_evaluation
+    from videobench.evaluation import evaluate_video_scores, save_evaluation
     from videobench.results import ModelInfo
     from videobench.rewards.registry import load_reward_model
     from videobench.scoring import score_benchmark
@@ -112,5 +114,10 @@ class BoardEvaluator:
 def make_default_evaluator(store: Store, rewards: tuple[str, ...] = ("videoreward:KwaiVGI/VideoReward",),
                            baseline: str | None = None, render_dir: Path | None = None,
                            cache_dir: Path | None = None, **protocol: Any) -> BoardEvaluator:
-    """``protocol``: the board's ``settings``, ``num_prompts`` and ``seeds`` (see :class:`BoardEvaluator`)."""
+    """``protocol``: the board's ``settings``, ``num_prompts`` and ``seeds`` (see :class:`BoardEvaluator`).
+
+    The board's reward specs are checked here, before any request is claimed, and kept in canonical form."""
+    from videobench.rewards.registry import parse_reward_spec
+
+    rewards = tuple(str(parse_reward_spec(spec)) for spec in rewards)
     return BoardEvaluator(store, rewards, baseline, render_dir, cache_dir, **protocol)

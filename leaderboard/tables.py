@@ -3,7 +3,13 @@
 - ``history`` (long form): one row per stored result and dimension (reward models) or per checkpoint and dimension
   (generators). It remembers each row's source file and blob id, so a rebuild only parses files that are new or changed.
 - ``board`` (wide form, reward models): per benchmark, the latest result of every model, one row per model with
-  accuracy w/o ties and w/ ties per dimension, their averages, and a significance tier; plus the ``random`` row.
+  accuracy w/o ties and w/ ties per dimension (with their 95% CIs), their averages, and a significance tier; plus the
+  random baseline as a reference row under the reserved key ``RANDOM_MODEL``.
+
+Ranking rules: a row gets a ``position`` only when it is a real model with a value in the ranking column (``avg``,
+which exists only when every dimension does). Models with n/a there are kept, after the ranked ones, with no position
+(``ranked`` False); the random baseline never gets a position (``reference`` True) and sits among the ranked rows
+where its average falls, as a reference line.
 """
 
 from __future__ import annotations
@@ -25,7 +31,13 @@ from videobench.leaderboard.significance import PairedCorrectness, significance_
 from videobench.leaderboard.store import Snapshot
 from videobench.results import CompareResult, EvalResult, Result, ResultFormatError
 
-RANDOM_MODEL = "random"
+#: The random baseline's key in the board. Spaces and parentheses are outside the model-id alphabet (``layout``), so no
+#: submitted or published model (not even one named ``random``, the default name of ``videobench eval --model random``)
+#: can take it; and it does not start like a spreadsheet formula (as '@' or '=' would) in the CSV table.
+RANDOM_MODEL = "random (expected)"
+RANDOM_DISPLAY_NAME = "Random (expected)"
+#: Column the board ranks on.
+RANKING_COLUMN = "avg"
 #: Dimension whose accuracy w/ ties decides the significance tier in the board (the first dimension when absent).
 PRIMARY_DIMENSION = "Overall"
 
@@ -184,10 +196,11 @@ def random_rows(history: pd.DataFrame) -> pd.DataFrame:
     out = newest.copy()
     h = out["human_tie_rate"].astype(float)
     out["model"] = RANDOM_MODEL
-    out["display_name"] = "Random (expected)"
+    out["display_name"] = RANDOM_DISPLAY_NAME
     out["spec"] = "random"
     out["series"] = RANDOM_MODEL
-    for col in ("revision", "fingerprint", "result_path", "result_oid", "per_pair_path", "epsilon", "sampling",
+    # No timestamp, revision or source file: the row is computed, not a result anyone ran.
+    for col in ("timestamp", "revision", "fingerprint", "result_path", "result_oid", "per_pair_path", "epsilon", "sampling",
                 "acc_wo_ties_lo", "acc_wo_ties_hi", "acc_w_ties_lo", "acc_w_ties_hi", "acc_w_ties_crossfit"):
         out[col] = None
     out["available"] = True
@@ -248,9 +261,10 @@ def add_significance(current: pd.DataFrame, loader: PerPairLoader | None = None)
 
 
 def board(history: pd.DataFrame, loader: PerPairLoader | None = None) -> pd.DataFrame:
-    """Wide leaderboard: one row per (benchmark, model), newest result, with the random row; sorted by average."""
+    """Wide leaderboard: one row per (benchmark, model), newest result, plus the random reference row; ranked rows
+    first by average (see the module docstring for the rules)."""
     if history.empty:
-        return pd.DataFrame(columns=["benchmark", "model", "display_name"])
+        return pd.DataFrame(columns=["benchmark", "model", "position", "display_name", "reference", "ranked"])
     current = pd.concat([latest(history), random_rows(history)], ignore_index=True)
     current = add_significance(current, loader)
     available = current[current["available"].astype(bool)]
@@ -259,25 +273,30 @@ def board(history: pd.DataFrame, loader: PerPairLoader | None = None) -> pd.Data
         n_pairs=("n_pairs", "max"), result_path=("result_path", "first"))
     # Every model keeps its row, even when it scores none of the benchmark's dimensions (all n/a).
     wide = pd.DataFrame(index=meta.index)
+    cis: dict[str, pd.Series] = {}
     for dim in sorted(current["dimension"].unique(), key=_dim_order):
         rows = available[available["dimension"] == dim].drop_duplicates(["benchmark", "model"]).set_index(["benchmark", "model"])
         for metric, label in (("acc_wo_ties", "w/o ties"), ("acc_w_ties", "w/ ties")):
-            wide[f"{dim} {label}"] = pd.to_numeric(rows[metric], errors="coerce").reindex(meta.index).astype(float)
+            col = f"{dim} {label}"
+            wide[col] = pd.to_numeric(rows[metric], errors="coerce").reindex(meta.index).astype(float)
+            for end in ("lo", "hi"):
+                cis[f"{col} {end}"] = pd.to_numeric(rows[f"{metric}_{end}"], errors="coerce").reindex(meta.index).astype(float)
     wo = [c for c in wide.columns if c.endswith("w/o ties")]
     w = [c for c in wide.columns if c.endswith(" w/ ties")]
-    # As the VideoGen-RewardBench board (and videobench.evaluate.leaderboard_averages): no average when a dimension is
-    # n/a, since an average over fewer dimensions is not comparable.
+    # As the VideoGen-RewardBench board (and videobench.evaluation.leaderboard_averages): no average when a dimension
+    # is n/a, since an average over fewer dimensions is not comparable.
     wide["avg w/o ties"] = wide[wo].mean(axis=1, skipna=False)
     wide["avg w/ ties"] = wide[w].mean(axis=1, skipna=False)
     wide["avg"] = wide[["avg w/o ties", "avg w/ ties"]].mean(axis=1, skipna=False)
-    meta = current.groupby(["benchmark", "model"]).agg(
-        display_name=("display_name", "first"), revision=("revision", "first"), timestamp=("timestamp", "first"),
-        n_pairs=("n_pairs", "max"), result_path=("result_path", "first"))
-    wide = wide.join(meta)
-    tiers = _tiers(current)
-    wide = wide.join(tiers)
-    wide = wide.reset_index().sort_values(["benchmark", "avg", "model"], ascending=[True, False, True], na_position="last")
-    wide.insert(2, "position", wide.groupby("benchmark").cumcount() + 1)
+    wide = wide.join(pd.DataFrame(cis, index=meta.index)).join(meta).join(_tiers(current)).reset_index()
+    wide["reference"] = wide["model"] == RANDOM_MODEL
+    wide["ranked"] = ~wide["reference"] & wide[RANKING_COLUMN].notna()
+    # Rows with a value in the ranking column (the reference included, as a line) first, by value; the rest after.
+    wide["_apart"] = wide[RANKING_COLUMN].isna()
+    wide = wide.sort_values(["benchmark", "_apart", RANKING_COLUMN, "reference", "model"],
+                            ascending=[True, True, False, True, True], na_position="last").drop(columns="_apart")
+    position = wide[wide["ranked"]].groupby("benchmark").cumcount() + 1
+    wide.insert(2, "position", position.reindex(wide.index).astype("Int64"))
     return wide.reset_index(drop=True)
 
 

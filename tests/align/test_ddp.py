@@ -15,6 +15,8 @@ WORKER = Path(__file__).with_name("ddp_worker.py")
 
 
 def _run(args: list[str], out: Path, *worker_args: str) -> None:
+    # Callers pass torchrun --standalone: its rendezvous store binds port 0, so the OS hands out a free port and two
+    # runs at once (xdist workers, other checkouts on the machine) never collide on a fixed one.
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MASTER_ADDR": "127.0.0.1"}
     proc = subprocess.run([sys.executable, *args, str(WORKER), str(out), *worker_args], env=env, capture_output=True,
                           text=True, timeout=600)
@@ -23,7 +25,7 @@ def _run(args: list[str], out: Path, *worker_args: str) -> None:
 
 @pytest.mark.slow
 def test_two_process_gloo_run_syncs_gradients(tmp_path):
-    _run(["-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517"], tmp_path / "ddp")
+    _run(["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"], tmp_path / "ddp")
     ranks = [load_file(str(tmp_path / "ddp" / f"rank{r}.safetensors")) for r in (0, 1)]
     single_dir = tmp_path / "single"
     proc = subprocess.run([sys.executable, str(WORKER), str(single_dir), "2"], env={**os.environ, "OMP_NUM_THREADS": "1"},
@@ -44,7 +46,7 @@ def test_two_process_gloo_run_syncs_gradients(tmp_path):
 def test_two_process_online_rollouts_render_in_shards(tmp_path):
     # each rank renders its share of every rollout round; the round is joined through its folder, then both train on it
     out = tmp_path / "online"
-    _run(["-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29518"], out, "online")
+    _run(["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"], out, "online")
     ranks = [load_file(str(out / f"rank{r}.safetensors")) for r in (0, 1)]
     for key in ranks[0]:
         torch.testing.assert_close(ranks[0][key], ranks[1][key], atol=0, rtol=0)

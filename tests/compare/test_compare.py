@@ -121,11 +121,9 @@ def test_cli(blur_run, tmp_path):
 
 
 def test_classical_reward_ranks_blur_below(blur_run, tmp_path):
-    registry = pytest.importorskip("videobench.rewards.registry")
-    try:
-        classical = registry.load_reward_model("classical")
-    except Exception as exc:  # lands with the rewards issue
-        pytest.skip(f"classical reward not available yet: {exc}")
+    from videobench.rewards.registry import load_reward_model
+
+    classical = load_reward_model("classical")  # a built-in: failing to load it is a failure, never a skip
     cfg, _ = blur_run
     out = run_compare(CompareConfig(generators=cfg.generators, prompts="vbench-946", num_prompts=16,
                                     rewards=[classical], output=tmp_path / "c", render_dir=cfg.render_dir,

@@ -38,10 +38,9 @@ def _git(*args: str, cwd: Path) -> str:
     return subprocess.run(cmd, cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
 
 
+@pytest.mark.needs_olah
 def test_load_by_hub_id_from_olah_mirror(tiny_wan, tmp_path):
     olah = Path(sys.executable).with_name("olah-cli")
-    if not olah.exists() or shutil.which("git") is None:
-        pytest.skip("needs olah (pip install olah) and git")
     repo = tmp_path / "mirrors" / "models" / "tiny-org" / "tiny-wan"
     shutil.copytree(tiny_wan, repo)
     _git("init", "-q", "-b", "main", cwd=repo)

@@ -140,10 +140,23 @@ def _suite():
 
 
 _KILL_SCRIPT = """
-import sys
+import sys, time
+from pathlib import Path
 sys.path.insert(0, {helpers!r})
 from compare_helpers import SharpnessReward
 from videobench.compare import CompareConfig, run_compare
+from videobench.compare import generators as genmod
+
+# Deterministic kill point: the 4th render announces itself and hangs, so exactly 3 videos are complete when the
+# parent's SIGKILL lands in the middle of a render.
+real, calls = genmod.PipelineGenerator.render, []
+def render(self, prompt, seed):
+    calls.append(1)
+    if len(calls) == 4:
+        Path({marker!r}).write_text("rendering the 4th video")
+        time.sleep(3600)
+    return real(self, prompt, seed)
+genmod.PipelineGenerator.render = render
 run_compare(CompareConfig(generators={{"a": {a!r}, "b": {b!r}}}, prompts="vbench-946", num_prompts=8,
                           rewards=[SharpnessReward()], output={out!r}, render_dir={renders!r}, cache_dir={scores!r},
                           n_resamples=50, report=False))
@@ -162,8 +175,9 @@ def test_resume_after_sigkill(tiny_wan, tmp_path, sharpness):
 
     a, b = f"wan:{tiny_wan}{TINY}", f"wan:{tiny_wan}{TINY}+blur:3"
     renders = tmp_path / "r"
+    marker = tmp_path / "in-4th-render"
     script = _KILL_SCRIPT.format(helpers=str(Path(__file__).parent), a=a, b=b, out=str(tmp_path / "o"),
-                                 renders=str(renders), scores=str(tmp_path / "s"))
+                                 renders=str(renders), scores=str(tmp_path / "s"), marker=str(marker))
     proc = subprocess.Popen([sys.executable, "-c", script], env={**os.environ, "OMP_NUM_THREADS": "1"},
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     # a kill can leave the hidden temp file of the render in progress (.NAME.PID.tmp.mp4): never read, not counted
@@ -171,14 +185,14 @@ def test_resume_after_sigkill(tiny_wan, tmp_path, sharpness):
         return [p for p in renders.rglob("*.mp4") if not p.name.startswith(".")]
 
     deadline = time.time() + 300
-    while len(videos()) < 3:
+    while not marker.exists():
         assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
-        assert time.time() < deadline, "no renders appeared"
+        assert time.time() < deadline, "the 4th render never started"
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     done = len(videos())
-    assert 3 <= done < 16
+    assert done == 3
     cfg = CompareConfig(generators={"a": a, "b": b}, prompts="vbench-946", num_prompts=8, rewards=[sharpness],
                         output=tmp_path / "o", render_dir=renders, cache_dir=tmp_path / "s", n_resamples=50,
                         report=False)

@@ -24,7 +24,8 @@ from videobench.data import (
 )
 from videobench.data import registry as registry_module
 
-SHARED_VIDEOALIGN = Path("/work/shared/data/videoalign_train_example.csv")
+# VideoAlign's example CSV, kept in the repository with its licence (tests/fixtures/videoalign/SOURCE.md).
+SHARED_VIDEOALIGN = Path(__file__).resolve().parents[1] / "fixtures" / "videoalign" / "train_example.csv"
 
 
 def test_videogen_rewardbench_csv(vgrb_csv: Path) -> None:
@@ -61,7 +62,10 @@ def test_pair_ids_are_stable_under_row_order(vgrb_csv: Path, tmp_path: Path) -> 
     reordered.write_text("\n".join([lines[0], *reversed(lines[1:])]) + "\n")
     a = load_benchmark(vgrb_csv).pairs.set_index("pair_id").sort_index()
     b = load_benchmark(reordered).pairs.set_index("pair_id").sort_index()
-    pd.testing.assert_frame_equal(a, b)
+    pd.testing.assert_frame_equal(a.drop(columns="row"), b.drop(columns="row"))
+    # only the recorded file order differs: 4 data rows, reversed
+    assert (a["row"] + b["row"]).tolist() == [3] * 4
+    assert load_benchmark(vgrb_csv).fingerprint() == load_benchmark(reordered).fingerprint()
 
 
 def test_videoalign_shared_example_duplicates() -> None:
@@ -273,21 +277,30 @@ def test_videogen_rewardbench_name_downloads_the_csv(monkeypatch: pytest.MonkeyP
                                                      tmp_path: Path) -> None:
     from videobench.data import hf
 
-    snapshot = tmp_path / "snap"
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    snapshot = tmp_path / commit  # the Hub cache names a snapshot folder by its commit
     snapshot.mkdir()
     shutil.copy(vgrb_csv, snapshot / "videogen-rewardbench.csv")
-    calls = []
+    calls, archives = [], []
 
     def fake_snapshot_root(repo_id, revision, allow_patterns=None):
         calls.append((repo_id, revision, allow_patterns))
         return snapshot
 
+    def fake_archive_root(repo_id, revision):
+        archives.append((repo_id, revision))
+        return tmp_path / "extracted"
+
     monkeypatch.setattr(hf, "snapshot_root", fake_snapshot_root)
-    bench = load_benchmark("videogen-rewardbench@abc123")
-    assert calls == [("KwaiVGI/VideoGen-RewardBench", "abc123", ["videogen-rewardbench.csv"])]
-    assert bench.name == "videogen-rewardbench" and bench.revision == "abc123" and bench.root == snapshot.resolve()
-    load_benchmark("videogen-rewardbench", need_videos=True)
-    assert "videos/*" in calls[-1][2]
+    monkeypatch.setattr(hf, "archive_video_root", fake_archive_root)
+    bench = load_benchmark("videogen-rewardbench@v1")
+    # the table and card only: the 13 GB videos.zip is not needed for precomputed scores
+    assert calls == [("KwaiVGI/VideoGen-RewardBench", "v1", ["videogen-rewardbench.csv", "README.md"])]
+    assert archives == []
+    assert bench.name == "videogen-rewardbench" and bench.revision == commit and bench.root == snapshot.resolve()
+    with_videos = load_benchmark("videogen-rewardbench", need_videos=True)
+    assert archives == [("KwaiVGI/VideoGen-RewardBench", commit)]  # the zip at the CSV's commit
+    assert with_videos.root == (tmp_path / "extracted").resolve()
 
 
 def test_empty_and_malformed_files(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""``videobench.evaluate``: metrics wiring, n/a dimensions, derived Overall, exclusions, order invariance, files."""
+"""``videobench.evaluation``: metrics wiring, n/a dimensions, derived Overall, exclusions, order invariance, files."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
+
+import json
 
 from videobench import metrics
 from videobench.data.benchmark import PairBenchmark
-from videobench.evaluate import (
+from videobench.evaluation import (
     derive_overall,
     evaluate_margins,
     evaluate_pair_scores,
@@ -58,7 +61,8 @@ def test_metrics_match_the_library_and_overall_is_derived() -> None:
     bench, scores = make_bench()
     result, per_pair, per_video = evaluate_video_scores(bench, scores, info(), **FAST)
     assert result.provenance["overall_rule"]["derived_from"] == ["VQ", "MQ", "TA"]
-    z = derive_overall(per_video, ["VQ", "MQ", "TA"])
+    # Independent oracle for the paper's rule: scipy's population z-score per dimension, summed.
+    z = sum(stats.zscore(per_video[d].to_numpy(dtype=float), ddof=0) for d in ("VQ", "MQ", "TA"))
     expected = {row.video: row.VQ for row in per_video.itertuples()}
     margin_vq = np.array([expected[a] - expected[b] for a, b in zip(bench.pairs.video_A, bench.pairs.video_B)])
     np.testing.assert_allclose(per_pair["margin_VQ"], margin_vq)
@@ -84,6 +88,23 @@ def test_metrics_match_the_library_and_overall_is_derived() -> None:
     assert result.averages["overall"] == pytest.approx((np.mean(wo) + np.mean(wt)) / 2)
     # The synthetic model is informative: clearly better than a coin on every dimension.
     assert min(wo) > 0.6
+
+
+def test_derived_overall_by_hand() -> None:
+    # VQ 1,2,3: mean 2, population std sqrt(2/3) -> z = -sqrt(1.5), 0, +sqrt(1.5).
+    # MQ constant: adds nothing (no division by zero).
+    # TA 0,0,6: mean 2, population std sqrt(8) -> z = -1/sqrt(2), -1/sqrt(2), +sqrt(2).
+    scores = pd.DataFrame({"VQ": [1.0, 2.0, 3.0], "MQ": [4.0, 4.0, 4.0], "TA": [0.0, 0.0, 6.0]})
+    r15, r2 = np.sqrt(1.5), np.sqrt(2.0)
+    np.testing.assert_allclose(derive_overall(scores, ["VQ", "MQ", "TA"]), [-r15 - 1 / r2, -1 / r2, r15 + r2])
+    # Scale matters only through z: VQ x 100 gives the same Overall.
+    np.testing.assert_allclose(derive_overall(scores.assign(VQ=scores.VQ * 100), ["VQ", "MQ", "TA"]),
+                               [-r15 - 1 / r2, -1 / r2, r15 + r2])
+    # A NaN score is left out of the mean and std of its dimension and makes only its own row NaN:
+    # VQ 1,NaN,3 -> mean 2, std 1 -> z = -1, NaN, +1.
+    with_nan = derive_overall(scores.assign(VQ=[1.0, np.nan, 3.0]), ["VQ", "TA"])
+    assert np.isnan(with_nan[1])
+    np.testing.assert_allclose(with_nan[[0, 2]], [-1 - 1 / r2, 1 + r2])
 
 
 def test_missing_dimension_is_not_available_never_fifty_percent() -> None:
@@ -139,6 +160,14 @@ def test_save_and_load_round_trip(tmp_path: Path) -> None:
     path = save_evaluation(result, per_pair, tmp_path / "out", "m", per_video=per_video)
     loaded = load_result(path)
     assert result_to_dict(loaded) == result_to_dict(result)
+    # Not only a round trip: the file itself carries the numbers, checked against plain-Python counts.
+    raw = json.loads(path.read_text())
+    labels, margins = bench.labels("VQ"), per_pair["margin_VQ"].to_numpy()
+    vq = raw["dimensions"]["VQ"]
+    decided = labels != 0  # human ties left out; a zero margin counts as wrong
+    assert vq["accuracy_without_ties"]["value"] == pytest.approx(np.mean(labels[decided] * margins[decided] > 0))
+    assert vq["n_pairs"] == 80 and vq["n_ties"] == int(np.sum(labels == 0))
+    assert raw["model"]["dimensions"] == ["VQ", "MQ", "TA"] and raw["benchmark"]["n_pairs"] == 80
     assert loaded.per_pair_file == "m.pairs.parquet" and loaded.per_video_file == "m.videos.parquet"
     pairs = pd.read_parquet(path.parent / loaded.per_pair_file)
     assert {"pair_id", "prompt", "margin_VQ", "label_VQ", "prediction_VQ", "prediction_ties_VQ"} <= set(pairs.columns)

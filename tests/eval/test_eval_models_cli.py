@@ -77,3 +77,42 @@ def test_missing_videos_are_listed_before_any_scoring(video_bench: Path, tmp_pat
     assert skipped.exit_code == 0, skipped.output
     result = json.loads(next((tmp_path / "out").glob("*.json")).read_text())
     assert result["dimensions"]["VQ"]["n_excluded"] == 2
+
+
+def test_model_options_in_the_spec_and_the_recorded_spec_reruns(video_bench: Path, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--model 'videoreward:DIR?template=FILE&...'` from the command line, with relative paths; the spec the
+    result records, run again from another folder, gives the same numbers."""
+    from videobench.testing.tiny_qwen2vl import build_tiny_videoreward_checkpoint
+
+    work = tmp_path / "work"
+    work.mkdir()
+    ckpt = build_tiny_videoreward_checkpoint(work / "tiny", "lora", seed=0)
+    template = ckpt / "prompt_template.txt"
+    (work / "vr.txt").write_text(template.read_text())
+    template.unlink()  # only the option can supply it now
+    monkeypatch.chdir(work)
+    rel = ckpt.relative_to(work)
+    spec = f"videoreward:{rel}?template=vr.txt&max_pixels=4096&min_pixels=1024&batch_size=3"
+    first = _eval("--bench", str(video_bench), "--model", spec, "--no-cache", "-o", "out1")
+    assert first.exit_code == 0, first.output
+    result = json.loads(next((work / "out1").glob("*.json")).read_text())
+    recorded = result["model"]["spec"]
+    assert recorded == (f"videoreward:{ckpt}?template={work / 'vr.txt'}&max_pixels=4096&min_pixels=1024&batch_size=3")
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    again = _eval("--bench", str(video_bench), "--model", recorded, "--no-cache", "-o", "out2")
+    assert again.exit_code == 0, again.output
+    rerun = json.loads(next((elsewhere / "out2").glob("*.json")).read_text())
+    assert rerun["model"]["spec"] == recorded and rerun["model"]["fingerprint"] == result["model"]["fingerprint"]
+    assert rerun["dimensions"] == result["dimensions"]
+    pairs = [pd.read_parquet(d / f"{next(d.glob('*.json')).stem}.pairs.parquet") for d in (work / "out1", elsewhere / "out2")]
+    pd.testing.assert_frame_equal(*pairs)
+    assert not pairs[0]["margin_VQ"].isna().any()
+
+    bad = _eval("--bench", str(video_bench), "--model", f"videoreward:{ckpt}?templat=vr.txt", "--no-cache", "-o", "x")
+    assert bad.exit_code == 2
+    assert "unknown option 'templat'; valid options:" in bad.output and "template" in bad.output
+    assert "Traceback" not in bad.output

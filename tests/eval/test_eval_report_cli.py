@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from videobench.cli import _register, app
 from videobench.data.benchmark import PairBenchmark
-from videobench.evaluate import evaluate_margins
+from videobench.evaluation import evaluate_margins
 from videobench.report import eval_report_html, format_estimate, write_eval_report
 from videobench.results import ModelInfo, load_result
 

@@ -25,6 +25,7 @@ def test_submit_publish_build(tmp_path):
     model = tmp_path / "rm"
     model.mkdir()
     (model / "model.safetensors").write_bytes(save({"w": np.zeros(2, dtype=np.float32)}))
+    (model / "model_config.json").write_text('{"model_config": {"model_name_or_path": "%s"}}' % model)
     out = runner.invoke(app, ["submit", "--model", f"videoreward:{model}", "--bench", "videogen-rewardbench",
                               "--store", str(store), "--name", "org/rm", "--submitter", "ann"])
     assert out.exit_code == 0, out.output
@@ -47,6 +48,41 @@ def test_submit_publish_build(tmp_path):
     evil.write_bytes(result_bytes(model="../../etc/passwd"))
     bad = runner.invoke(app, ["leaderboard", "publish", "--store", str(store), "--result", str(evil)])
     assert bad.exit_code == 2 and "../../etc/passwd" in bad.output and "must be" in bad.output
+
+
+def test_model_card_on_a_local_store_is_refused_before_anything_is_committed(tmp_path):
+    store = tmp_path / "store"
+    result = tmp_path / "r.json"
+    result.write_bytes(result_bytes(model="org/rm"))
+    out = runner.invoke(app, ["leaderboard", "publish", "--store", str(store), "--result", str(result), "--model-card"])
+    assert out.exit_code == 2 and "needs a Hub store" in out.output
+    assert not (store / "results").exists() and not (store / ".videobench/HEAD").exists()
+
+
+def test_publishing_the_same_result_twice_is_a_no_op(tmp_path):
+    import io
+
+    import pandas as pd
+
+    store = tmp_path / "store"
+    result = tmp_path / "r.json"
+    data = __import__("json").loads(result_bytes(model="org/rm"))
+    data["per_pair_file"] = "r.pairs.parquet"
+    result.write_text(__import__("json").dumps(data))
+    buf = io.BytesIO()
+    pd.DataFrame({"pair_id": ["p1"], "label_Overall": [1], "margin_Overall": [0.5]}).to_parquet(buf)
+    (tmp_path / "r.pairs.parquet").write_bytes(buf.getvalue())
+    args = ["leaderboard", "publish", "--store", str(store), "--result", str(result)]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0 and "committed" in first.output
+    second = runner.invoke(app, args)
+    assert second.exit_code == 0 and "nothing changed" in second.output, second.output
+    folder = store / "results/videogen-rewardbench/org__rm"
+    assert len(list(folder.glob("*.json"))) == 1 and len(list(folder.glob("*.pairs.parquet"))) == 1
+    # different content (another evaluation of the same model) is a new history point
+    data["provenance"]["seeds"] = {"bootstrap": 7}
+    result.write_text(__import__("json").dumps(data))
+    assert "committed" in runner.invoke(app, args).output and len(list(folder.glob("*.json"))) == 2
 
 
 def test_run_queue_without_evaluation_stack_fails_requests_cleanly(tmp_path, monkeypatch):
@@ -91,9 +127,18 @@ def test_model_card_update_merges_metadata_and_writes_eval_results(hub, tmp_path
     assert "Hand-written text that must survive." in readme and "license: mit" in readme
     meta = yaml.safe_load(readme.split("---")[1])
     (entry,) = meta["model-index"][0]["results"]
-    assert entry["dataset"]["type"] == "board/results"
+    # the dataset is the benchmark (the Hub repo videogen-rewardbench loads from); the results repo is the source
+    assert entry["dataset"] == {"name": "videogen-rewardbench", "type": "KwaiVGI/VideoGen-RewardBench"}
+    assert entry["source"] == {"name": "videobench leaderboard", "url": f"{hub.url}/datasets/board/results"}
     names = {m["name"] for m in entry["metrics"]}
     assert {"Overall accuracy w/ ties", "VQ accuracy w/o ties"} <= names
+    assert all(m["type"] == "accuracy" and 0 <= m["value"] <= 100 for m in entry["metrics"])
     evals = yaml.safe_load(files[".eval_results/videogen-rewardbench.yaml"])
     assert {e["dataset"]["task_id"] for e in evals} >= {"overall_accuracy_w_ties", "mq_accuracy_wo_ties"}
-    assert all(e["dataset"]["id"] == "board/results" for e in evals)
+    assert all(e["dataset"]["id"] == "KwaiVGI/VideoGen-RewardBench" for e in evals)
+    assert all(e["source"]["url"] == f"{hub.url}/datasets/board/results" for e in evals)
+    # the Hub client's own parser reads the file back
+    from huggingface_hub import parse_eval_result_entries
+
+    parsed = parse_eval_result_entries(evals)
+    assert {e.dataset_id for e in parsed} == {"KwaiVGI/VideoGen-RewardBench"} and len(parsed) == len(evals)

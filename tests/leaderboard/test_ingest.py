@@ -5,6 +5,7 @@ from leaderboard_helpers import add, result_bytes
 
 from videobench.leaderboard.build import build, publish, result_files
 from videobench.leaderboard.ingest import parse_result
+from videobench.leaderboard.tables import RANDOM_MODEL
 from videobench.results import MAX_RESULT_BYTES, ResultFormatError
 
 
@@ -82,7 +83,7 @@ def test_bad_files_in_the_store_are_skipped_and_listed(local_store):
     local_store.ensure()
     local_store.update(lambda snap: files, "seed")
     built = build(local_store.snapshot())
-    assert list(built.board["model"]) == ["org/good", "random"]
+    assert list(built.board["model"]) == ["org/good", RANDOM_MODEL]
     (path, message), = built.tables.problems
     assert "org__bad" in path and "not valid JSON" in message
     assert "Skipped files" in built.files["report.html"].decode()

@@ -9,14 +9,14 @@ from videobench.leaderboard.build import HISTORY, build, publish, result_files
 from videobench.leaderboard.layout import result_path
 from videobench.leaderboard.significance import PairedCorrectness, ci_overlap_ranks, paired_bootstrap_ranks
 from videobench.leaderboard.synthetic import eval_result
-from videobench.leaderboard.tables import series_of
+from videobench.leaderboard.tables import RANDOM_MODEL, series_of
 from videobench.results import result_to_dict
 
 
 def test_random_row_is_always_present_with_expected_accuracy(local_store):
     publish(local_store, {**add("org/a", skill=0.8, seed=1), **add("org/b", skill=0.6, seed=2)})
     board = pd.read_parquet(local_store.root / "table/reward_models.parquet")
-    rnd = board[board["model"] == "random"].iloc[0]
+    rnd = board[board["model"] == RANDOM_MODEL].iloc[0]
     assert rnd["VQ w/o ties"] == 0.5
     assert rnd["MQ w/ ties"] == pytest.approx(0.5)        # h = 0.5 -> max(0.5, 0.25)
     assert rnd["VQ w/ ties"] == pytest.approx(0.375)      # h = 0.25 -> max(0.25, 0.375)
@@ -33,6 +33,40 @@ def test_average_is_missing_when_a_dimension_is_not_available(local_store):
     board = pd.read_parquet(local_store.root / "table/reward_models.parquet").set_index("model")
     assert np.isnan(board.loc["org/partial", "avg"]) and not np.isnan(board.loc["org/full", "avg"])
     assert list(board.index)[-1] == "org/partial"  # no average sorts last
+
+
+def _partial(model: str, **kw) -> dict:
+    r = eval_result(model, **kw)
+    r.dimensions["TA"].available = False
+    return result_files(__import__("json").dumps(result_to_dict(r)).encode(),
+                        result_path("videogen-rewardbench", model, "20260101T000000000000Z"))
+
+
+def test_a_model_named_random_is_kept_apart_from_the_baseline(local_store):
+    # `videobench eval --model random` names its result "random"; published under the bare name (org `local`).
+    publish(local_store, {**add("random", skill=0.8, seed=4), **add("org/b", skill=0.6)})
+    board = pd.read_parquet(local_store.root / "table/reward_models.parquet").set_index("model")
+    assert {"random", RANDOM_MODEL, "org/b"} == set(board.index)
+    real, ref = board.loc["random"], board.loc[RANDOM_MODEL]
+    assert real["VQ w/o ties"] != 0.5 and not real["reference"] and real["position"] == 1
+    assert ref["VQ w/o ties"] == 0.5 and ref["MQ w/ ties"] == pytest.approx(0.5)  # expected values, h = 0.5
+    assert ref["reference"] and pd.isna(ref["position"]) and not ref["ranked"]
+    assert pd.isna(ref["timestamp"]) and pd.isna(ref["revision"])  # computed, not copied from a real result
+
+
+def test_ranking_rules(local_store):
+    # strong > random baseline > weak; `partial` has no average (TA n/a): listed apart, after everything ranked.
+    publish(local_store, {**add("org/strong", skill=0.8, seed=1), **add("org/weak", skill=0.35, seed=2),
+                          **_partial("org/partial", skill=0.9, seed=3)})
+    board = pd.read_parquet(local_store.root / "table/reward_models.parquet")
+    assert list(board["model"]) == ["org/strong", RANDOM_MODEL, "org/weak", "org/partial"]
+    assert board["position"].tolist()[:1] + board["position"].tolist()[2:3] == [1, 2]
+    assert pd.isna(board["position"].iloc[1]) and pd.isna(board["position"].iloc[3])
+    assert board["ranked"].tolist() == [True, False, True, False]
+    assert board["reference"].tolist() == [False, True, False, False]
+    # the cells carry the CIs of the results (synthetic half-width 1.96 * 0.5 / sqrt(1000))
+    row = board.iloc[0]
+    assert row["Overall w/ ties hi"] - row["Overall w/ ties lo"] == pytest.approx(2 * 1.96 * 0.5 / np.sqrt(1000))
 
 
 def test_ci_overlap_ranks():

@@ -3,6 +3,10 @@
 ``reference_python`` transcribes the published VideoAlign tie-calibration walk (Deutsch et al. 2023, Algorithm 1 as
 released with VideoGen-RewardBench): start with no predicted ties, sort pairs by |margin| (Python's stable sort),
 move each pair in turn from its no-tie cell to its tie cell, score after every move, keep the first best.
+Checked against ``calc_accuracy_with_ties`` in KwaiVGI/VideoAlign's ``calc_accuracy.py`` (commit 219ab9d): the same
+initial cells at eps = -1, the same strict ``<`` when a pair leaves its cell and ``<=`` when it enters the new one,
+``acc > best`` (first best wins), accuracy (C + Thm) / N. Its ``eval_videogen_rewardbench.py`` passes the columns of
+``pd.read_csv(videogen-rewardbench.csv)``, so the walk sees the pairs in the file's row order.
 """
 
 from __future__ import annotations
@@ -24,12 +28,18 @@ def _cell(h: int, m: float, eps: float) -> str:
 
 def reference_python(labels, margins) -> tuple[float, float]:
     """(accuracy with ties, epsilon*) exactly as the published evaluation computes them; (-inf, 0) when empty."""
+    best, eps_best, _ = reference_python_cells(labels, margins)
+    return best, eps_best
+
+
+def reference_python_cells(labels, margins) -> tuple[float, float, dict[str, int]]:
+    """``reference_python`` plus the five cells (C, D, Th, Tm, Thm) at the first best threshold."""
     h = [int(x) for x in labels]
     m = [float(x) for x in margins]
     stat = {"c": 0, "d": 0, "th": 0, "tm": 0, "thm": 0}
     for hi, mi in zip(h, m):
         stat[_cell(hi, mi, -1.0)] += 1
-    best, eps_best, eps = float("-inf"), 0.0, -1.0
+    best, eps_best, eps, at_best = float("-inf"), 0.0, -1.0, dict(stat)
     for hi, mi in sorted(zip(h, m), key=lambda p: abs(p[1])):
         # take the pair out of the cell it sits in under the previous threshold (strict: it is not yet a tie) ...
         if hi == 0 and abs(mi) < eps:
@@ -47,8 +57,8 @@ def reference_python(labels, margins) -> tuple[float, float]:
         stat[_cell(hi, mi, eps)] += 1
         acc = (stat["c"] + stat["thm"]) / sum(stat.values())
         if acc > best:
-            best, eps_best = acc, eps
-    return best, eps_best
+            best, eps_best, at_best = acc, eps, dict(stat)
+    return best, eps_best, at_best
 
 
 def brute_force_grouped(labels, margins) -> float:

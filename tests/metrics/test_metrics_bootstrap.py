@@ -83,6 +83,16 @@ def test_bootstrap_ci_equals_looped_callable(statistic, oracle):
     fast = bootstrap_ci(statistic, h, m, clusters=clusters, n_resamples=200, seed=5)
     slow = bootstrap_ci(oracle, h, m, clusters=clusters, n_resamples=200, seed=5)  # looped fallback
     assert (fast.low, fast.high) == pytest.approx((slow.low, slow.high), abs=1e-12)
+    # Independent of bootstrap_ci: expand each resample's cluster counts into explicit pair copies, apply the
+    # oracle, and take the percentile interval.
+    codes = as_clusters(clusters, h.size)
+    looped = []
+    for chunk in resample_counts(codes, 200, 5):
+        for c in chunk:
+            idx = np.repeat(np.arange(h.size), c[codes])
+            looped.append(oracle(h[idx], m[idx]))
+    assert (fast.low, fast.high) == pytest.approx(tuple(np.nanquantile(looped, [0.025, 0.975])), abs=1e-12)
+    assert fast.point == pytest.approx(oracle(h, m))
     assert fast.low <= fast.point <= fast.high
     assert fast.statistic == statistic and slow.statistic == "callable"
 

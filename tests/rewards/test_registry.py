@@ -4,6 +4,7 @@ import subprocess
 import sys
 import types
 from importlib import metadata
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -145,7 +146,7 @@ def test_python_spec_function_class_instance():
         load_reward_model("python:no_such_module_xyz:f")
     with pytest.raises(RewardSpecError, match="python:module:attr"):
         load_reward_model("python:justmodule")
-    with pytest.raises(RewardSpecError, match="unknown options"):
+    with pytest.raises(RewardSpecError, match="unknown option .colour.; valid options: dimensions, fps"):
         load_reward_model(f"python:{here}:plain_function", colour="red")
 
 
@@ -210,3 +211,132 @@ def test_pixel_rewards_score_video_files(tmp_path):
                          num_workers=0, show_progress=False)
     assert tables["pixel:brightness"]["Overall"].iloc[0] == pytest.approx(100 / 255, abs=0.02)
     assert tables["pixel:contrast"]["Overall"].iloc[0] == pytest.approx(100 / 255, abs=0.02)
+
+
+# ------------------------------------------------------------------------------------ options in the spec: ?key=value
+
+
+class TypedModel(RandomReward):
+    """A factory with one parameter of each kind a spec option converts to."""
+
+    def __init__(self, argument: str | None = None, *, n: int = 1, x: float = 0.5, flag: bool = False,
+                 path: Path | None = None, source: str | Path | None = None, label: str = "",
+                 dims: tuple[str, ...] = ("VQ",), revision: str | None = None, obj: Sampling | None = None):
+        super().__init__(seed=n, dimensions=dims)
+        self.argument, self.x, self.flag, self.path, self.source, self.label = argument, x, flag, path, source, label
+        self.revision, self.obj = revision, obj
+
+
+@pytest.fixture
+def typed(monkeypatch):
+    monkeypatch.setattr(registry, "_REGISTERED", {})
+    register_reward_model("typed", TypedModel)
+    return registry.parse_reward_spec
+
+
+def test_spec_options_are_converted_to_the_parameter_types(typed, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "vr.txt").write_text("t")
+    spec = typed("typed:arg?n=3&x=0.25&flag=true&path=sub/p.txt&source=vr.txt&label=a%26b%3Dc&dims=VQ,MQ")
+    assert spec.options == {"n": 3, "x": 0.25, "flag": True, "path": tmp_path / "sub" / "p.txt",
+                            "source": str(tmp_path / "vr.txt"), "label": "a&b=c", "dims": ("VQ", "MQ")}
+    model = spec.load()
+    assert (model.argument, model.seed, model.x, model.flag, model.label, model.dimensions) == \
+        ("arg", 3, 0.25, True, "a&b=c", ("VQ", "MQ"))
+    assert isinstance(model.path, Path) and model.path.is_absolute()  # a pure path: absolute even before it exists
+    # str | Path may be a Hub id: made absolute only when it names something here
+    assert typed("typed:arg?source=org/model").options["source"] == "org/model"
+    assert typed("typed?flag=0").options["flag"] is False and typed("typed?flag=no").load().flag is False
+
+
+def test_spec_option_errors_are_one_line_naming_the_option(typed):
+    with pytest.raises(RewardSpecError) as info:
+        typed("typed:a?colour=red")
+    assert str(info.value) == ("typed: unknown option 'colour'; valid options: dims, flag, label, n, obj, path, "
+                               "revision, source, x")
+    with pytest.raises(RewardSpecError, match=r"^typed: option n='three' is not a valid int$"):
+        typed("typed:a?n=three")
+    with pytest.raises(RewardSpecError, match=r"option flag='maybe' is not a boolean"):
+        typed("typed:a?flag=maybe")
+    with pytest.raises(RewardSpecError, match=r"option 'obj' takes a Sampling, which a spec cannot write"):
+        typed("typed:a?obj=x")
+    with pytest.raises(RewardSpecError, match="'n' is given twice"):
+        typed("typed:a?n=1&n=2")
+    with pytest.raises(RewardSpecError, match="is not key=value"):
+        typed("typed:a?n")
+    with pytest.raises(RewardSpecError, match="unknown option 'colour'"):  # keywords are checked the same way
+        typed("typed:a", colour="red")
+
+
+def test_spec_and_keyword_options_must_agree(typed):
+    assert typed("typed:a?n=2", n=2).options["n"] == 2  # the same value twice is fine
+    assert typed("typed:a?n=2", x=0.75).options == {"n": 2, "x": 0.75}
+    with pytest.raises(RewardSpecError, match=r"option 'n' is 2 in the spec and 3 as a keyword: give it once"):
+        typed("typed:a?n=2", n=3)
+    with pytest.raises(RewardSpecError, match="revision 'v1' after '@' and revision='v2'"):
+        typed("typed:org/m@v1", revision="v2")
+
+
+def test_canonical_spec_records_keywords_and_parses_back(typed, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    spec = typed("typed:org/m@v1?label=x%20y%26z", n=4, flag=True, dims=("VQ", "TA"), obj=Sampling())
+    assert spec.revision == "v1" and spec.argument == "org/m"
+    text = str(spec)
+    assert text == "typed:org/m@v1?label=x%20y%26z&n=4&flag=true&dims=VQ,TA"
+    assert spec.unrecorded == ("obj",)  # a Python object: text cannot carry it
+    again = typed(text)
+    assert {k: v for k, v in again.options.items()} == {k: v for k, v in spec.options.items() if k != "obj"}
+    assert again.load().revision == "v1"
+
+
+def test_revision_is_split_only_for_factories_that_take_one(typed, tmp_path):
+    assert typed("typed:org/m@main").argument == "org/m"
+    folder = tmp_path / "ckpt@2"
+    folder.mkdir()
+    assert typed(f"typed:{folder}").argument == str(folder)  # an existing folder keeps its '@'
+    assert registry.parse_reward_spec("random:5").argument == "5"
+    assert registry.parse_reward_spec("scores:run@2.csv").argument == "run@2.csv"  # scores take no revision
+
+
+def test_builtin_prefixes_take_options(tmp_path, monkeypatch):
+    assert load_reward_model("random?seed=4").seed == 4
+    assert load_reward_model("random:2?dimensions=VQ,MQ&name=r").dimensions == ("VQ", "MQ")
+    with pytest.raises(RewardSpecError, match="give the seed once"):
+        load_reward_model("random:1?seed=2")
+    classical = load_reward_model("classical?fps=8&name=c8")
+    assert (classical.name, classical.sampling.fps) == ("c8", 8.0)
+    assert load_reward_model("pixel:contrast?name=px").name == "px"
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "s.csv").write_text("video,VQ\na.mp4,1.0\n")
+    spec = registry.parse_reward_spec("scores:s.csv?name=mine")
+    assert spec.argument == str(tmp_path / "s.csv")  # a local file argument: recorded absolute
+    assert spec.load().name == "mine"
+    with pytest.raises(RewardSpecError, match="valid options: dimensions, file_format, name, root"):
+        registry.parse_reward_spec("scores:s.csv?colums=VQ")
+
+
+def test_open_factories_get_text(monkeypatch):
+    monkeypatch.setattr(registry, "_REGISTERED", {})
+    seen = {}
+
+    def factory(argument=None, **options):
+        seen.update(options)
+        return RandomReward()
+
+    register_reward_model("open", factory)
+    load_reward_model("open:x?a=1&b=two")
+    assert seen == {"a": "1", "b": "two"}
+
+
+def test_videoreward_options_come_from_its_loader():
+    import inspect
+
+    from videobench.rewards.videoreward import VideoRewardModel
+
+    keywords = sorted(p.name for p in list(inspect.signature(VideoRewardModel.load).parameters.values())[1:])
+    with pytest.raises(RewardSpecError) as info:
+        registry.parse_reward_spec("videoreward:org/model?templat=vr.txt")
+    assert str(info.value).endswith("valid options: " + ", ".join(keywords))
+    spec = registry.parse_reward_spec("videoreward:KwaiVGI/VideoReward@abc123?fps=2&max_pixels=200704&use_norm=false")
+    assert (spec.argument, spec.revision) == ("KwaiVGI/VideoReward", "abc123")
+    assert spec.options == {"fps": 2.0, "max_pixels": 200704, "use_norm": False}

@@ -91,24 +91,46 @@ def test_partial_store_scores_only_the_rest(bench, cache):
 
 
 def test_decoding_runs_ahead_of_the_model(bench, cache):
-    # Decoding is simulated (40 ms sleep, like I/O) so that CPU load from other processes cannot change the outcome.
+    # Counted events, no clocks: the model's first batch blocks until a decode BEYOND that batch has started. With
+    # decode workers that happens while the model waits; inline, no decode can start while the model holds the loop.
+    import threading
+
     import torch
 
     from videobench.rewards.base import Clip
 
-    class SleepIO(CountingIO):
+    class CountingLoadsIO(CountingIO):
+        def __init__(self, inner):
+            super().__init__(inner)
+            self.lock, self.started, self.fifth_started = threading.Lock(), 0, threading.Event()
+
         def load_clip(self, path, sampling, content_hash):
-            time.sleep(0.04)
+            with self.lock:
+                self.started += 1
+                if self.started >= 5:
+                    self.fifth_started.set()
             self.loads.append((str(path), sampling.key()))
             return Clip(path=str(path), content_hash=content_hash, frames=torch.zeros(4, 8, 8, 3, dtype=torch.uint8))
 
+    class FirstBatchWaits(PixelModel):
+        def __init__(self, io, wait_s):
+            super().__init__()
+            self.io, self.wait_s, self.seen = io, wait_s, None
+
+        def score(self, clips, prompts):
+            if self.seen is None:  # first batch: 2 clips decoded; does a 5th decode start while we wait?
+                self.seen = (self.io.fifth_started.wait(self.wait_s), self.io.started)
+            return super().score(clips, prompts)
+
     kwargs = dict(cache_dir=cache, use_cache=False, batch_size=2, show_progress=False)
-    io = SleepIO(DefaultVideoIO())
-    ahead = score_benchmark(bench, [PixelModel(delay_s=0.05)], num_workers=2, video_io=io, **kwargs)
-    inline = score_benchmark(bench, [PixelModel(delay_s=0.05)], num_workers=0, video_io=io, **kwargs)
-    assert ahead.stats.n_decoded == inline.stats.n_decoded == 10
-    assert inline.stats.decode_wait_s >= 10 * 0.04
-    assert ahead.stats.decode_wait_s < 0.25 * inline.stats.decode_wait_s  # only the first clip is waited for
+    io = CountingLoadsIO(DefaultVideoIO())
+    ahead = FirstBatchWaits(io, wait_s=60.0)  # only a broken prefetch ever waits this long
+    tables = score_benchmark(bench, [ahead], num_workers=2, video_io=io, **kwargs)
+    assert ahead.seen[0] and ahead.seen[1] >= 5 and tables.stats.n_decoded == 10
+    io = CountingLoadsIO(DefaultVideoIO())
+    inline = FirstBatchWaits(io, wait_s=0.2)  # inline the event cannot be set: the wait always times out
+    tables = score_benchmark(bench, [inline], num_workers=0, video_io=io, **kwargs)
+    assert inline.seen[0] is False and inline.seen[1] <= 2 and tables.stats.n_decoded == 10  # only the first batch
 
 
 def test_bad_model_output_is_named(bench, cache):

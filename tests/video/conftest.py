@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from videobench.video import available_backends, write_video
+from videobench.video import write_video
 
 
 @pytest.fixture(scope="session")
@@ -41,6 +41,6 @@ def ramp_video(tmp_path_factory) -> Path:
     return write_video(tmp_path_factory.mktemp("ramp") / "ramp.mp4", gray_ramp(30), fps=10)
 
 
-@pytest.fixture(params=available_backends())
+@pytest.fixture(params=["pyav", pytest.param("torchcodec", marks=pytest.mark.needs_torchcodec)])
 def backend(request) -> str:
     return request.param

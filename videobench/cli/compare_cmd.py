@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from videobench.cli import app
-from videobench.cli.common import UserError, console, friendly_errors, parse_seeds
+from videobench.cli.common import UserError, check_output_dir, console, friendly_errors, parse_seeds
 
 _SPEC_HELP = (
     "NAME=SPEC, repeatable. SPEC: wan:PATH_OR_ID, ltx:..., diffusers:... (any frame-producing pipeline; a Hub id "
@@ -26,7 +26,8 @@ def compare(
         help="Prompt suite: vbench-946, videogen-eval-400, ta-hard-72 (shipped, MIT, from KwaiVGI/VideoAlign) or a "
              ".csv / .txt / .jsonl file.",
     ),
-    reward: list[str] = typer.Option(..., "--reward", "-r", help="Reward model spec (as for eval), repeatable."),
+    reward: list[str] = typer.Option(..., "--reward", "-r", help="Reward model spec as for eval, "
+                                     "PREFIX[:ARG][@REV][?key=value&...] (quote it); repeatable."),
     output: Path = typer.Option(..., "--output", "-o", help="Folder for compare.json, items.parquet/csv, "
                                                             "per_prompt.csv and report.html."),
     baseline: Optional[str] = typer.Option(None, "--baseline", "-b", help="Generator name to compare against "
@@ -73,7 +74,13 @@ def compare(
         from videobench.compare.render import MissingVideosError
         from videobench.compare.spec import RenderSettings, SpecError, parse_named_spec
         from videobench.prompts import PromptError
+        from videobench.rewards.registry import parse_reward_spec
 
+        check_output_dir(output)
+        if render_dir is not None:
+            check_output_dir(render_dir, "--render-dir")
+        if cache_dir is not None:
+            check_output_dir(cache_dir, "--cache-dir")
         try:
             named: dict[str, str] = {}
             for text in generator:
@@ -81,8 +88,10 @@ def compare(
                 if name in named:
                     raise UserError(f"generator name {name!r} is used twice")
                 named[name] = spec
+            # Checked (options, types) before anything renders; the canonical text is what the result records.
+            rewards = [str(parse_reward_spec(text)) for text in reward]
             cfg = CompareConfig(
-                generators=named, prompts=prompts, rewards=list(reward), output=output, baseline=baseline,
+                generators=named, prompts=prompts, rewards=rewards, output=output, baseline=baseline,
                 seeds=parse_seeds(seeds), num_prompts=num_prompts, prompt_column=prompt_column,
                 weights=parse_weights(weights),
                 settings=RenderSettings(steps=steps, guidance=guidance, height=height, width=width,

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, List, Optional
 import typer
 
 from videobench.cli import app
-from videobench.cli.common import UserError, console, friendly_errors
+from videobench.cli.common import UserError, check_output_dir, console, friendly_errors
 
 if TYPE_CHECKING:
     from videobench.data.benchmark import PairBenchmark
@@ -69,7 +69,7 @@ class _Run:
 
 
 def _evaluate_scores_file(bench: "PairBenchmark", path: str, name: str, opts: dict[str, Any]) -> _Run:
-    from videobench.evaluate import evaluate_pair_scores, evaluate_video_scores
+    from videobench.evaluation import evaluate_pair_scores, evaluate_video_scores
     from videobench.results import ModelInfo
     from videobench.rewards.precomputed import PrecomputedScores
     from videobench.scores_file import pair_scores_for, video_scores_for
@@ -86,7 +86,7 @@ def _evaluate_scores_file(bench: "PairBenchmark", path: str, name: str, opts: di
 
 
 def _evaluate_random(bench: "PairBenchmark", seed: int, opts: dict[str, Any]) -> _Run:
-    from videobench.evaluate import evaluate_video_scores, random_video_scores
+    from videobench.evaluation import evaluate_video_scores, random_video_scores
     from videobench.results import ModelInfo
 
     info = ModelInfo(name="random", spec=f"random:{seed}", fingerprint=f"random:v1:seed={seed}",
@@ -111,22 +111,32 @@ def _score_models(bench: "PairBenchmark", models: list[Any], *, cache_dir: Optio
                            shard_index=shard_index, shard_dir=shard_dir)
 
 
-def _score_shard_only(bench: "PairBenchmark", specs: list[str], **scoring: Any) -> None:
-    from videobench.rewards.registry import load_reward_model
+def _load_models(bench: "PairBenchmark", specs: list[str]) -> list[tuple[str, Any]]:
+    """(canonical spec, model) per --model spec: options checked, relative paths made absolute, so the spec recorded
+    in the result reruns the same evaluation from any folder."""
+    from videobench.rewards.registry import parse_reward_spec
 
-    _score_models(bench, [load_reward_model(spec) for spec in specs], merge=None, **scoring)
+    out = []
+    for text in specs:
+        spec = parse_reward_spec(text)
+        # A scores file names videos as the benchmark does: give it the root to map absolute clip paths back.
+        model = spec.load(**({"root": bench.root} if spec.prefix == "scores" else {}))
+        out.append((str(spec), model))
+    return out
+
+
+def _score_shard_only(bench: "PairBenchmark", specs: list[str], **scoring: Any) -> None:
+    _score_models(bench, [model for _, model in _load_models(bench, specs)], merge=None, **scoring)
 
 
 def _evaluate_models(bench: "PairBenchmark", specs: list[str], opts: dict[str, Any], **scoring: Any) -> list[_Run]:
-    from videobench.evaluate import evaluate_video_scores
+    from videobench.evaluation import evaluate_video_scores
     from videobench.results import ModelInfo
-    from videobench.rewards.registry import load_reward_model
 
-    # A scores file names videos as the benchmark does: give it the root to map absolute clip paths back.
-    models = [load_reward_model(spec, **({"root": bench.root} if spec.startswith("scores:") else {})) for spec in specs]
-    tables = _score_models(bench, models, **scoring)
+    loaded = _load_models(bench, specs)
+    tables = _score_models(bench, [model for _, model in loaded], **scoring)
     runs = []
-    for spec, model in zip(specs, models):
+    for spec, model in loaded:
         if model.name not in tables:
             raise UserError(f"the merged shards hold no scores of {model.name!r} (they have {sorted(tables)})")
         table = tables[model.name]
@@ -185,7 +195,9 @@ def eval_command(
     ),
     model: Optional[List[str]] = typer.Option(
         None, "--model", "-m",
-        help="Reward model spec to score the videos with, e.g. videoreward:PATH_OR_HUB_ID, random:0. Repeatable.",
+        help="Reward model spec to score the videos with: PREFIX[:ARGUMENT][@REVISION][?key=value&...], e.g. "
+             "random:0 or 'videoreward:PATH_OR_HUB_ID?template=vr.txt&fps=2' (quote it: the shell splits at &). "
+             "Repeatable.",
     ),
     random_baseline: bool = typer.Option(
         False, "--random-baseline", help="Also evaluate the seeded random baseline (N(0,1) per video).",
@@ -250,9 +262,20 @@ def eval_command(
         for path in score_files:
             if not Path(path).is_file():
                 raise UserError(f"scores file {path} does not exist")
+        from videobench.rewards.registry import parse_reward_spec
+
+        specs = [parse_reward_spec(text) for text in specs]  # a bad spec or option fails before anything loads
+        # Pre-flight of every folder this run writes, before any loading or scoring.
+        if num_shards > 1:
+            if shard_dir is not None:
+                check_output_dir(shard_dir, "--shard-dir")
+        else:
+            check_output_dir(output)
+        if cache_dir is not None and specs and not no_cache:
+            check_output_dir(cache_dir, "--cache-dir")
 
         from videobench.data.registry import load_benchmark
-        from videobench.evaluate import save_evaluation
+        from videobench.evaluation import save_evaluation
         from videobench.report import write_eval_report
 
         benchmark = load_benchmark(bench, columns=columns, format=bench_format, split=split, dedupe=dedupe,

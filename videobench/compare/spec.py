@@ -1,6 +1,7 @@
 """Generator spec strings.
 
-Grammar (whitespace is not allowed around the separators)::
+Grammar (whitespace is not allowed around the separators; one part is parsed by ``videobench.specs``, the grammar
+reward specs share)::
 
     spec     := source ("+" part)*
     source   := KIND ":" TARGET ["@" REVISION] ["?" QUERY]       KIND in wan, ltx, diffusers, videos
@@ -18,20 +19,19 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
+from dataclasses import asdict, dataclass, replace
 from typing import Any
-from urllib.parse import unquote
+
+# The grammar of one part lives in videobench.specs, shared with reward-model specs; re-exported here.
+from videobench.specs import Part, SpecError, parse_part
+
+__all__ = ["GeneratorSpec", "Part", "RenderSettings", "SpecError", "SOURCE_KINDS", "SAMPLING_KEYS", "check_name",
+           "parse_generator_spec", "parse_named_spec", "parse_part", "settings_from_options", "split_parts"]
 
 SOURCE_KINDS = ("wan", "ltx", "diffusers", "videos")
 _PART_SPLIT = re.compile(r"\+(?=[a-z][a-z0-9_-]*:)")
-_HEAD = re.compile(r"^([a-z][a-z0-9_-]*):(.*)$", re.S)
 #: a display name, or a board id ``org/name`` (what leaderboard submissions are called)
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}(/[A-Za-z0-9][A-Za-z0-9_.-]{0,63})?$")
-
-
-class SpecError(ValueError):
-    """A generator spec string that does not follow the grammar (see ``videobench.compare.spec``)."""
 
 
 @dataclass(frozen=True)
@@ -86,21 +86,6 @@ def settings_from_options(options: dict[str, Any], where: str = "") -> RenderSet
 
 
 @dataclass(frozen=True)
-class Part:
-    """One ``name:target[@rev][?query]`` piece of a spec."""
-
-    name: str
-    target: str
-    revision: str | None = None
-    options: dict[str, str] = field(default_factory=dict, hash=False)
-
-    def __str__(self) -> str:
-        rev = f"@{self.revision}" if self.revision else ""
-        query = "&".join(f"{k}={v}" for k, v in self.options.items())
-        return f"{self.name}:{self.target}{rev}{'?' + query if query else ''}"
-
-
-@dataclass(frozen=True)
 class GeneratorSpec:
     raw: str
     source: Part
@@ -112,40 +97,9 @@ class GeneratorSpec:
         return self.source.name
 
 
-def _split_revision(target: str) -> tuple[str, str | None]:
-    if "@" not in target or Path(target).expanduser().exists():
-        return target, None
-    base, rev = target.rsplit("@", 1)
-    if not base or not rev:
-        raise SpecError(f"empty repo id or revision in {target!r}")
-    return base, rev
-
-
-def _parse_query(query: str, where: str) -> dict[str, str]:
-    options: dict[str, str] = {}
-    for item in query.split("&"):
-        if not item:
-            continue
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise SpecError(f"{where}query item {item!r} is not key=value")
-        key = unquote(key)
-        if key in options:
-            raise SpecError(f"{where}{key!r} is given twice")
-        options[key] = unquote(value)
-    return options
-
-
-def parse_part(text: str) -> Part:
-    m = _HEAD.match(text)
-    if not m:
-        raise SpecError(f"{text!r} is not NAME:TARGET (e.g. wan:/models/wan or lora:/ckpt/lora)")
-    name, rest = m.group(1), m.group(2)
-    target, _, query = rest.partition("?")
-    if not target:
-        raise SpecError(f"{text!r}: empty target after {name}:")
-    target, revision = _split_revision(target)
-    return Part(name, target, revision, _parse_query(query, f"{name}: "))
+def split_parts(spec: str) -> list[str]:
+    """The ``+``-joined parts of a spec: a new part starts wherever ``+`` is followed by a lower-case word and ':'."""
+    return _PART_SPLIT.split(spec)
 
 
 def parse_generator_spec(spec: str) -> GeneratorSpec:
@@ -153,8 +107,7 @@ def parse_generator_spec(spec: str) -> GeneratorSpec:
     spec = spec.strip()
     if not spec:
         raise SpecError("empty generator spec")
-    pieces = _PART_SPLIT.split(spec)
-    parts = [parse_part(p) for p in pieces]
+    parts = [parse_part(p) for p in split_parts(spec)]
     source, modifiers = parts[0], parts[1:]
     if source.name not in SOURCE_KINDS:
         raise SpecError(f"{spec!r}: unknown generator kind {source.name!r} (known: {', '.join(SOURCE_KINDS)})")

@@ -3,6 +3,9 @@
 One row per pair, in a pandas DataFrame with these columns (the contract every loader produces):
 
 - ``pair_id`` (str, unique), ``prompt`` (str, non-empty)
+- ``row`` (int): the pair's place among the data rows of the file it came from (0-based; dropped duplicates leave
+  gaps). Tie calibration in ``reference`` mode walks pairs in this order, as the published script walks its CSV;
+  a table built without it gets its current row order.
 - ``video_A``, ``video_B`` (str): paths relative to ``root`` (or absolute when ``root`` is None)
 - ``generator_A``, ``generator_B`` (str or None)
 - ``fps_A``, ``num_frames_A``, ``fps_B``, ``num_frames_B`` (float or NaN when unknown)
@@ -20,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 REQUIRED_COLUMNS = ("pair_id", "prompt", "video_A", "video_B")
+ROW_COLUMN = "row"
 OPTIONAL_COLUMNS = ("generator_A", "generator_B", "fps_A", "num_frames_A", "fps_B", "num_frames_B")
 
 
@@ -46,6 +50,10 @@ class PairBenchmark:
     #: Rows the loader left out on purpose (e.g. duplicated pairs in a training CSV), with why.
     excluded: dict[str, int] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if ROW_COLUMN not in self.pairs.columns:
+            self.pairs = self.pairs.assign(**{ROW_COLUMN: np.arange(len(self.pairs), dtype=np.int64)})
+
     def __len__(self) -> int:
         return len(self.pairs)
 
@@ -56,13 +64,20 @@ class PairBenchmark:
     def prompts(self) -> np.ndarray:
         return self.pairs["prompt"].to_numpy(dtype=object)
 
+    def file_order(self) -> np.ndarray:
+        """Positions of ``pairs`` in the source file's row order (``row`` ascending)."""
+        return np.argsort(self.pairs[ROW_COLUMN].to_numpy(dtype=np.int64), kind="stable")
+
     def video_path(self, relative: str) -> Path:
         """Resolve a video path against ``root``; refuse anything that escapes it."""
         return resolve_under_root(self.root, relative)
 
     def fingerprint(self) -> str:
-        """Hash of the loaded table (content, not file bytes), independent of row and column order."""
-        cols = sorted(self.pairs.columns)
+        """Hash of the loaded table (content, not file bytes), independent of row and column order.
+
+        ``row`` is left out, so a reordered file keeps its fingerprint, though its ``reference``-mode tie calibration
+        may change (that mode is order dependent by construction)."""
+        cols = sorted(c for c in self.pairs.columns if c != ROW_COLUMN)
         table = self.pairs[cols].sort_values("pair_id", kind="stable")
         digest = hashlib.sha256()
         digest.update(",".join(sorted(cols)).encode())

@@ -35,7 +35,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from videobench.data.benchmark import OPTIONAL_COLUMNS, BenchmarkError, PairBenchmark, label_column
+from videobench.data.benchmark import OPTIONAL_COLUMNS, ROW_COLUMN, BenchmarkError, PairBenchmark, label_column
 from videobench.data.problems import Problems
 from videobench.data.tables import RawTable, is_missing, read_table
 from videobench.labels import PAPER_DIMENSIONS, parse_label
@@ -314,8 +314,9 @@ def build_benchmark(
     else:
         ids = [content_pair_id(p, a, b) for p, a, b in zip(prompts, out["video_A"], out["video_B"])]
     out["pair_id"] = ids
+    out[ROW_COLUMN] = np.arange(n, dtype=np.int64)  # the file's row order, kept through dedupe and exclusions
 
-    order = ["pair_id", "prompt", "video_A", "video_B", "generator_A", "generator_B", *_NUMERIC,
+    order = ["pair_id", ROW_COLUMN, "prompt", "video_A", "video_B", "generator_A", "generator_B", *_NUMERIC,
              *(label_column(d) for d in dims), *sorted(t for t in out if t.startswith(("mos_A_", "mos_B_")))]
     table = pd.DataFrame({c: (pd.Series(out[c], dtype=object) if isinstance(out[c], list) else out[c]) for c in order})
     keep, duplicates = _check_duplicates(table, locs, mapping, "pair_id" in mapping, dedupe, problems)
@@ -355,7 +356,7 @@ def _check_duplicates(
     if not dup_mask.any():
         return keep, 0
     id_col = mapping.get("pair_id")  # None: ids derived from (prompt, video_A, video_B)
-    body = table.drop(columns=["pair_id"])
+    body = table.drop(columns=["pair_id", ROW_COLUMN])
     # repr keeps NaN, None and "nan" apart; only the duplicated rows are compared.
     content = pd.Series([repr(tuple(r)) if d else "" for r, d in zip(body.itertuples(index=False), dup_mask)])
     dropped = 0
