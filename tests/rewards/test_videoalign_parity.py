@@ -23,16 +23,6 @@ DIMS = ("VQ", "MQ", "TA", "Overall")
 MIN_PIXELS = 128 * 28 * 28  # VideoAlign's video minimum (vision_process.VIDEO_MIN_PIXELS)
 
 # What today's code gets wrong (issue 12), per case; strict xfail, so a fix shows up as XPASS and its mark must go.
-# Measured with the first two worked around (template copied with {prompt}, checkpoint-N/tokenizer/* copied into
-# checkpoint-N/): the cases without the last two defects then match to 9e-6.
-TEMPLATE_AND_TOKENIZER = (
-    "adapter: the template's {text_prompt} placeholder is refused, and the tokenizer is looked up in checkpoint-N/ "
-    "instead of being built from the base model with the reward tokens added (issue 12 items 1 and 5)"
-)
-RESIZE_BELOW_MIN = (
-    "videobench.video.resize.smart_resize raises 'min_pixels exceeds max_pixels' for a budget below 128*28*28; "
-    "VideoAlign tests the budget first and scales down to it (issue 12 item 2)"
-)
 CLAMP_FRAMES = (
     "videobench.video.sampling raises when num_frames exceeds the video's frames; VideoAlign's smart_nframes "
     "clamps to total_frames (bikes.mp4 has 16 frames, 20 are asked)"
@@ -40,16 +30,9 @@ CLAMP_FRAMES = (
 
 
 def known_defect(test: str, case: dict) -> str | None:
-    small = bool(case["max_pixels"]) and case["max_pixels"] < MIN_PIXELS
-    clamped = case["num_frames"] is not None and case["num_frames"] > 16
-    reasons = []
-    if test == "scores":
-        reasons.append(TEMPLATE_AND_TOKENIZER)
-    if test in ("scores", "resize") and small:
-        reasons.append(RESIZE_BELOW_MIN)
-    if clamped:
-        reasons.append(CLAMP_FRAMES)
-    return "; ".join(reasons) or None
+    if case["num_frames"] is not None and case["num_frames"] > 16:
+        return CLAMP_FRAMES
+    return None
 
 
 def _params(test: str, variants=("lora", "full")):
