@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import html
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from videobench.atomic import write_text
 from videobench.results import EvalResult
 
 #: Metrics shown in the report, in order: (attribute of DimensionResult, title).
@@ -216,15 +216,4 @@ def eval_report_html(results: Sequence[EvalResult], title: str | None = None) ->
 
 def write_eval_report(results: Sequence[EvalResult], path: str | os.PathLike, title: str | None = None) -> Path:
     """Write the report atomically (a reader never sees half a page)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.chmod(tmp, 0o644)  # mkstemp makes 0600; a report is meant to be shared
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(eval_report_html(results, title))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_text(path, eval_report_html(results, title))

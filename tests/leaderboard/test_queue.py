@@ -164,6 +164,7 @@ def _local_model(folder: Path, value: float) -> Path:
 
     folder.mkdir(exist_ok=True)
     (folder / "model.safetensors").write_bytes(save({"w": np.full(4, value, dtype=np.float32)}))
+    (folder / "model_config.json").write_text('{"model_config": {"model_name_or_path": "%s"}}' % folder)  # its base
     return folder
 
 

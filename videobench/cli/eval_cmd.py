@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, List, Optional
 import typer
 
 from videobench.cli import app
-from videobench.cli.common import UserError, console, friendly_errors
+from videobench.cli.common import UserError, check_output_dir, console, friendly_errors
 
 if TYPE_CHECKING:
     from videobench.data.benchmark import PairBenchmark
@@ -265,6 +265,14 @@ def eval_command(
         from videobench.rewards.registry import parse_reward_spec
 
         specs = [parse_reward_spec(text) for text in specs]  # a bad spec or option fails before anything loads
+        # Pre-flight of every folder this run writes, before any loading or scoring.
+        if num_shards > 1:
+            if shard_dir is not None:
+                check_output_dir(shard_dir, "--shard-dir")
+        else:
+            check_output_dir(output)
+        if cache_dir is not None and specs and not no_cache:
+            check_output_dir(cache_dir, "--cache-dir")
 
         from videobench.data.registry import load_benchmark
         from videobench.evaluation import save_evaluation
