@@ -4,27 +4,37 @@ Claiming is a commit that flips the request to RUNNING with this worker's id, ma
 made on; if another worker committed first, the store refuses it and the choice is made again on the new state, so two
 workers never hold the same request. Results and the FINISHED status land in one commit, and only while the request
 is still claimed by this worker. A worker that dies leaves its request RUNNING: the same worker id resumes it on the
-next start, any other worker takes it over once its lease has expired, and after ``max_attempts`` claims it is FAILED.
+next start, any other worker takes it over once its lease has expired (or at once with ``resume_stale`` when the
+claiming process is gone from this host), and after ``max_attempts`` claims it is FAILED.
+A request with a local folder is evaluated only while the folder still has the fingerprint it was submitted with
+(checked before and after the evaluation); otherwise it is FAILED with both fingerprints.
+
+Each request is evaluated in its own work folder, ``work_root / <store> / <request id>``: removed once the outcome
+is committed, kept by a kill, and found again by whichever worker resumes the request.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import json
+import os
 import shutil
 import socket
-import tempfile
 import traceback
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from videobench.atomic import pid_alive
+from videobench.faults import fault_point
+
 from videobench.leaderboard.build import rebuild_plan, result_files
 from videobench.leaderboard.errors import LeaderboardError
 from videobench.leaderboard.layout import request_path, result_path, timestamp
 from videobench.leaderboard.store import Changes, Snapshot, Store
-from videobench.leaderboard.submissions import Request, _parse_time, read_requests
+from videobench.leaderboard.submissions import Request, _parse_time, local_fingerprint, read_requests
 from videobench.provenance import utc_now
 from videobench.results import EvalResult, ResultFormatError
 
@@ -37,6 +47,8 @@ class QueueSettings:
     lease_seconds: float = 6 * 3600
     max_attempts: int = 3
     publish_board: bool = True
+    #: also take over RUNNING requests whose worker process is gone from this host (lease not yet expired)
+    resume_stale: bool = False
 
 
 @dataclass
@@ -49,6 +61,27 @@ class Outcome:
 
 def default_worker_id() -> str:
     return f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
+
+
+def default_work_root() -> Path:
+    """``$VIDEOBENCH_QUEUE_DIR``, else ``$XDG_CACHE_HOME/videobench/queue`` (``~/.cache/...``)."""
+    env = os.environ.get("VIDEOBENCH_QUEUE_DIR")
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base).expanduser() / "videobench" / "queue"
+
+
+def work_folder(store: Store, req: Request, root: Path | None = None) -> Path:
+    """The request's work folder: the same for every worker of this machine, so a resumed job finds what the
+    killed one wrote there."""
+    store_key = hashlib.sha256(store.describe().encode()).hexdigest()[:12]
+    return Path(root or default_work_root()) / store_key / req.id
+
+
+def dead_here(req: Request) -> bool:
+    """The request's worker ran on this host and its process is gone."""
+    return req.claimed_host == socket.gethostname() and req.claimed_pid > 0 and not pid_alive(req.claimed_pid)
 
 
 def _expired(req: Request, now: _dt.datetime, lease: float) -> bool:
@@ -70,13 +103,14 @@ def claim_next(store: Store, worker: str, settings: QueueSettings | None = None)
         own = [r for r in requests if r.status == "RUNNING" and r.claimed_by == worker]
         pending = sorted((r for r in requests if r.status == "PENDING"), key=lambda r: (r.submitted_at, r.id))
         stale = [r for r in requests if r.status == "RUNNING" and r.claimed_by != worker
-                 and _expired(r, now, settings.lease_seconds)]
+                 and (_expired(r, now, settings.lease_seconds) or (settings.resume_stale and dead_here(r)))]
         for req in own + pending + stale:
             if req.attempts >= settings.max_attempts:
                 req.transition("FAILED", worker, f"gave up after {req.attempts} attempts (the worker stopped each time)")
                 return {request_path(req.id): req.to_bytes()}  # commit the give-up; the caller claims again
-            why = "resumed" if req in own else ("lease expired" if req in stale else "claimed")
+            why = "resumed" if req in own else (_stale_reason(req, now, settings) if req in stale else "claimed")
             req.claimed_by, req.claimed_at, req.attempts = worker, utc_now(), req.attempts + 1
+            req.claimed_host, req.claimed_pid = socket.gethostname(), os.getpid()
             req.transition("RUNNING", worker, why)
             chosen["req"] = req
             return {request_path(req.id): req.to_bytes()}
@@ -88,6 +122,32 @@ def claim_next(store: Store, worker: str, settings: QueueSettings | None = None)
         if req is not None or not outcome.committed:
             return req
         # a give-up was committed: look again
+
+
+def _stale_reason(req: Request, now: _dt.datetime, settings: QueueSettings) -> str:
+    if _expired(req, now, settings.lease_seconds):
+        return "lease expired"
+    return f"taken over from {req.claimed_by} (pid {req.claimed_pid} is gone)"
+
+
+def orphaned(store: Store, settings: QueueSettings | None = None) -> list[tuple[Request, str]]:
+    """RUNNING requests that no worker will pick up on its own yet, each with a line saying how to resume it."""
+    settings = settings or QueueSettings()
+    requests, _ = read_requests(store.snapshot())
+    now = _dt.datetime.now(_dt.timezone.utc)
+    out = []
+    for req in requests:
+        if req.status != "RUNNING" or _expired(req, now, settings.lease_seconds):
+            continue
+        if dead_here(req):
+            out.append((req, f"its worker {req.claimed_by} (pid {req.claimed_pid} on this host) is gone; resume it "
+                             f"with --worker {req.claimed_by}, or take over every such job with --resume-stale"))
+        else:
+            until = _parse_time(req.claimed_at) + _dt.timedelta(seconds=settings.lease_seconds)
+            where = f"{req.claimed_host} pid {req.claimed_pid}" if req.claimed_host else "unknown host"
+            out.append((req, f"claimed by {req.claimed_by} ({where}); any worker may take it over after "
+                             f"{until:%Y-%m-%d %H:%M} UTC when that worker has stopped"))
+    return out
 
 
 def _finish_plan(req: Request, worker: str, status: str, reason: str, files: Changes, publish: bool) -> Callable[[Snapshot], Changes]:
@@ -103,6 +163,24 @@ def _finish_plan(req: Request, worker: str, status: str, reason: str, files: Cha
         extra = {**files, path: current.to_bytes()}
         return rebuild_plan(extra)(snap) if publish else extra
     return plan
+
+
+def check_local_components(req: Request) -> None:
+    """Refuse a request whose local folder changed since it was submitted.
+
+    A local component's revision is the content fingerprint of the folder at submission (``local-...``), and the board
+    shows it as the evaluated revision. Evaluating the folder as it is now would put other weights behind that
+    fingerprint, so the request FAILS with both fingerprints in its reason; the new version is a new submission.
+    """
+    for comp in req.components:
+        if not comp.revision.startswith("local-"):
+            continue
+        if not Path(comp.target).is_dir():
+            raise LeaderboardError(f"local component {comp.target} is gone since submission (submitted as {comp.revision})")
+        now = local_fingerprint(comp.target)
+        if now != comp.revision:
+            raise LeaderboardError(f"local component {comp.target} changed since submission (submitted {comp.revision}, "
+                                   f"now {now}): submit the new version as a new request")
 
 
 def stage_results(req: Request, produced: list[Path]) -> Changes:
@@ -137,24 +215,40 @@ def run_one(store: Store, evaluator: Evaluator, worker: str, settings: QueueSett
     req = claim_next(store, worker, settings)
     if req is None:
         return None
-    work = Path(workdir or tempfile.mkdtemp(prefix="videobench-queue-")) / req.id
+    fault_point("queue:claimed")
+    work = work_folder(store, req, workdir)
     work.mkdir(parents=True, exist_ok=True)
     try:
-        files = stage_results(req, evaluator(req, work))
+        check_local_components(req)  # before: no compute on a folder that is not what was submitted
+        produced = evaluator(req, work)
+        check_local_components(req)  # after: a change during the evaluation leaves the result unattributable
+        files = stage_results(req, produced)
         status, reason = "FINISHED", ""
     except Exception as exc:  # any failure of the evaluation is recorded on the request, the queue goes on
         files, status = {}, "FAILED"
         reason = f"{type(exc).__name__}: {exc}"[:2000]
         tail = traceback.format_exc(limit=3)[-1500:]
         (work / "error.txt").write_text(tail)
+    fault_point("queue:evaluated")
+    root = Path(workdir or default_work_root())
     try:
         outcome = store.update(_finish_plan(req, worker, status, reason, files, settings.publish_board),
                                f"videobench: {req.id} {status}")
     except LeaderboardError as exc:  # another worker took the request over (expired lease): its result counts
+        _discard(work, root)
         return Outcome(req.id, "ABANDONED", str(exc))
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    _discard(work, root)  # only once the outcome is committed: a failed commit keeps what a resume can reuse
     return Outcome(req.id, status, reason, tuple(outcome.changed))
+
+
+def _discard(work: Path, root: Path) -> None:
+    """Remove a request's work folder, then its store folder and the root when nothing else is left in them."""
+    shutil.rmtree(work, ignore_errors=True)
+    for path in (work.parent, root):
+        try:
+            path.rmdir()
+        except OSError:  # another request's folder (or another store's) keeps it
+            break
 
 
 def run_queue(store: Store, evaluator: Evaluator, worker: str | None = None, *, max_requests: int | None = None,

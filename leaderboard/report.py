@@ -14,51 +14,100 @@ import hashlib
 import html
 import json
 import math
+import re
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import pandas as pd
 
-from videobench.leaderboard.tables import RANDOM_MODEL, _dim_order
+from videobench.leaderboard.tables import RANDOM_DISPLAY_NAME, _dim_order
 
 #: Bars and heatmap rows show at most this many models per benchmark (the table shows all).
 MAX_PLOTTED_MODELS = 40
 MAX_HISTORY_SERIES = 12
 
 _SORT_JS = """
-document.querySelectorAll('table.vb-sortable').forEach(function (table) {
-  table.querySelectorAll('th').forEach(function (th, col) {
-    th.addEventListener('click', function () {
-      var body = table.tBodies[0];
-      var rows = Array.prototype.slice.call(body.rows);
-      var asc = th.getAttribute('data-order') !== 'asc';
-      table.querySelectorAll('th').forEach(function (h) { h.removeAttribute('data-order'); });
-      th.setAttribute('data-order', asc ? 'asc' : 'desc');
-      rows.sort(function (a, b) {
-        var x = a.cells[col].getAttribute('data-v'), y = b.cells[col].getAttribute('data-v');
-        var nx = parseFloat(x), ny = parseFloat(y);
-        var c = (!isNaN(nx) && !isNaN(ny)) ? nx - ny : String(x).localeCompare(String(y));
-        return asc ? c : -c;
+(function () {
+  function each(list, fn) { Array.prototype.forEach.call(list, fn); }
+  function value(row, col) { var c = row.cells[col]; return c ? c.getAttribute('data-v') : ''; }
+  // Sorting: every tbody on its own (ranked rows and rows listed apart stay apart); n/a always last.
+  each(document.querySelectorAll('table.vb-table'), function (table) {
+    var ths = table.tHead.rows[0].cells;
+    each(ths, function (th, col) {
+      th.addEventListener('click', function () {
+        var asc = th.getAttribute('data-order') !== 'asc';
+        each(ths, function (h) { h.removeAttribute('data-order'); });
+        th.setAttribute('data-order', asc ? 'asc' : 'desc');
+        each(table.tBodies, function (body) {
+          var rows = Array.prototype.filter.call(body.rows, function (r) { return !r.classList.contains('sep'); });
+          rows.sort(function (a, b) {
+            var x = value(a, col), y = value(b, col);
+            if (x === '' || y === '') { return (x === '') - (y === ''); }
+            var nx = parseFloat(x), ny = parseFloat(y);
+            var c = (!isNaN(nx) && !isNaN(ny)) ? nx - ny : String(x).localeCompare(String(y));
+            return asc ? c : -c;
+          });
+          rows.forEach(function (r) { body.appendChild(r); });
+        });
       });
-      rows.forEach(function (r) { body.appendChild(r); });
     });
   });
-});
-var figs = JSON.parse(document.getElementById('vb-figures').textContent);
-Object.keys(figs).forEach(function (id) {
-  Plotly.newPlot(id, figs[id].data, figs[id].layout, {displaylogo: false, responsive: true});
-});
+  // Filter by name: the reference row and separators always stay.
+  each(document.querySelectorAll('input.vb-search'), function (input) {
+    var table = document.getElementById(input.getAttribute('data-table'));
+    input.addEventListener('input', function () {
+      var q = input.value.toLowerCase();
+      each(table.tBodies, function (body) {
+        each(body.rows, function (r) {
+          var name = r.getAttribute('data-name');
+          if (name !== null) { r.hidden = q !== '' && name.indexOf(q) < 0; }
+        });
+      });
+    });
+  });
+  // Column groups: a column is shown when none of its groups is switched off; 'ci' switches the +/- parts.
+  each(document.querySelectorAll('.vb-toggles'), function (box) {
+    var table = document.getElementById(box.getAttribute('data-table'));
+    function apply() {
+      var off = {};
+      each(box.querySelectorAll('input[type=checkbox]'), function (cb) { if (!cb.checked) { off[cb.value] = true; } });
+      table.classList.toggle('noci', !!off.ci);
+      var hide = [];
+      each(table.tHead.rows[0].cells, function (th, i) {
+        hide[i] = (th.getAttribute('data-g') || '').split(' ').some(function (g) { return g !== '' && off[g]; });
+      });
+      each(table.rows, function (r) {
+        if (r.classList.contains('sep')) { return; }
+        each(r.cells, function (c, i) { c.hidden = !!hide[i]; });
+      });
+    }
+    box.addEventListener('change', apply);
+    apply();
+  });
+  var figs = JSON.parse(document.getElementById('vb-figures').textContent);
+  Object.keys(figs).forEach(function (id) {
+    Plotly.newPlot(id, figs[id].data, figs[id].layout, {displaylogo: false, responsive: true});
+  });
+})();
 """
 
 _CSS = """
 body{font-family:system-ui,sans-serif;margin:1.5rem;color:#222}
+.scroll{overflow-x:auto;max-width:100%}
 table{border-collapse:collapse;font-size:13px;margin:.5rem 0 1.5rem}
-th,td{border:1px solid #ddd;padding:3px 6px;text-align:right}
+th,td{border:1px solid #ddd;padding:3px 6px;text-align:right;white-space:nowrap}
 th{background:#f3f3f3;cursor:pointer;user-select:none}
 th[data-order=asc]::after{content:" \\25B2"} th[data-order=desc]::after{content:" \\25BC"}
-td.name{text-align:left;max-width:28rem;overflow-wrap:anywhere}
-tr.random td{font-style:italic;color:#666}
-.fig{width:100%;min-height:420px}
-.note{color:#555;font-size:13px;max-width:60rem}
+td.name{text-align:left} td.text{text-align:left;white-space:normal;min-width:10rem;max-width:24rem}
+td .ci{color:#777;font-size:11px} table.noci .ci{display:none}
+tr.ref td{font-style:italic;color:#555;background:#fafafa;border-top:2px dashed #c33;border-bottom:2px dashed #c33}
+tr.sep td{background:#fff;color:#555;text-align:left;font-weight:600;border-left:0;border-right:0;padding-top:10px}
+tr.apart td{color:#666}
+.tools{display:flex;flex-wrap:wrap;gap:.4rem 1.2rem;align-items:center;font-size:13px;margin:.3rem 0}
+.tools label{white-space:nowrap} .tools fieldset{border:1px solid #ddd;padding:2px 8px;margin:0}
+.fig{width:100%;min-height:360px}
+.note{color:#555;font-size:13px;max-width:70rem}
 """
 
 
@@ -66,32 +115,180 @@ def esc(value: Any) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
-def _fmt(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+def _missing(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
+@dataclass(frozen=True)
+class Col:
+    """A table column: where its value is, what it means (``kind`` decides the format), its CI columns, and the
+    groups the reader can switch it off with."""
+
+    key: str
+    label: str
+    kind: str  # pct (a rate in [0, 1], shown in %), logodds, p, int, tier, name, text, rev, stamp, plain
+    ci: tuple[str, str] | None = None
+    groups: tuple[str, ...] = ()
+
+
+def fmt_value(kind: str, value: Any) -> str:
+    """A value as the column's unit: rates in %, log-odds signed, p-values as p, counts as integers."""
+    if _missing(value):
         return "n/a"
-    if isinstance(value, float):
-        return f"{value * 100:.2f}" if -1.0 <= value <= 1.0 else f"{value:.3f}"
+    if kind == "pct":
+        return f"{float(value) * 100:.2f}"
+    if kind == "logodds":
+        return f"{float(value):+.3f}"
+    if kind == "p":
+        return "<0.001" if float(value) < 0.001 else f"{float(value):.3f}"
+    if kind in ("int", "tier"):
+        return str(int(value))
+    if kind == "rev":
+        return str(value)[:12]
+    if kind == "stamp" and _STAMP.fullmatch(str(value)):
+        v = str(value)
+        return f"{v[:4]}-{v[4:6]}-{v[6:8]} {v[9:11]}:{v[11:13]} UTC"
     return str(value)
 
 
-def html_table(df: pd.DataFrame, columns: list[str], name_columns: tuple[str, ...] = ("model", "display_name")) -> str:
-    head = "".join(f"<th>{esc(c)}</th>" for c in columns)
-    rows = []
-    classes = [' class="name"' if c in name_columns else "" for c in columns]
-    models = df["model"].tolist() if "model" in df.columns else [None] * len(df)
-    for model, values in zip(models, df[columns].itertuples(index=False, name=None)):
-        cells = []
-        for cls, v in zip(classes, values):
-            if v is pd.NA or (isinstance(v, float) and math.isnan(v)):
-                v = None
-            cells.append(f'<td{cls} data-v="{esc("" if v is None else v)}">{esc(_fmt(v))}</td>')
-        row_class = ' class="random"' if model == RANDOM_MODEL else ""
-        rows.append(f"<tr{row_class}>{''.join(cells)}</tr>")
-    return f'<table class="vb-sortable"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+_STAMP = re.compile(r"\d{8}T\d{12}Z")
 
 
-def _label(row: pd.Series) -> str:
-    return esc(row["model"])
+def _ci_text(kind: str, value: Any, lo: Any, hi: Any) -> tuple[str, str]:
+    """(the +/- part shown after the value, the exact interval for the tooltip)."""
+    if _missing(value) or _missing(lo) or _missing(hi):
+        return "", ""
+    scale = 100.0 if kind == "pct" else 1.0
+    half = (float(hi) - float(lo)) / 2 * scale
+    digits = 2 if kind == "pct" else 3
+    return (f"\u00b1{half:.{digits}f}", f"95% CI [{float(lo) * scale:.{digits}f}, {float(hi) * scale:.{digits}f}]")
+
+
+_SHA = re.compile(r"[0-9a-f]{40}")
+HUB_URL = "https://huggingface.co"
+
+
+def _hub_link(model: Any, revision: Any) -> str | None:
+    """The model repo at the evaluated commit, for Hub models (an ``org/name`` id whose revision is a commit)."""
+    if isinstance(model, str) and "/" in model and isinstance(revision, str) and _SHA.fullmatch(revision):
+        return f"{HUB_URL}/{model}/tree/{revision}"
+    return None
+
+
+def _cell(col: Col, row: dict[str, Any], tied: dict[Any, int]) -> str:
+    value = row.get(col.key)
+    textual = col.kind in ("name", "text", "rev", "plain", "stamp")
+    sort = "" if _missing(value) else value
+    text = "" if textual and _missing(value) else esc(fmt_value(col.kind, value))
+    title = ""
+    if col.ci is not None:
+        ci, title = _ci_text(col.kind, value, row.get(col.ci[0]), row.get(col.ci[1]))
+        if ci:
+            text += f' <span class="ci">{esc(ci)}</span>'
+    if col.kind == "tier" and not _missing(value) and tied.get(int(value), 0) > 1:
+        n = tied[int(value)]
+        text = f"={text}"
+        title = f"tied: {n} models share tier {int(value)} and cannot be told apart"
+    href = _hub_link(value, row.get("revision")) if col.key == "model" else None
+    if href:
+        text = f'<a href="{esc(href)}" rel="noopener noreferrer">{text}</a>'
+    cls = ' class="name"' if col.kind == "name" else ' class="text"' if col.kind == "text" else ""
+    attr = f' title="{esc(title)}"' if title else ""
+    return f'<td{cls}{attr} data-v="{esc(sort)}">{text}</td>'
+
+
+def html_table(table_id: str, df: pd.DataFrame, cols: list[Col], *, apart: pd.Series | None = None,
+               apart_label: str = "", reference: pd.Series | None = None, names: tuple[str, ...] = ("model",)) -> str:
+    """A sortable table. Rows where ``apart`` is true go to a second body under ``apart_label``; rows where
+    ``reference`` is true are styled as a reference line and never filtered out."""
+    head = "".join(f'<th data-g="{esc(" ".join(c.groups))}">{esc(c.label)}</th>' for c in cols)
+    tiers = [c.key for c in cols if c.kind == "tier"]
+    records = df.to_dict("records")
+    apart_flags = [False] * len(records) if apart is None else [bool(x) for x in apart]
+    ref_flags = [False] * len(records) if reference is None else [bool(x) for x in reference]
+    tied: dict[Any, int] = {}
+    if tiers:
+        counts = pd.Series([r[tiers[0]] for r, ref in zip(records, ref_flags) if not ref]).dropna().astype(int)
+        tied = counts.value_counts().to_dict()
+    bodies: tuple[list[str], list[str]] = ([], [])
+    for rec, is_apart, is_ref in zip(records, apart_flags, ref_flags):
+        cells = "".join(_cell(c, rec, tied) for c in cols)
+        if is_ref:
+            bodies[0].append(f'<tr class="ref">{cells}</tr>')
+            continue
+        name = " ".join(str(rec.get(n) or "") for n in names).lower()
+        cls = ' class="apart"' if is_apart else ""
+        bodies[is_apart].append(f'<tr{cls} data-name="{esc(name)}">{cells}</tr>')
+    out = [f'<div class="scroll"><table class="vb-table" id="{esc(table_id)}"><thead><tr>{head}</tr></thead>',
+           f"<tbody>{''.join(bodies[0])}</tbody>"]
+    if bodies[1]:
+        out.append(f'<tbody><tr class="sep"><td colspan="{len(cols)}">{esc(apart_label)}</td></tr>{"".join(bodies[1])}</tbody>')
+    out.append("</table></div>")
+    return "".join(out)
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_text(df: pd.DataFrame) -> str:
+    """CSV of ``df`` for spreadsheets: text cells that a spreadsheet would run as a formula get a leading quote."""
+    safe = df.copy()
+    for col in safe.columns:
+        if not pd.api.types.is_numeric_dtype(safe[col]) and not pd.api.types.is_bool_dtype(safe[col]):
+            safe[col] = safe[col].map(lambda v: "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v)
+    return safe.to_csv(index=False, float_format="%.6g")
+
+
+def csv_link(df: pd.DataFrame, filename: str, label: str = "download CSV") -> str:
+    """A link that saves ``df`` as CSV: the file is inside the page as a data: URL, so it works offline."""
+    href = "data:text/csv;charset=utf-8," + quote(csv_text(df), safe="")
+    return f'<a download="{esc(filename)}" href="{esc(href)}">{esc(label)}</a>'
+
+
+#: Column groups switched off when the page opens (the table fits a screen; one click shows them).
+_OFF_AT_START = ("details",)
+
+
+def _toggles(table_id: str, groups: list[tuple[str, str]]) -> str:
+    boxes = "".join(f'<label><input type="checkbox" value="{esc(g)}"{"" if g in _OFF_AT_START else " checked"}> '
+                    f"{esc(label)}</label>" for g, label in groups)
+    return f'<fieldset class="vb-toggles" data-table="{esc(table_id)}"><legend>columns</legend>{boxes}</fieldset>'
+
+
+def _search(table_id: str) -> str:
+    return (f'<label>filter <input type="search" class="vb-search" data-table="{esc(table_id)}" '
+            'placeholder="model name"></label>')
+
+
+def _group_key(dim: str) -> str:
+    return "d-" + "".join(ch if ch.isalnum() else "_" for ch in dim)
+
+
+def board_columns(rows: pd.DataFrame) -> tuple[list[Col], list[tuple[str, str]]]:
+    """The reward-model table's columns and the column groups a reader can toggle."""
+    dims = [c[: -len(" w/o ties")] for c in rows.columns if c.endswith(" w/o ties") and not c.startswith("avg")]
+    dims = sorted(dims, key=_dim_order)
+    cols = [Col("position", "#", "int"), Col("model", "model", "name"), Col("display_name", "name", "text", groups=("details",))]
+    for label, group in (("w/o ties", "wo"), ("w/ ties", "w")):
+        for dim in dims:
+            key = f"{dim} {label}"
+            cols.append(Col(key, key, "pct", (f"{key} lo", f"{key} hi"), (group, _group_key(dim))))
+    cols += [Col("avg w/o ties", "avg w/o ties", "pct", groups=("wo", "avg")),
+             Col("avg w/ ties", "avg w/ ties", "pct", groups=("w", "avg")), Col("avg", "avg", "pct", groups=("avg",)),
+             Col("tier", "tier", "tier"), Col("revision", "revision", "rev", groups=("details",)),
+             Col("n_pairs", "pairs", "int", groups=("details",)), Col("timestamp", "evaluated", "stamp", groups=("details",))]
+    groups = [("wo", "w/o ties"), ("w", "w/ ties"), *((_group_key(d), d) for d in dims), ("avg", "averages"),
+              ("ci", "\u00b1 CI"), ("details", "details")]
+    return [c for c in cols if c.key in rows.columns], groups
+
+
+GEN_COLUMNS = [
+    Col("model", "model", "name"), Col("checkpoint", "checkpoint", "name"), Col("dimension", "dimension", "plain"),
+    Col("rank", "rank", "int"), Col("strength", "strength (log-odds)", "logodds", ("strength_lo", "strength_hi")),
+    Col("win_rate", "win rate %", "pct", ("win_rate_lo", "win_rate_hi")), Col("baseline", "baseline", "name"),
+    Col("wins", "wins", "int"), Col("losses", "losses", "int"), Col("ties", "ties", "int"),
+    Col("p_value", "p", "p"), Col("timestamp", "evaluated", "stamp"),
+]
 
 
 Figure = dict[str, Any]
@@ -101,8 +298,12 @@ _LAYOUT: dict[str, Any] = {
     "plot_bgcolor": "white", "paper_bgcolor": "white", "font": {"family": "system-ui, sans-serif", "size": 12},
     "xaxis": {"showline": True, "linecolor": "#444", "automargin": True},
     "yaxis": {"showline": True, "linecolor": "#444", "gridcolor": "#eee", "automargin": True},
-    "legend": {"orientation": "h", "y": -0.3},
+    # the legend sits right under the title, next to what it explains
+    "legend": {"orientation": "h", "x": 0, "xanchor": "left", "y": 1.0, "yanchor": "bottom"},
+    "margin": {"t": 90, "b": 50},
 }
+_COLOURS = ["#4c78a8", "#f58518", "#54a24b", "#b279a2", "#e45756", "#72b7b2", "#eeca3b", "#9d755d"]
+_REFERENCE_LINE = {"color": "#c33", "width": 2, "dash": "dash"}
 
 
 def _num(v: Any) -> float | None:
@@ -111,7 +312,7 @@ def _num(v: Any) -> float | None:
 
 def _layout(title: str, **extra: Any) -> dict[str, Any]:
     layout = json.loads(json.dumps(_LAYOUT))
-    layout["title"] = {"text": title}
+    layout["title"] = {"text": title, "x": 0, "xanchor": "left"}
     for key, value in extra.items():
         if isinstance(value, dict) and isinstance(layout.get(key), dict):
             layout[key].update(value)
@@ -120,38 +321,106 @@ def _layout(title: str, **extra: Any) -> dict[str, Any]:
     return layout
 
 
-def bars_figure(board: pd.DataFrame, bench: str, history: pd.DataFrame) -> Figure:
-    rows = board[board["benchmark"] == bench].head(MAX_PLOTTED_MODELS)
-    hist = history[history["benchmark"] == bench]
-    dims = sorted(hist["dimension"].unique(), key=_dim_order)
-    dim = "Overall" if "Overall" in dims else dims[0]
-    cur = hist[hist["dimension"] == dim].sort_values("timestamp").groupby("model").tail(1)
+def _board_dims(rows: pd.DataFrame) -> list[str]:
+    dims = [c[: -len(" w/ ties")] for c in rows.columns
+            if c.endswith(" w/ ties") and not c.startswith("avg") and rows[c].notna().any()]
+    return sorted(dims, key=_dim_order)
+
+
+def bars_figure(board: pd.DataFrame, bench: str) -> Figure | None:
+    """One panel per dimension, models as horizontal bars (names read in full) with 95% CI whiskers, the random
+    baseline as a dashed line; buttons switch between accuracy w/ ties and w/o ties."""
+    rows = board[board["benchmark"] == bench]
+    ref = rows[rows["reference"].astype(bool)]
+    models = rows[~rows["reference"].astype(bool)].head(MAX_PLOTTED_MODELS)
+    dims = _board_dims(rows)
+    if models.empty or not dims:
+        return None
+    gap = 0.06
+    width = (1 - gap * (len(dims) - 1)) / len(dims)
+    names = [esc(m) for m in models["model"]]
+    data: list[dict[str, Any]] = []
+    shapes: dict[str, list[dict[str, Any]]] = {}
+    layout_axes: dict[str, Any] = {}
+    annotations = []
+    for m, label in enumerate(("w/ ties", "w/o ties")):
+        shapes[label] = []
+        for k, dim in enumerate(dims):
+            col = f"{dim} {label}"
+            axis = "x" if k == 0 else f"x{k + 1}"
+            vals = [_num(v) for v in models[col]]
+            lo = [_num(v) for v in models[f"{col} lo"]]
+            hi = [_num(v) for v in models[f"{col} hi"]]
+            xs = [None if v is None else v * 100 for v in vals]
+            plus = [(h - v) * 100 if v is not None and h is not None else 0.0 for v, h in zip(vals, hi)]
+            minus = [(v - l_) * 100 if v is not None and l_ is not None else 0.0 for v, l_ in zip(vals, lo)]
+            text = ["n/a" if v is None else f"{v * 100:.1f}" for v in vals]
+            data.append({"type": "bar", "orientation": "h", "x": xs, "y": names, "xaxis": axis, "yaxis": "y",
+                         "name": esc(dim), "showlegend": False, "visible": m == 0, "text": text,
+                         "textposition": "inside", "insidetextanchor": "start", "textfont": {"color": "white"},
+                         "marker": {"color": _COLOURS[k % len(_COLOURS)]},
+                         "error_x": {"type": "data", "symmetric": False, "array": plus, "arrayminus": minus,
+                                     "visible": True, "color": "#222", "thickness": 1.2, "width": 3},
+                         "hovertemplate": f"%{{y}}<br>{esc(col)}: %{{x:.2f}}%<extra></extra>"})
+            r = _num(ref[col].iloc[0]) if len(ref) and col in ref else None
+            if r is not None:
+                shapes[label].append({"type": "line", "xref": axis, "yref": "paper", "x0": r * 100, "x1": r * 100,
+                                      "y0": 0, "y1": 1, "line": _REFERENCE_LINE})
+            if m == 0:
+                start = k * (width + gap)
+                layout_axes["xaxis" if k == 0 else f"xaxis{k + 1}"] = {
+                    "domain": [start, start + width], "range": [0, 100], "anchor": "y", "showline": True,
+                    "linecolor": "#444", "gridcolor": "#eee", "ticksuffix": "%", "tickvals": [0, 25, 50, 75, 100]}
+                annotations.append({"text": f"<b>{esc(dim)}</b>", "xref": "paper", "yref": "paper",
+                                    "x": start + width / 2, "y": 1.0, "yanchor": "bottom", "showarrow": False})
+    n = len(dims)
+    buttons = [{"label": label, "method": "update",
+                "args": [{"visible": [i // n == m for i in range(len(data))]}, {"shapes": shapes[label]}]}
+               for m, label in enumerate(("w/ ties", "w/o ties"))]
+    layout = _layout(f"{esc(bench)}: accuracy (%) per dimension, 95% CI; dashed: random (expected)",
+                     yaxis={"autorange": "reversed", "automargin": True, "showline": True, "gridcolor": "#fff"},
+                     shapes=shapes["w/ ties"], annotations=annotations, bargap=0.25,
+                     height=max(300, 26 * len(models) + 170),
+                     updatemenus=[{"type": "buttons", "direction": "right", "showactive": True, "x": 1, "xanchor": "right",
+                                   "y": 1.12, "yanchor": "bottom", "buttons": buttons}], **layout_axes)
+    return {"data": data, "layout": layout}
+
+
+def radar_figure(board: pd.DataFrame, bench: str, top: int = 8) -> Figure | None:
+    """Accuracy w/ ties per dimension of the top ranked models (VBench-style radar), the random baseline dashed."""
+    rows = board[board["benchmark"] == bench]
+    dims = _board_dims(rows)
+    if len(dims) < 3:
+        return None
+    ranked = rows[rows["ranked"].astype(bool)].head(top)
+    ref = rows[rows["reference"].astype(bool)]
     data = []
-    for metric, label in (("acc_wo_ties", "w/o ties"), ("acc_w_ties", "w/ ties")):
-        ys, lo, hi = [], [], []
-        cis = dict(zip(cur["model"], zip(cur[f"{metric}_lo"], cur[f"{metric}_hi"])))
-        for model, value in zip(rows["model"], rows.get(f"{dim} {label}", pd.Series([None] * len(rows)))):
-            v = _num(value)
-            l_, h_ = (_num(x) for x in cis.get(model, (None, None)))
-            ys.append(None if v is None else v * 100)
-            ok = v is not None and l_ is not None and h_ is not None
-            lo.append((v - l_) * 100 if ok else 0.0)
-            hi.append((h_ - v) * 100 if ok else 0.0)
-        data.append({"type": "bar", "name": f"{esc(dim)} accuracy {label}", "x": [esc(m) for m in rows["model"]],
-                     "y": ys, "error_y": {"type": "data", "symmetric": False, "array": hi, "arrayminus": lo,
-                                          "visible": True}})
-    return {"data": data, "layout": _layout(f"{esc(bench)}: {esc(dim)} accuracy (%) with 95% CI", barmode="group",
-                                            yaxis={"title": {"text": "accuracy (%)"}})}
+    theta = [esc(d) for d in dims] + [esc(dims[0])]
+    for k, (_, row) in enumerate(ranked.iterrows()):
+        r = [None if _num(row[f"{d} w/ ties"]) is None else row[f"{d} w/ ties"] * 100 for d in dims]
+        data.append({"type": "scatterpolar", "r": r + r[:1], "theta": theta, "name": esc(row["model"]), "mode": "lines+markers",
+                     "line": {"color": _COLOURS[k % len(_COLOURS)]}})
+    if len(ref):
+        r = [None if _num(ref[f"{d} w/ ties"].iloc[0]) is None else ref[f"{d} w/ ties"].iloc[0] * 100 for d in dims]
+        data.append({"type": "scatterpolar", "r": r + r[:1], "theta": theta, "name": esc(RANDOM_DISPLAY_NAME),
+                     "mode": "lines", "line": _REFERENCE_LINE})
+    if not data:
+        return None
+    return {"data": data, "layout": _layout(f"{esc(bench)}: accuracy w/ ties (%) per dimension, top {len(ranked)}",
+                                            polar={"radialaxis": {"range": [0, 100], "ticksuffix": "%"}},
+                                            legend={"x": 1.02, "y": 1, "yanchor": "top", "orientation": "v"},
+                                            height=480)}
 
 
 def heatmap_figure(board: pd.DataFrame, bench: str) -> Figure:
-    rows = board[board["benchmark"] == bench].head(MAX_PLOTTED_MODELS)
+    rows = board[board["benchmark"] == bench].head(MAX_PLOTTED_MODELS + 1)
     cols = [c for c in rows.columns if c.endswith(" ties") and not c.startswith("avg") and rows[c].notna().any()]
     z = [[None if _num(v) is None else round(float(v) * 100, 2) for v in row] for row in rows[cols].itertuples(index=False)]
-    data = [{"type": "heatmap", "z": z, "x": [esc(c) for c in cols], "y": [esc(m) for m in rows["model"]],
-             "colorscale": "Viridis", "colorbar": {"title": {"text": "%"}}, "hoverongaps": False}]
+    labels = [esc(RANDOM_DISPLAY_NAME if ref else m) for m, ref in zip(rows["model"], rows["reference"].astype(bool))]
+    data = [{"type": "heatmap", "z": z, "x": [esc(c) for c in cols], "y": labels, "colorscale": "Viridis",
+             "colorbar": {"title": {"text": "%"}}, "hoverongaps": False, "texttemplate": "%{z:.1f}"}]
     return {"data": data, "layout": _layout(f"{esc(bench)}: accuracy per dimension (%)",
-                                            yaxis={"autorange": "reversed"}, height=max(360, 22 * len(rows) + 160))}
+                                            yaxis={"autorange": "reversed"}, height=max(360, 24 * len(rows) + 170))}
 
 
 def history_figure(history: pd.DataFrame, bench: str) -> Figure | None:
@@ -169,12 +438,15 @@ def history_figure(history: pd.DataFrame, bench: str) -> Figure | None:
     for s in series:
         rows = hist[hist["series"] == s].sort_values(["timestamp", "model"])
         text = [esc(f"{m} @ {r or 'n/a'}") for m, r in zip(rows["model"], rows["revision"])]
+        ys = [float(v) * 100 for v in rows["acc_w_ties"]]
+        lo = [y - float(v) * 100 if _num(v) is not None else 0.0 for y, v in zip(ys, rows["acc_w_ties_lo"])]
+        hi = [float(v) * 100 - y if _num(v) is not None else 0.0 for y, v in zip(ys, rows["acc_w_ties_hi"])]
         data.append({"type": "scatter", "mode": "lines+markers", "name": esc(s), "x": list(range(1, len(rows) + 1)),
-                     "y": [float(v) * 100 for v in rows["acc_w_ties"]], "text": text,
-                     "hovertemplate": "%{text}<br>%{y:.2f}%<extra></extra>"})
-    return {"data": data, "layout": _layout(f"{esc(bench)}: {esc(dim)} accuracy w/ ties across checkpoints",
-                                            xaxis={"title": {"text": "checkpoint (submission order)"}},
-                                            yaxis={"title": {"text": "accuracy (%)"}})}
+                     "y": ys, "text": text, "hovertemplate": "%{text}<br>%{y:.2f}%<extra></extra>",
+                     "error_y": {"type": "data", "symmetric": False, "array": hi, "arrayminus": lo, "visible": True}})
+    return {"data": data, "layout": _layout(f"{esc(bench)}: {esc(dim)} accuracy w/ ties across checkpoints, 95% CI",
+                                            xaxis={"title": {"text": "checkpoint (submission order)"}, "dtick": 1},
+                                            yaxis={"title": {"text": "accuracy (%)"}, "ticksuffix": "%"})}
 
 
 def generator_figure(gen: pd.DataFrame, bench: str) -> Figure:
@@ -182,15 +454,17 @@ def generator_figure(gen: pd.DataFrame, bench: str) -> Figure:
     newest = rows.groupby("model")["timestamp"].transform("max")
     rows = rows[rows["timestamp"] == newest]
     data = []
-    for dim in sorted(rows["dimension"].unique(), key=_dim_order):
+    for k, dim in enumerate(sorted(rows["dimension"].unique(), key=_dim_order)):
         r = rows[rows["dimension"] == dim]
         strength = [_num(v) for v in r["strength"]]
         lo = [0.0 if s is None or _num(l) is None else s - float(l) for s, l in zip(strength, r["strength_lo"])]
         hi = [0.0 if s is None or _num(h) is None else float(h) - s for s, h in zip(strength, r["strength_hi"])]
         data.append({"type": "bar", "name": esc(dim), "x": [esc(f"{m}: {c}") for m, c in zip(r["model"], r["checkpoint"])],
-                     "y": strength, "error_y": {"type": "data", "symmetric": False, "array": hi, "arrayminus": lo}})
-    return {"data": data, "layout": _layout(f"{esc(bench)}: generator ranking", barmode="group",
-                                            yaxis={"title": {"text": "Bradley-Terry strength (log-odds vs baseline)"}})}
+                     "y": strength, "marker": {"color": _COLOURS[k % len(_COLOURS)]},
+                     "error_y": {"type": "data", "symmetric": False, "array": hi, "arrayminus": lo, "visible": True}})
+    return {"data": data, "layout": _layout(f"{esc(bench)}: generator ranking, 95% CI", barmode="group",
+                                            yaxis={"title": {"text": "strength (log-odds vs baseline)"},
+                                                   "zeroline": True, "zerolinecolor": "#888"})}
 
 
 def _json_for_script(obj: Any) -> str:
@@ -202,6 +476,53 @@ def _csp_hash(script: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode() + "'"
 
 
+def _rm_section(i: int, bench: str, board: pd.DataFrame, history: pd.DataFrame, figures: dict[str, Any]) -> str:
+    rows = board[board["benchmark"] == bench]
+    cols, groups = board_columns(rows)
+    method = ", ".join(map(str, rows["tier_method"].dropna().unique())) or "n/a"
+    tier_dim = ", ".join(map(str, rows["tier_dimension"].dropna().unique()))
+    n_apart = int((~rows["ranked"].astype(bool) & ~rows["reference"].astype(bool)).sum())
+    note = (f"Accuracies in %, each \u00b1 half the width of its 95% CI (hover a cell for the interval). "
+            "Ranked by <b>avg</b>, the mean of the averages w/o ties and w/ ties over every dimension; a model with an "
+            "n/a dimension has no average and is listed apart, without a position. "
+            f"<b>tier</b>: 1 + the number of models significantly better on {esc(tier_dim)} accuracy w/ ties "
+            f"({esc(method)}); <b>=n</b> marks a tier several models share (they cannot be told apart). The dashed "
+            "<i>random</i> row is a reference line, not a competitor: the expected accuracy of a scorer that ignores "
+            "the videos, with the best tie threshold. Click a header to sort.")
+    table_id = f"rm-{i}"
+    csv_cols = [c for c in rows.columns if c not in ("result_path",)]
+    tools = (f'<div class="tools">{_search(table_id)}{_toggles(table_id, groups)}'
+             f'{csv_link(rows[csv_cols], f"{bench}-reward-models.csv")}</div>')
+    parts = [f"<h2>Reward models: {esc(bench)}</h2><p class='note'>{note}</p>", tools,
+             html_table(table_id, rows, cols, apart=~rows["ranked"].astype(bool) & ~rows["reference"].astype(bool),
+                        apart_label=f"Not ranked: n/a on a dimension, so no average ({n_apart})",
+                        reference=rows["reference"].astype(bool), names=("model", "display_name"))]
+    for kind, fig in (("bars", bars_figure(board, bench)), ("radar", radar_figure(board, bench)),
+                      ("heatmap", heatmap_figure(board, bench)), ("history", history_figure(history, bench))):
+        if fig is not None:
+            fid = f"fig-rm-{i}-{kind}"
+            figures[fid] = fig
+            parts.append(f'<div class="fig" id="{fid}"></div>')
+    return "".join(parts)
+
+
+def _gen_section(i: int, bench: str, generators: pd.DataFrame, figures: dict[str, Any]) -> str:
+    rows = generators[generators["benchmark"] == bench]
+    rows = rows.assign(_d=rows["dimension"].map(_dim_order)).sort_values(["_d", "rank"], kind="stable").drop(columns="_d")
+    table_id = f"gen-{i}"
+    tools = (f'<div class="tools">{_search(table_id)}'
+             f'<fieldset class="vb-toggles" data-table="{table_id}"><legend>columns</legend>'
+             '<label><input type="checkbox" value="ci" checked> \u00b1 CI</label></fieldset>'
+             f'{csv_link(rows, f"{bench}-generators.csv")}</div>')
+    fid = f"fig-gen-{i}"
+    figures[fid] = generator_figure(generators, bench)
+    return (f"<h2>Generators: {esc(bench)}</h2><p class='note'>Win rate in % against the baseline, ties counted as "
+            "half wins; strength: Bradley-Terry log-odds with the baseline at 0; p: two-sided exact sign test of wins against losses (ties left out); "
+            "wins, losses and ties are counts of paired comparisons. Values \u00b1 half the width of their 95% CI.</p>"
+            + tools + html_table(table_id, rows, GEN_COLUMNS, names=("model", "checkpoint", "dimension"))
+            + f'<div class="fig" id="{fid}"></div>')
+
+
 def render_report(board: pd.DataFrame, history: pd.DataFrame, generators: pd.DataFrame, *,
                   title: str = "videobench leaderboard", problems: list[tuple[str, str]] | None = None) -> tuple[str, dict[str, Any]]:
     """The report HTML and its figures (id -> plotly figure dict, for PNG export)."""
@@ -210,34 +531,9 @@ def render_report(board: pd.DataFrame, history: pd.DataFrame, generators: pd.Dat
     sections: list[str] = []
     figures: dict[str, Any] = {}
     for i, bench in enumerate(sorted(board["benchmark"].unique()) if len(board) else []):
-        rows = board[board["benchmark"] == bench]
-        metric_cols = [c for c in rows.columns if c.endswith(" ties") or c == "avg"]
-        cols = ["position", "model", "display_name"] + metric_cols + ["tier", "revision", "n_pairs", "timestamp"]
-        rows = rows.assign(revision=rows["revision"].map(lambda r: r[:12] if isinstance(r, str) else r))
-        method = rows["tier_method"].dropna().unique()
-        tier_dim = rows["tier_dimension"].dropna().unique()
-        note = (f"Accuracies in %. <b>tier</b>: 1 + number of models significantly better on "
-                f"{esc(', '.join(map(str, tier_dim)))} accuracy w/ ties ({esc(', '.join(map(str, method)) or 'n/a')}); "
-                "models with equal tiers cannot be told apart. The <i>random</i> row is the expected accuracy of a "
-                "scorer that ignores the videos, with the best tie threshold.")
-        sections.append(f"<h2>Reward models: {esc(bench)}</h2><p class='note'>{note}</p>"
-                        + html_table(rows, [c for c in cols if c in rows.columns]))
-        for kind, fig in (("bars", bars_figure(board, bench, history)), ("heatmap", heatmap_figure(board, bench)),
-                          ("history", history_figure(history, bench))):
-            if fig is not None:
-                fid = f"fig-rm-{i}-{kind}"
-                figures[fid] = fig
-                sections.append(f'<div class="fig" id="{fid}"></div>')
+        sections.append(_rm_section(i, bench, board, history, figures))
     for i, bench in enumerate(sorted(generators["benchmark"].unique()) if len(generators) else []):
-        rows = generators[generators["benchmark"] == bench].sort_values(["dimension", "rank"])
-        cols = ["model", "checkpoint", "dimension", "rank", "strength", "strength_lo", "strength_hi", "win_rate",
-                "win_rate_lo", "win_rate_hi", "baseline", "wins", "losses", "ties", "p_value", "timestamp"]
-        sections.append(f"<h2>Generators: {esc(bench)}</h2><p class='note'>Win rates (%) against the baseline with "
-                        "ties as half wins; Bradley-Terry strengths are log-odds with the baseline at 0.</p>"
-                        + html_table(rows, cols, name_columns=("model", "checkpoint", "baseline")))
-        fid = f"fig-gen-{i}"
-        figures[fid] = generator_figure(generators, bench)
-        sections.append(f'<div class="fig" id="{fid}"></div>')
+        sections.append(_gen_section(i, bench, generators, figures))
     if problems:
         items = "".join(f"<li><code>{esc(p)}</code>: {esc(m)}</li>" for p, m in problems)
         sections.append(f"<h2>Skipped files</h2><ul class='note'>{items}</ul>")

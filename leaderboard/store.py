@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Mapping
 
+from videobench.atomic import clean_stale, temp_path, write_bytes
+from videobench.faults import fault_point
 from videobench.leaderboard.errors import CommitConflict, StoreError
 from videobench.leaderboard.layout import git_blob_sha1, sha256_hex
 
@@ -156,9 +158,11 @@ def minimal_changes(snap: Snapshot, changes: Changes) -> Changes:
 class LocalStore(Store):
     """A folder with the store layout. Commits are serialised by a lock file and checked against a HEAD id.
 
-    Each file is replaced atomically (temp file + rename); a crash in the middle of a multi-file commit can leave
-    some files new and some old, but HEAD only moves once all are in place, so the next writer's parent check sees the
-    old HEAD and re-plans from what is actually there.
+    A commit is all or nothing: every new file is written under a temp name, then a journal naming each rename (and
+    the new HEAD) is written in one rename, then the renames are applied and the journal removed. A process killed
+    before the journal exists leaves the old state (its temp files are removed by the next commit); killed after,
+    the next ``snapshot`` or ``commit`` finishes the renames first. Nobody reading through a snapshot sees half a
+    commit.
     """
 
     META = ".videobench"
@@ -192,8 +196,34 @@ class LocalStore(Store):
                 if not name.startswith("."):
                     yield Path(dirpath) / name
 
+    @property
+    def _journal(self) -> Path:
+        return self.root / self.META / "journal.json"
+
+    def _roll_forward(self) -> None:
+        """Finish a commit whose journal was written (call with the exclusive lock held); idempotent."""
+        try:
+            entry = json.loads(self._journal.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return
+        for path, tmp in entry["files"].items():
+            target = self._resolve(path)
+            if tmp is None:
+                target.unlink(missing_ok=True)
+            elif (target.parent / tmp).exists():  # absent: this rename was done before the kill
+                os.replace(target.parent / tmp, target)
+                fault_point("store:renamed")
+        with (self.root / self.META / "log.jsonl").open("a", encoding="utf-8") as f:
+            f.write(json.dumps({k: entry[k] for k in ("revision", "parent", "message", "time")}
+                               | {"files": sorted(entry["files"])}) + "\n")
+        write_bytes(self._head_file, (entry["revision"] + "\n").encode())
+        self._journal.unlink()
+
     def snapshot(self) -> Snapshot:
         files: dict[str, FileInfo] = {}
+        if self._journal.exists():  # a commit was interrupted after its journal: finish it before reading
+            with self._lock():
+                self._roll_forward()
         with self._lock(shared=True):
             revision = self._head()
             for path in self._walk():
@@ -258,25 +288,26 @@ class LocalStore(Store):
     def commit(self, changes: Mapping[str, bytes | None], message: str, parent: str | None) -> str:
         targets = {path: self._resolve(path) for path in changes}
         with self._lock():
+            self._roll_forward()
             if self._head() != parent:
                 raise CommitConflict(f"{self.describe()}: head is {self._head()}, not {parent}")
+            staged: dict[str, str | None] = {}
             for path, data in changes.items():
                 target = targets[path]
                 if data is None:
-                    target.unlink(missing_ok=True)
+                    staged[path] = None
                     continue
                 target.parent.mkdir(parents=True, exist_ok=True)
-                tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+                clean_stale(target.parent, target.name)  # temp files of an earlier commit killed before its journal
+                tmp = temp_path(target)
                 tmp.write_bytes(data)
-                os.replace(tmp, target)
+                staged[path] = tmp.name
             revision = uuid.uuid4().hex + uuid.uuid4().hex[:8]
-            log = self.root / self.META / "log.jsonl"
-            with log.open("a", encoding="utf-8") as f:
-                f.write(json.dumps({"revision": revision, "parent": parent, "message": message,
-                                    "files": sorted(changes), "time": time.time()}) + "\n")
-            tmp_head = self._head_file.with_name(".HEAD.tmp")
-            tmp_head.write_text(revision + "\n")
-            os.replace(tmp_head, self._head_file)
+            fault_point("store:staged")
+            write_bytes(self._journal, json.dumps({"revision": revision, "parent": parent, "message": message,
+                                                   "time": time.time(), "files": staged}).encode())
+            fault_point("store:journal")
+            self._roll_forward()
         return revision
 
 

@@ -1,10 +1,13 @@
 """Submissions: a request file per (model, revision, benchmark), checked before any compute is spent.
 
-Checks, in order: the spec parses and names acceptable ids; every Hub component's revision resolves to a commit; the
-weights are safetensors, or ``.pth`` files that ``torch.load(weights_only=True)`` accepts (the VideoReward format);
-other pickle files are refused unless a safetensors file sits beside them; no config asks for remote code
-(``auto_map``, ``custom_pipeline``, ``trust_remote_code``, custom classes in ``model_index.json``) unless the board
-allows it; then, inside the same commit that files the request, duplicates and the submitter's quota.
+Checks, in order: the spec parses and names acceptable ids; every adapter is one the board loads weights with (a
+registered reward-model adapter, or a generator kind and modifiers of ``compare``); the benchmark (a registered name or
+a local benchmark) or prompt suite exists; every Hub component's revision resolves to a commit; the weights are
+safetensors, or ``.pth`` files that ``torch.load(weights_only=True)`` accepts (the VideoReward format); other pickle
+files are refused unless a safetensors file sits beside them; no config asks for remote code (``auto_map``,
+``custom_pipeline``, ``trust_remote_code``, custom classes in ``model_index.json``) unless the board allows it; a
+VideoReward checkpoint's base model (``model_config.json``) passes the same weight checks; then, inside the same commit
+that files the request, duplicates and the submitter's quota. Nothing is filed and no quota is used unless all pass.
 """
 
 from __future__ import annotations
@@ -27,6 +30,9 @@ Status = Literal["PENDING", "RUNNING", "FINISHED", "FAILED"]
 Kind = Literal["reward_model", "generator"]
 ACTIVE: tuple[str, ...] = ("PENDING", "RUNNING", "FINISHED")
 
+#: Reward-model adapters that never load the submitted files (or would import the submitter's code).
+NOT_SUBMITTABLE = frozenset({"scores", "random", "classical", "pixel", "python"})
+NOT_IMPORTED = frozenset({"python"})
 SAFE_WEIGHTS = (".safetensors",)
 PICKLE_SUFFIXES = (".bin", ".pt", ".ckpt", ".pkl", ".pickle", ".joblib", ".dill")
 CONFIG_MAX_BYTES = 2 * 1024 * 1024
@@ -58,6 +64,9 @@ class Request:
     status: Status = "PENDING"
     claimed_by: str = ""
     claimed_at: str = ""
+    #: where the claiming worker runs: a dead process on this host can be told from a slow one
+    claimed_host: str = ""
+    claimed_pid: int = 0
     attempts: int = 0
     reason: str = ""
     result_files: list[str] = field(default_factory=list)
@@ -236,6 +245,17 @@ def check_safetensors_header(path: Path, source: str) -> None:
             raise SubmissionRefused(f"{source}: safetensors header is not JSON") from exc
 
 
+def _local_listing(root: Path) -> dict[str, int]:
+    return {p.relative_to(root).as_posix(): p.stat().st_size for p in root.rglob("*")
+            if p.is_file() and not p.is_symlink() and ".git" not in p.parts}
+
+
+def local_fingerprint(folder: str | Path) -> str:
+    """The fingerprint ``submit`` records for a local folder (its revision), computed on the folder as it is now."""
+    root = Path(folder)
+    return _local_fingerprint(root, _local_listing(root))
+
+
 def _local_fingerprint(root: Path, listing: dict[str, int]) -> str:
     digest = hashlib.sha256()
     for rel in sorted(listing):
@@ -255,12 +275,12 @@ def check_component(comp: Component, default_revision: str, policy: SubmissionPo
         root = Path(comp.target).expanduser().resolve()
         if not root.is_dir():
             raise SubmissionRefused(f"{comp.target}: not a folder")
-        listing = {p.relative_to(root).as_posix(): p.stat().st_size for p in root.rglob("*")
-                   if p.is_file() and not p.is_symlink() and ".git" not in p.parts}
+        listing = _local_listing(root)
         for rel in listing:
             if rel.endswith(".safetensors"):
                 check_safetensors_header(root / rel, f"{comp.target}/{rel}")
         notes = check_files(comp.target, listing, lambda rel: root / rel, policy)
+        notes += _check_base_model(comp, listing, lambda rel: root / rel, policy, endpoint, token, cache_dir)
         return Component(comp.adapter, str(root), _local_fingerprint(root, listing), comp.options), notes
     try:
         split_model_id(comp.target)
@@ -285,7 +305,84 @@ def check_component(comp: Component, default_revision: str, policy: SubmissionPo
         return Path(api.hf_hub_download(comp.target, rel, revision=sha, cache_dir=cache_dir))
 
     notes = check_files(f"{comp.target}@{sha[:12]}", listing, fetch, policy)
+    notes += _check_base_model(comp, listing, fetch, policy, endpoint, token, cache_dir)
     return Component(comp.adapter, comp.target, sha, comp.options), notes
+
+
+def _check_base_model(comp: Component, listing: dict[str, int], fetch: Callable[[str], Path],
+                      policy: SubmissionPolicy, endpoint: str | None, token: str | None,
+                      cache_dir: str | None) -> list[str]:
+    """A VideoReward checkpoint loads the base model named in its ``model_config.json`` before its own weights: that
+    base passes the same checks (safe weights, no remote code) before the request is filed."""
+    if comp.adapter != "videoreward":
+        return []
+    if "model_config.json" not in listing:
+        raise SubmissionRefused(f"{comp.target}: no model_config.json (a VideoReward checkpoint names its base model "
+                                "and dimensions there)")
+    try:
+        config = json.loads(fetch("model_config.json").read_text(encoding="utf-8"))
+        model_cfg = config.get("model_config") or {}
+        base = str(model_cfg.get("model_name_or_path") or "")
+        base_revision = str(model_cfg.get("model_revision") or "")
+    except (UnicodeDecodeError, json.JSONDecodeError, AttributeError) as exc:
+        raise SubmissionRefused(f"{comp.target}/model_config.json: not a JSON object ({exc})") from exc
+    if not base:
+        raise SubmissionRefused(f"{comp.target}/model_config.json: model_config.model_name_or_path is empty")
+    try:
+        resolved, notes = check_component(Component("base", base, base_revision), "main", policy, endpoint=endpoint,
+                                          token=token, cache_dir=cache_dir)
+    except SubmissionRefused as exc:
+        raise SubmissionRefused(f"{comp.target}: its base model {base} (model_config.json) is refused: {exc}") from exc
+    return [f"base model {base}@{resolved.revision[:12]}: {note}" for note in notes]
+
+
+def check_adapters(kind: Kind, components: list[Component]) -> None:
+    """Every adapter of the spec is one the board loads weights through; refuse the rest before any download."""
+    if kind == "reward_model":
+        from videobench.rewards.registry import available_reward_models
+
+        known = available_reward_models()
+        allowed = [p for p in known if p not in NOT_SUBMITTABLE]
+        if len(components) != 1:
+            raise SubmissionRefused(f"a reward model is one component ADAPTER:TARGET, got {len(components)}")
+        prefix = components[0].adapter
+        if prefix not in allowed:
+            what = "is not one the board loads submitted weights with" if prefix in known else "is unknown"
+            raise SubmissionRefused(f"reward model {prefix!r} {what}; a submission uses one of {allowed}")
+        return
+    from videobench.compare.modifiers import available_modifiers
+    from videobench.compare.spec import SOURCE_KINDS
+
+    if components[0].adapter not in SOURCE_KINDS:
+        raise SubmissionRefused(f"generator kind {components[0].adapter!r} is unknown; use one of {list(SOURCE_KINDS)}")
+    for comp in components[1:]:
+        if comp.adapter not in available_modifiers():
+            raise SubmissionRefused(f"generator modifier {comp.adapter!r} is unknown; use one of "
+                                    f"{available_modifiers()}")
+
+
+def check_target(kind: Kind, benchmark: str) -> str:
+    """The benchmark (reward models) or prompt suite (generators) the request names exists; returns a note."""
+    if kind == "reward_model":
+        from videobench.data.registry import load_benchmark, registered_benchmarks
+
+        if benchmark in registered_benchmarks():
+            return f"benchmark {benchmark} is registered"
+        if Path(benchmark).exists():
+            try:
+                load_benchmark(benchmark)
+            except (ValueError, OSError) as exc:
+                raise SubmissionRefused(f"benchmark {benchmark}: {exc}") from exc
+            return f"benchmark {benchmark} loads"
+        raise SubmissionRefused(f"unknown benchmark {benchmark!r}; this board evaluates reward models on "
+                                f"{registered_benchmarks()} (or a local benchmark path)")
+    from videobench.prompts import load_prompts
+
+    try:
+        suite = load_prompts(benchmark)
+    except (ValueError, OSError) as exc:
+        raise SubmissionRefused(f"prompt suite {benchmark!r}: {exc}") from exc
+    return f"prompt suite {benchmark}: {len(suite)} prompts"
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -334,9 +431,14 @@ def submit(store: Store, spec: str, benchmark: str, *, kind: Kind = "reward_mode
            endpoint: str | None = None, token: str | None = None, cache_dir: str | None = None) -> Request:
     policy = policy or SubmissionPolicy()
     check_benchmark(benchmark)
+    # cheap checks first: nothing is downloaded for a request that cannot run, and submitted code is never imported
+    # (the registry imports a python: target to read its options)
+    if kind == "reward_model" and parse_spec(spec)[0].adapter in NOT_IMPORTED:
+        raise SubmissionRefused(f"model spec {spec!r}: this board never imports submitted code")
     if kind == "reward_model":
         spec = canonical_reward_spec(spec, policy)
-    components, checks = [], []
+    check_adapters(kind, parse_spec(spec))
+    components, checks = [], [check_target(kind, benchmark)]
     for comp in parse_spec(spec):
         resolved, notes = check_component(comp, revision, policy, endpoint=endpoint, token=token, cache_dir=cache_dir)
         components.append(resolved)

@@ -31,9 +31,10 @@ from videobench.leaderboard.significance import PairedCorrectness, significance_
 from videobench.leaderboard.store import Snapshot
 from videobench.results import CompareResult, EvalResult, Result, ResultFormatError
 
-#: The random baseline's key in the board. '@' is outside the model-id alphabet (``layout``), so no submitted or
-#: published model (not even one named ``random``, the default name of ``videobench eval --model random``) can take it.
-RANDOM_MODEL = "@random"
+#: The random baseline's key in the board. Spaces and parentheses are outside the model-id alphabet (``layout``), so no
+#: submitted or published model (not even one named ``random``, the default name of ``videobench eval --model random``)
+#: can take it; and it does not start like a spreadsheet formula (as '@' or '=' would) in the CSV table.
+RANDOM_MODEL = "random (expected)"
 RANDOM_DISPLAY_NAME = "Random (expected)"
 #: Column the board ranks on.
 RANKING_COLUMN = "avg"

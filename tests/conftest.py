@@ -8,6 +8,9 @@ import sys
 # Tests never reach the network: no Hub downloads, no telemetry.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+# huggingface_hub uploads through Xet whenever hf_xet is installed; the test Hub server (tests/leaderboard/hub_server.py)
+# speaks the LFS batch API only, as the Hub still does for clients without Xet.
+os.environ.setdefault("HF_HUB_DISABLE_XET", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # One OpenMP thread per test process: `make test` runs 2 xdist workers on 2 cores, and a 2-thread torch process whose
 # second core is busy waits at every parallel region (measured: the online Flow-RWR test took 173 s with 2 threads

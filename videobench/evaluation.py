@@ -12,9 +12,9 @@ published VideoAlign script walks its CSV (that mode is order dependent by const
 from __future__ import annotations
 
 import hashlib
+import io
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -24,7 +24,7 @@ import pandas as pd
 from videobench import metrics
 from videobench.data.benchmark import PairBenchmark, label_column
 from videobench.provenance import collect
-from videobench.results import BenchmarkInfo, DimensionResult, Estimate, EvalResult, ModelInfo, save_result
+from videobench.results import BenchmarkInfo, DimensionResult, Estimate, EvalResult, ModelInfo, save_result_set
 from videobench.scores_file import ScoresFileError, benchmark_items
 
 OVERALL = "Overall"
@@ -222,6 +222,23 @@ def _overall_sources(benchmark: PairBenchmark, model_dims: Sequence[str]) -> lis
     return sources if len(sources) >= 2 else []
 
 
+def check_dimensions(benchmark: PairBenchmark, model_dims: Sequence[str], model_name: str) -> None:
+    """A model must score at least one of the benchmark's dimensions, under its exact name; otherwise every cell would
+    be n/a and the run would look like a result. Names that differ only in case are refused with the fix (they are
+    not matched silently: ``vq`` may be a different quantity, and a result must say what it measured)."""
+    bench_dims = list(benchmark.dimensions)
+    by_lower = {d.lower(): d for d in bench_dims}
+    near = {d: by_lower[d.lower()] for d in model_dims if d not in bench_dims and d.lower() in by_lower}
+    if near:
+        raise ScoresFileError(
+            f"{model_name}: column(s) {list(near)} differ from the benchmark's dimension(s) {list(near.values())} only "
+            "in case; dimension names are case-sensitive: rename them")
+    if not any(d in bench_dims for d in model_dims):
+        raise ScoresFileError(
+            f"{model_name}: none of its dimensions {list(model_dims)} is a dimension of benchmark {benchmark.name!r} "
+            f"{bench_dims}: rename the score columns to the benchmark's names")
+
+
 def evaluate_video_scores(
     benchmark: PairBenchmark,
     video_scores: pd.DataFrame | Mapping[str, Mapping[str, float]],
@@ -238,6 +255,7 @@ def evaluate_video_scores(
     NaN scores exclude their pairs (counted); a video the table lacks is an error listing the missing videos, or,
     with ``allow_missing`` (the scoring engine skipping unreadable files), a NaN that excludes its pairs.
     """
+    check_dimensions(benchmark, model_info.dimensions, model_info.spec or model_info.name)
     table = _video_table(video_scores)
     with_prompt = "prompt" in table.columns
     model_dims = [d for d in model_info.dimensions if d in table.columns]
@@ -291,6 +309,7 @@ def evaluate_pair_scores(
 
     A derived Overall standardises each dimension over all 2N scores (the evaluated set of this layout).
     """
+    check_dimensions(benchmark, list(pair_scores), model_info.spec or model_info.name)
     scores = {d: v for d, v in pair_scores.items() if d in benchmark.dimensions}
     extra: dict[str, Any] = dict(options.pop("extra_provenance", None) or {})
     sources = _overall_sources(benchmark, list(scores)) if derive_overall_score else []
@@ -331,16 +350,10 @@ def _video_seed(seed: int, video: str) -> int:
     return int.from_bytes(digest[:8], "little")
 
 
-def _write_parquet_atomic(frame: pd.DataFrame, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    os.chmod(tmp, 0o644)  # mkstemp makes 0600; result tables are meant to be shared
-    try:
-        frame.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def parquet_bytes(frame: pd.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    return buffer.getvalue()
 
 
 def save_evaluation(
@@ -350,15 +363,13 @@ def save_evaluation(
     stem: str,
     per_video: pd.DataFrame | None = None,
 ) -> Path:
-    """Write ``<stem>.pairs.parquet``, ``<stem>.videos.parquet`` (when given) and ``<stem>.json`` (last, so a JSON
-    file always points at complete tables). The JSON names the tables relative to itself."""
+    """Write ``<stem>.json`` with ``<stem>.pairs.parquet`` and ``<stem>.videos.parquet`` (when given) as one set
+    (``save_result_set``): a kill at any point leaves the old set, no JSON, or the new set, never a JSON beside tables
+    of another run. The JSON names the tables relative to itself."""
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    pairs_path = directory / f"{stem}.pairs.parquet"
-    _write_parquet_atomic(per_pair, pairs_path)
-    result.per_pair_file = pairs_path.name
+    tables = {f"{stem}.pairs.parquet": per_pair}
+    result.per_pair_file = f"{stem}.pairs.parquet"
     if per_video is not None:
-        videos_path = directory / f"{stem}.videos.parquet"
-        _write_parquet_atomic(per_video, videos_path)
-        result.per_video_file = videos_path.name
-    return save_result(result, directory / f"{stem}.json")
+        tables[f"{stem}.videos.parquet"] = per_video
+        result.per_video_file = f"{stem}.videos.parquet"
+    return save_result_set(result, directory / f"{stem}.json", {n: parquet_bytes(t) for n, t in tables.items()})

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import html
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from videobench.atomic import write_text
 from videobench.results import EvalResult
 
 #: Metrics shown in the report, in order: (attribute of DimensionResult, title).
@@ -42,29 +42,36 @@ class BarSeries:
     high: list[float | None]
 
 
-def grouped_bar_figure(categories: Sequence[str], series: Sequence[BarSeries], title: str, y_title: str = "accuracy",
-                       y_range: tuple[float, float] | None = (0.0, 1.0)):
+def grouped_bar_figure(categories: Sequence[str], series: Sequence[BarSeries], title: str, y_title: str = "accuracy (%)",
+                       y_range: tuple[float, float] | None = (0.0, 100.0), scale: float = 100.0):
     """Bars per category, one colour per series side by side, asymmetric CI whiskers; n/a bars are left out and
-    marked in the hover text. All names are escaped here."""
+    marked in the hover text. Values are multiplied by ``scale`` (rates in [0, 1] become %). Value labels sit inside
+    the bars at their base, clear of the whiskers at the bar tops. All names are escaped here."""
     import plotly.graph_objects as go
 
     fig = go.Figure()
     cats = [esc(c) for c in categories]
     for s in series:
-        ys = [v if v is not None else None for v in s.values]
-        plus = [(h - v) if (h is not None and v is not None) else 0.0 for v, h in zip(s.values, s.high)]
-        minus = [(v - lo) if (lo is not None and v is not None) else 0.0 for v, lo in zip(s.values, s.low)]
-        text = ["n/a" if v is None else f"{v:.3f}" for v in s.values]
+        ys = [None if v is None else v * scale for v in s.values]
+        plus = [(h - v) * scale if (h is not None and v is not None) else 0.0 for v, h in zip(s.values, s.high)]
+        minus = [(v - lo) * scale if (lo is not None and v is not None) else 0.0 for v, lo in zip(s.values, s.low)]
+        text = ["n/a" if v is None else f"{v * scale:.1f}" for v in s.values]
+        hover = ["n/a" if v is None else f"{v * scale:.2f}" + ("" if lo is None or h is None else
+                 f" (95% CI {lo * scale:.2f}\u2013{h * scale:.2f})") for v, lo, h in zip(s.values, s.low, s.high)]
         has_ci = any(lo is not None and h is not None for lo, h in zip(s.low, s.high))
         fig.add_trace(go.Bar(
-            name=esc(s.name), x=cats, y=ys, text=text, textposition="outside",
-            error_y=dict(type="data", symmetric=False, array=plus, arrayminus=minus, visible=has_ci),
-            hovertemplate="%{x}: %{text}<extra>" + esc(s.name) + "</extra>",
+            name=esc(s.name), x=cats, y=ys, text=text, textposition="inside", insidetextanchor="start",
+            textangle=0, customdata=hover,
+            error_y=dict(type="data", symmetric=False, array=plus, arrayminus=minus, visible=has_ci, color="#222",
+                         thickness=1.2, width=4),
+            hovertemplate="%{x}: %{customdata}<extra>" + esc(s.name) + "</extra>",
         ))
     fig.update_layout(title=esc(title), barmode="group", yaxis_title=esc(y_title), legend_title="model",
-                      template="plotly_white", height=420, margin=dict(t=60, b=40, l=60, r=20))
+                      template="plotly_white", height=440, margin=dict(t=90, b=40, l=60, r=20),
+                      legend=dict(orientation="h", x=0, xanchor="left", y=1.0, yanchor="bottom"),
+                      uniformtext=dict(minsize=9, mode="hide"))
     if y_range is not None:
-        fig.update_yaxes(range=list(y_range))
+        fig.update_yaxes(range=list(y_range), ticksuffix="%" if scale == 100.0 else "")
     return fig
 
 
@@ -119,6 +126,13 @@ def format_estimate(value: float | None, low: float | None = None, high: float |
     return f"{value:.{digits}f}{sep}{(high - low) / 2:.{digits}f}"
 
 
+def format_percent(value: float | None, low: float | None = None, high: float | None = None) -> str:
+    """A rate in [0, 1] as ``73.45 ± 3.00`` (%, half-width of the CI), ``73.45`` without CI, ``n/a`` without value."""
+    if value is None:
+        return "n/a"
+    return format_estimate(value * 100, None if low is None else low * 100, None if high is None else high * 100, digits=2)
+
+
 def _series(results: Sequence[EvalResult], dims: Sequence[str], attr: str) -> list[BarSeries]:
     out = []
     for r in results:
@@ -151,8 +165,9 @@ def eval_report_html(results: Sequence[EvalResult], title: str | None = None) ->
     parts = [
         f"<p class=\"note\">Benchmark <b>{esc(bench.name)}</b> ({esc(bench.n_pairs)} pairs, fingerprint "
         f"<code>{esc(bench.fingerprint)}</code>, source <code>{esc(bench.source)}</code>). Bars show accuracy against "
-        "the benchmark's labels (from people, or by construction for built-in benchmarks such as sanity); whiskers "
-        "are prompt-clustered bootstrap confidence intervals; n/a means the model does not score that dimension.</p>"
+        "the benchmark's labels (from people, or by construction for built-in benchmarks such as sanity), in % as on "
+        "the leaderboard; whiskers are prompt-clustered bootstrap 95% confidence intervals; n/a means the model does not "
+        "score that dimension.</p>"
     ]
     for i, (attr, metric_title) in enumerate(REPORT_METRICS):
         fig = grouped_bar_figure(dims, _series(results, dims, attr), metric_title)
@@ -167,12 +182,11 @@ def eval_report_html(results: Sequence[EvalResult], title: str | None = None) ->
             for d in dims:
                 dim = r.dimensions.get(d)
                 est = getattr(dim, attr) if dim is not None and dim.available else None
-                row.append("n/a" if est is None else format_estimate(est.value, est.ci_low, est.ci_high))
+                row.append("n/a" if est is None else format_percent(est.value, est.ci_low, est.ci_high))
         for key in ("without_ties", "with_ties", "overall"):
-            v = r.averages.get(key)
-            row.append("n/a" if v is None else f"{v:.3f}")
+            row.append(format_percent(r.averages.get(key)))
         rows.append(row)
-    parts.append(html_table(header, rows, caption="Accuracy (value ± half-width of the 95% CI)"))
+    parts.append(html_table(header, rows, caption="Accuracy in % (value ± half-width of the 95% CI)"))
 
     detail_rows = []
     for r in results:
@@ -184,14 +198,13 @@ def eval_report_html(results: Sequence[EvalResult], title: str | None = None) ->
             detail_rows.append([
                 r.model.name, d, dim.n_pairs, f"{dim.human_tie_rate:.3f}" if dim.human_tie_rate == dim.human_tie_rate else "n/a",
                 "n/a" if not dim.available else "no ties" if dim.epsilon is None else f"{dim.epsilon:.4g}",
-                "n/a" if ref is None or ref.value is None else f"{ref.value:.3f}",
-                "n/a" if dim.accuracy_with_ties_crossfit is None or dim.accuracy_with_ties_crossfit.value is None
-                else f"{dim.accuracy_with_ties_crossfit.value:.3f}",
+                "n/a" if ref is None else format_percent(ref.value),
+                "n/a" if dim.accuracy_with_ties_crossfit is None else format_percent(dim.accuracy_with_ties_crossfit.value),
                 dim.n_excluded,
             ])
     parts.append(html_table(
-        ["model", "dimension", "pairs", "human tie rate", "ε* (grouped)", "w/ ties (reference script)",
-         "w/ ties (cross-fit)", "excluded"],
+        ["model", "dimension", "pairs", "human tie rate", "ε* (grouped)", "w/ ties % (reference script)",
+         "w/ ties % (cross-fit)", "excluded"],
         detail_rows, caption="Details per dimension",
     ))
     prov_rows = [[r.model.name, r.model.spec, r.model.fingerprint, " ".join(map(str, r.provenance.get("command", []))),
@@ -203,15 +216,4 @@ def eval_report_html(results: Sequence[EvalResult], title: str | None = None) ->
 
 def write_eval_report(results: Sequence[EvalResult], path: str | os.PathLike, title: str | None = None) -> Path:
     """Write the report atomically (a reader never sees half a page)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.chmod(tmp, 0o644)  # mkstemp makes 0600; a report is meant to be shared
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(eval_report_html(results, title))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_text(path, eval_report_html(results, title))

@@ -2,18 +2,22 @@
 
 Results are JSON, written atomically (temp file + rename), with a schema version. ``load_result`` reads every schema
 version this package has written. Raw per-item numbers (per-pair margins, per-video scores) sit beside the JSON as
-Parquet; the JSON names that file relative to itself.
+Parquet; the JSON names that file relative to itself and records the sha256 of every file beside it that belongs to
+the result (``files``), so a set torn by an interrupted rewrite is refused instead of read (``save_result_set``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Mapping
+
+from videobench.atomic import clean_stale, temp_path, write_bytes
+from videobench.faults import fault_point
 
 SCHEMA_VERSION = 1
 #: Largest result file ``load_result`` accepts (results come from submissions, so they are untrusted).
@@ -94,6 +98,8 @@ class EvalResult:
     provenance: dict[str, Any]
     per_pair_file: str | None = None
     per_video_file: str | None = None
+    #: file beside the JSON -> sha256 of its bytes: the files written with this result, checked by ``load_result``
+    files: dict[str, str] = field(default_factory=dict)
     kind: Literal["eval"] = "eval"
     schema_version: int = SCHEMA_VERSION
 
@@ -143,6 +149,7 @@ class CompareResult:
     ranking: dict[str, list[RankEntry]]
     provenance: dict[str, Any]
     per_item_file: str | None = None
+    files: dict[str, str] = field(default_factory=dict)
     kind: Literal["compare"] = "compare"
     schema_version: int = SCHEMA_VERSION
 
@@ -167,25 +174,62 @@ def result_to_dict(result: Result) -> dict[str, Any]:
     return _clean(asdict(result))
 
 
+def _json_bytes(data: dict[str, Any]) -> bytes:
+    return (json.dumps(data, indent=2, sort_keys=False, allow_nan=False) + "\n").encode("utf-8")
+
+
 def write_json_atomic(path: str | os.PathLike, data: dict[str, Any]) -> Path:
     """Write JSON so that a crash never leaves a half-written file behind."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2, sort_keys=False, allow_nan=False)
-            f.write("\n")
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; results are meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_bytes(path, _json_bytes(data))
 
 
 def save_result(result: Result, path: str | os.PathLike) -> Path:
     return write_json_atomic(path, result_to_dict(result))
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _plain_name(name: str, source: str) -> str:
+    if not isinstance(name, str) or not name or "/" in name or "\\" in name or name.startswith("."):
+        raise ResultFormatError(f"{source}: {name!r} is not a plain file name beside the result")
+    return name
+
+
+def save_result_set(result: Result, path: str | os.PathLike, files: Mapping[str, bytes]) -> Path:
+    """Write the result JSON at ``path`` together with ``files`` (name beside the JSON -> bytes) as one set.
+
+    Everything is first written under temp names; then the old JSON is removed, the files are renamed into place, and
+    the new JSON, which records each file's sha256, is renamed in last. A reader finds the old set, no JSON (for the
+    instant of the renames), or the new set; a JSON whose files were swapped under it fails ``load_result``.
+    """
+    path = Path(path)
+    directory = path.parent
+    directory.mkdir(parents=True, exist_ok=True)
+    result.files = {_plain_name(name, str(path)): sha256_bytes(data) for name, data in files.items()}
+    temps: dict[Path, Path] = {}
+    try:
+        for name, data in [*files.items(), (path.name, _json_bytes(result_to_dict(result)))]:
+            clean_stale(directory, name)  # leftovers of an earlier, killed write of this same file
+            tmp = temp_path(directory / name)
+            temps[directory / name] = tmp  # before writing: a failed write is cleaned up too
+            tmp.write_bytes(data)
+            os.chmod(tmp, 0o644)
+    except BaseException:
+        for tmp in temps.values():
+            tmp.unlink(missing_ok=True)
+        raise
+    fault_point("result-set:prepared")
+    json_tmp = temps.pop(path)
+    if temps:
+        path.unlink(missing_ok=True)  # the old JSON names files about to change: no reader may pair it with them
+    fault_point("result-set:old-json-removed")
+    for target, tmp in temps.items():
+        os.replace(tmp, target)
+        fault_point("result-set:file-replaced")
+    os.replace(json_tmp, path)
+    return path
 
 
 def _estimate(d: Any) -> Estimate | None:
@@ -221,6 +265,7 @@ def result_from_dict(data: dict[str, Any], source: str = "<dict>") -> Result:
                 provenance=dict(data["provenance"]),
                 per_pair_file=data.get("per_pair_file"),
                 per_video_file=data.get("per_video_file"),
+                files=_files(data.get("files"), source),
                 schema_version=SCHEMA_VERSION,
             )
         if kind == "compare":
@@ -238,11 +283,35 @@ def result_from_dict(data: dict[str, Any], source: str = "<dict>") -> Result:
                 },
                 provenance=dict(data["provenance"]),
                 per_item_file=data.get("per_item_file"),
+                files=_files(data.get("files"), source),
                 schema_version=SCHEMA_VERSION,
             )
     except (KeyError, TypeError, AttributeError) as exc:
         raise ResultFormatError(f"{source}: malformed {kind} result ({type(exc).__name__}: {exc})") from exc
     raise ResultFormatError(f"{source}: unknown result kind {kind!r} (expected 'eval' or 'compare')")
+
+
+def _files(value: Any, source: str) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise ResultFormatError(f"{source}: 'files' must map file names to sha256 hex digests")
+    return {_plain_name(k, source): v for k, v in value.items()}
+
+
+def check_result_files(result: Result, path: str | os.PathLike) -> None:
+    """Every file the result recorded that is present beside ``path`` has the recorded sha256; raises
+    ``ResultFormatError`` naming the file otherwise (a missing file is not checked: a JSON may travel alone)."""
+    path = Path(path)
+    for name, digest in result.files.items():
+        side = path.parent / name
+        if not side.is_file():
+            continue
+        actual = sha256_bytes(side.read_bytes())
+        if actual != digest:
+            raise ResultFormatError(
+                f"{side}: does not belong to {path.name} (sha256 {actual[:12]}, the result recorded {digest[:12]}); "
+                "the set was torn by an interrupted write or edited by hand: rerun the command that wrote it")
 
 
 def _upgrade(data: dict[str, Any], version: int) -> dict[str, Any]:
@@ -259,4 +328,6 @@ def load_result(path: str | os.PathLike) -> Result:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ResultFormatError(f"{path}: not valid JSON ({exc})") from exc
-    return result_from_dict(data, source=str(path))
+    result = result_from_dict(data, source=str(path))
+    check_result_files(result, path)
+    return result

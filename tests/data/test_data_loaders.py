@@ -277,21 +277,30 @@ def test_videogen_rewardbench_name_downloads_the_csv(monkeypatch: pytest.MonkeyP
                                                      tmp_path: Path) -> None:
     from videobench.data import hf
 
-    snapshot = tmp_path / "snap"
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    snapshot = tmp_path / commit  # the Hub cache names a snapshot folder by its commit
     snapshot.mkdir()
     shutil.copy(vgrb_csv, snapshot / "videogen-rewardbench.csv")
-    calls = []
+    calls, archives = [], []
 
     def fake_snapshot_root(repo_id, revision, allow_patterns=None):
         calls.append((repo_id, revision, allow_patterns))
         return snapshot
 
+    def fake_archive_root(repo_id, revision):
+        archives.append((repo_id, revision))
+        return tmp_path / "extracted"
+
     monkeypatch.setattr(hf, "snapshot_root", fake_snapshot_root)
-    bench = load_benchmark("videogen-rewardbench@abc123")
-    assert calls == [("KwaiVGI/VideoGen-RewardBench", "abc123", ["videogen-rewardbench.csv"])]
-    assert bench.name == "videogen-rewardbench" and bench.revision == "abc123" and bench.root == snapshot.resolve()
-    load_benchmark("videogen-rewardbench", need_videos=True)
-    assert "videos/*" in calls[-1][2]
+    monkeypatch.setattr(hf, "archive_video_root", fake_archive_root)
+    bench = load_benchmark("videogen-rewardbench@v1")
+    # the table and card only: the 13 GB videos.zip is not needed for precomputed scores
+    assert calls == [("KwaiVGI/VideoGen-RewardBench", "v1", ["videogen-rewardbench.csv", "README.md"])]
+    assert archives == []
+    assert bench.name == "videogen-rewardbench" and bench.revision == commit and bench.root == snapshot.resolve()
+    with_videos = load_benchmark("videogen-rewardbench", need_videos=True)
+    assert archives == [("KwaiVGI/VideoGen-RewardBench", commit)]  # the zip at the CSV's commit
+    assert with_videos.root == (tmp_path / "extracted").resolve()
 
 
 def test_empty_and_malformed_files(tmp_path: Path) -> None:

@@ -68,6 +68,73 @@ def test_report_renders_offline_without_errors(local_store, tmp_path):
     assert hi - lo > 100 and len(set(pixels.getdata())) > 20  # not blank
 
 
+DRIVER = """
+<script>
+window.addEventListener('load', function () {
+  var table = document.getElementById('rm-0'), out = {};
+  function visible(sel) { return Array.prototype.filter.call(table.querySelectorAll(sel), function (e) {
+    return !e.hidden && getComputedStyle(e).display !== 'none'; }).length; }
+  var search = document.querySelector('input.vb-search[data-table=rm-0]');
+  search.value = 'step';
+  search.dispatchEvent(new Event('input', {bubbles: true}));
+  out.rowsWhenFiltered = visible('tbody tr:not(.sep)');
+  search.value = '';
+  search.dispatchEvent(new Event('input', {bubbles: true}));
+  out.rowsAll = visible('tbody tr:not(.sep)');
+  out.headersAll = visible('thead th');
+  var box = document.querySelector('.vb-toggles[data-table=rm-0] input[value=wo]');
+  box.checked = false;
+  box.dispatchEvent(new Event('change', {bubbles: true}));
+  out.headersWithoutWo = visible('thead th');
+  var ci = document.querySelector('.vb-toggles[data-table=rm-0] input[value=ci]');
+  ci.checked = false;
+  ci.dispatchEvent(new Event('change', {bubbles: true}));
+  out.ciShown = visible('span.ci');
+  var model = Array.prototype.filter.call(table.tHead.rows[0].cells, function (th) { return th.textContent === 'model'; })[0];
+  model.click();
+  out.firstBodyAfterSort = Array.prototype.map.call(table.tBodies[0].rows, function (r) { return r.cells[1].textContent; });
+  out.secondBodyAfterSort = Array.prototype.map.call(table.tBodies[1].rows, function (r) { return r.cells[0].textContent.slice(0, 10); });
+  var pre = document.createElement('pre');
+  pre.id = 'vb-test';
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+});
+</script>
+"""
+
+
+def test_board_is_explorable_in_the_browser(local_store, tmp_path):
+    """Filter by name, switch column groups and CIs off, sort: driven by a script added to a copy of the report."""
+    import html
+    import json
+
+    from videobench.leaderboard.build import result_files
+    from videobench.leaderboard.layout import result_path
+    from videobench.leaderboard.synthetic import eval_result
+    from videobench.results import result_to_dict
+
+    files = {}
+    for i in range(3):
+        files.update(add(f"org/rm-step{i}", seed=i, skill=0.6 + 0.05 * i))
+    r = eval_result("org/partial", seed=5)
+    r.dimensions["TA"].available = False
+    files.update(result_files(json.dumps(result_to_dict(r)).encode(),
+                              result_path("videogen-rewardbench", "org/partial", "20260101T000000000000Z")))
+    publish(local_store, files)
+    page = (local_store.root / "report.html").read_text()
+    page = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", page)  # let the test driver run
+    driven = tmp_path / "driven.html"
+    driven.write_text(page.replace("</body>", DRIVER + "</body>"))
+    dom = _chromium(tmp_path, driven, "--dump-dom")
+    assert not _console_errors(dom.stderr), _console_errors(dom.stderr)
+    out = json.loads(html.unescape(re.search(r'<pre id="vb-test">(.*?)</pre>', dom.stdout, re.S).group(1)))
+    assert out["rowsAll"] == 5 and out["rowsWhenFiltered"] == 4  # 3 steps + the reference line (never filtered)
+    assert out["headersAll"] - out["headersWithoutWo"] == 4 + 1  # 4 dimensions w/o ties + their average
+    assert out["ciShown"] == 0
+    assert out["firstBodyAfterSort"][0] == "org/rm-step0" and "org/partial" not in out["firstBodyAfterSort"]
+    assert out["secondBodyAfterSort"][0].startswith("Not ranked") and len(out["secondBodyAfterSort"]) == 2
+
+
 @pytest.mark.slow
 def test_png_export_of_each_figure(tmp_path):
     import kaleido  # noqa: F401  (dev extra: an ImportError here is a broken install)

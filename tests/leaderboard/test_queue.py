@@ -156,3 +156,52 @@ def test_worker_whose_request_was_taken_over_publishes_nothing(local_store):
     (req,), _ = read_requests(local_store.snapshot())
     assert req.status == "RUNNING" and req.claimed_by == "fast"
     assert not local_store.snapshot().list("results")
+
+
+def _local_model(folder: Path, value: float) -> Path:
+    import numpy as np
+    from safetensors.numpy import save
+
+    folder.mkdir(exist_ok=True)
+    (folder / "model.safetensors").write_bytes(save({"w": np.full(4, value, dtype=np.float32)}))
+    (folder / "model_config.json").write_text('{"model_config": {"model_name_or_path": "%s"}}' % folder)  # its base
+    return folder
+
+
+def test_a_local_folder_changed_after_submission_is_refused(local_store, tmp_path):
+    from videobench.leaderboard.submissions import submit
+
+    folder = _local_model(tmp_path / "rm", 0.0)
+    req = submit(local_store, f"videoreward:{folder}", "videogen-rewardbench", model_id="org/rm", submitter="ann")
+    _local_model(folder, 1.0)  # retrained in place: same file name and size, other weights
+    seen = []
+    (out,) = run_queue(local_store, lambda r, w: seen.append(r) or fake_evaluator(r, w), "w1")
+    assert out.status == "FAILED" and not seen  # refused before any compute
+    (stored,), _ = read_requests(local_store.snapshot())
+    assert stored.status == "FAILED" and req.revision in stored.reason and "changed since submission" in stored.reason
+    assert not local_store.snapshot().list("results")
+
+
+def test_a_local_folder_changed_during_evaluation_is_refused(local_store, tmp_path):
+    from videobench.leaderboard.submissions import submit
+
+    folder = _local_model(tmp_path / "rm", 0.0)
+    submit(local_store, f"videoreward:{folder}", "videogen-rewardbench", model_id="org/rm", submitter="ann")
+
+    def evaluator(req, work):
+        _local_model(folder, 2.0)  # someone overwrites the checkpoint while it is being scored
+        return fake_evaluator(req, work)
+
+    (out,) = run_queue(local_store, evaluator, "w1")
+    assert out.status == "FAILED" and "changed since submission" in out.reason
+    assert not local_store.snapshot().list("results")
+
+
+def test_an_unchanged_local_folder_is_evaluated(local_store, tmp_path):
+    from videobench.leaderboard.submissions import submit
+
+    folder = _local_model(tmp_path / "rm", 0.0)
+    req = submit(local_store, f"videoreward:{folder}", "videogen-rewardbench", model_id="org/rm", submitter="ann")
+    (out,) = run_queue(local_store, fake_evaluator, "w1")
+    assert out.status == "FINISHED"
+    assert req.revision.startswith("local-")

@@ -26,8 +26,18 @@ def _model_dir(root, files):
 GOOD = {"model.safetensors": None, "config.json": b'{"model_type": "qwen2_vl"}'}
 
 
+def _model_config(base) -> bytes:
+    """A VideoReward checkpoint's model_config.json naming its base model."""
+    return json.dumps({"model_config": {"model_name_or_path": str(base)}}).encode()
+
+
+def _base(tmp_path, files=None):
+    return _model_dir(tmp_path / "base", files or {"model.safetensors": _safetensors_bytes(), "config.json": b"{}"})
+
+
 def _good(tmp_path, name="rm", extra=None):
-    files = {"model.safetensors": _safetensors_bytes(), "config.json": b'{"model_type": "qwen2_vl"}', **(extra or {})}
+    files = {"model.safetensors": _safetensors_bytes(), "config.json": b'{"model_type": "qwen2_vl"}',
+             "model_config.json": _model_config(_base(tmp_path)), **(extra or {})}
     return _model_dir(tmp_path / name, files)
 
 
@@ -41,6 +51,9 @@ def test_local_submission_writes_a_pending_request(local_store, tmp_path):
 
 
 def test_duplicates_and_quota_are_refused(local_store, tmp_path):
+    from videobench.data.registry import register_benchmark
+
+    register_benchmark("quota-bench", lambda revision, **o: None, overwrite=True)  # a third board benchmark
     spec = f"videoreward:{_good(tmp_path)}"
     submit(local_store, spec, "videogen-rewardbench", model_id="org/rm", submitter="ann")
     with pytest.raises(SubmissionRefused, match="duplicate"):
@@ -48,7 +61,7 @@ def test_duplicates_and_quota_are_refused(local_store, tmp_path):
     policy = SubmissionPolicy(max_per_window=2)
     submit(local_store, spec, "sanity", model_id="org/rm", submitter="ann", policy=policy)
     with pytest.raises(SubmissionRefused, match="quota: ann has 2"):
-        submit(local_store, spec, "genai-bench", model_id="org/rm", submitter="ann", policy=policy)
+        submit(local_store, spec, "quota-bench", model_id="org/rm", submitter="ann", policy=policy)
 
 
 class _Evil:
@@ -71,7 +84,7 @@ def test_pickle_weights_are_refused(local_store, tmp_path):
 def test_pth_must_load_with_weights_only(local_store, tmp_path):
     import torch
 
-    good = _model_dir(tmp_path / "vr", {"config.json": b"{}"})
+    good = _model_dir(tmp_path / "vr", {"config.json": b"{}", "model_config.json": _model_config(_base(tmp_path))})
     torch.save({"rm_head.weight": torch.zeros(3, 4)}, good / "model.pth")
     req = submit(local_store, f"videoreward:{good}", "videogen-rewardbench", model_id="org/vr")
     assert any("weights_only" in c for c in req.checks)
@@ -102,12 +115,15 @@ def test_corrupt_safetensors_header_is_refused(local_store, tmp_path):
 
 
 def test_hub_submission_resolves_revision_to_commit(hub, hub_store):
-    repo = hub.state.create("model", "org/rm", {"model.safetensors": _safetensors_bytes(), "config.json": b"{}"})
+    hub.state.create("model", "org/base", {"model.safetensors": _safetensors_bytes(), "config.json": b"{}"})
+    repo = hub.state.create("model", "org/rm", {"model.safetensors": _safetensors_bytes(), "config.json": b"{}",
+                                                "model_config.json": _model_config("org/base")})
     sha = repo.branches["main"]
     req = submit(hub_store, "videoreward:org/rm", "videogen-rewardbench", revision="main", endpoint=hub.url)
     assert req.revision == sha and req.model_id == "org/rm" and req.components[0].revision == sha
     assert f"requests/{req.id}.json" in hub.files("board/results")
-    hub.state.create("model", "org/code", {"model.safetensors": _safetensors_bytes(),
+    hub.state.create("model", "org/code", {"model.safetensors": _safetensors_bytes(), "model_config.json":
+                                           _model_config("org/base"),
                                            "config.json": b'{"auto_map": {"AutoModel": "x.Y"}}'})
     with pytest.raises(SubmissionRefused, match="remote code"):
         submit(hub_store, "videoreward:org/code", "videogen-rewardbench", endpoint=hub.url)
@@ -115,6 +131,44 @@ def test_hub_submission_resolves_revision_to_commit(hub, hub_store):
         submit(hub_store, "videoreward:org/missing", "videogen-rewardbench", endpoint=hub.url)
     with pytest.raises(SubmissionRefused, match="neither a local folder nor a Hub repo"):
         submit(hub_store, "videoreward:org/<script>", "videogen-rewardbench", endpoint=hub.url)
+
+
+@pytest.mark.parametrize("spec, match", [
+    ("bogus:{dir}", "unknown reward model 'bogus'"),
+    ("classical:{dir}", "reward model 'classical' is not one the board loads"),
+    ("python:os:system", "never imports submitted code"),
+])
+def test_adapters_the_board_cannot_load_are_refused(local_store, tmp_path, spec, match):
+    with pytest.raises(SubmissionRefused, match=match):
+        submit(local_store, spec.format(dir=_good(tmp_path)), "videogen-rewardbench", model_id="org/x")
+    with pytest.raises(SubmissionRefused, match="generator kind 'bogus'"):
+        submit(local_store, f"bogus:{_good(tmp_path, 'g')}", "vbench-946", kind="generator", model_id="org/g")
+    assert not local_store.snapshot().files  # nothing filed, no quota used
+
+
+def test_base_model_with_pickle_only_weights_is_refused(local_store, tmp_path):
+    base = _base(tmp_path, {"pytorch_model.bin": pickle.dumps(_Evil()), "config.json": b"{}"})
+    folder = _model_dir(tmp_path / "vr", {"model.safetensors": _safetensors_bytes(), "config.json": b"{}",
+                                          "model_config.json": _model_config(base)})
+    with pytest.raises(SubmissionRefused, match=r"base model .*base.* is refused: .*no weights found"):
+        submit(local_store, f"videoreward:{folder}", "videogen-rewardbench", model_id="org/vr")
+    (folder / "model_config.json").unlink()
+    with pytest.raises(SubmissionRefused, match="no model_config.json"):
+        submit(local_store, f"videoreward:{folder}", "videogen-rewardbench", model_id="org/vr")
+    assert not local_store.snapshot().files
+
+
+def test_unknown_benchmark_or_prompt_suite_is_refused_before_the_quota(local_store, tmp_path):
+    policy = SubmissionPolicy(max_per_window=1)
+    with pytest.raises(SubmissionRefused, match="unknown benchmark 'no-such-bench'"):
+        submit(local_store, f"videoreward:{_good(tmp_path)}", "no-such-bench", model_id="org/rm", submitter="ann",
+               policy=policy)
+    with pytest.raises(SubmissionRefused, match="prompt suite 'no-such-suite'"):
+        submit(local_store, f"wan:{_good(tmp_path, 'g')}", "no-such-suite", kind="generator", model_id="org/g",
+               submitter="ann", policy=policy)
+    # the refusals charged nothing: the one submission the quota allows still goes through
+    submit(local_store, f"videoreward:{_good(tmp_path, 'ok')}", "sanity", model_id="org/rm", submitter="ann",
+           policy=policy)
 
 
 def test_reward_spec_options_are_checked_and_recorded(local_store, tmp_path, monkeypatch):

@@ -22,8 +22,7 @@ def tiny_lora(tmp_path_factory) -> Path:
 def tiny_full(tmp_path_factory) -> Path:
     from videobench.testing.tiny_qwen2vl import build_tiny_videoreward_checkpoint
 
-    return build_tiny_videoreward_checkpoint(tmp_path_factory.mktemp("full"), "full", seed=0,
-                                             non_lora_format="safetensors")
+    return build_tiny_videoreward_checkpoint(tmp_path_factory.mktemp("full"), "full", seed=0)
 
 
 @pytest.fixture(scope="session")

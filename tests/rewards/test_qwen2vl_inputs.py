@@ -1,15 +1,14 @@
-"""Our frames -> Qwen2-VL patches against a slow, literal reading of the documented layout (and against
-transformers' processor where torchvision imports)."""
+"""Our frames -> Qwen2-VL patches against a slow, literal reading of the documented layout, and the two resizes of
+VideoAlign's inference (the video rule with factor 28, then the image processor's own rule). The comparison with the
+reference's real processor is the VideoAlign parity fixture (tests/rewards/test_videoalign_parity.py)."""
 
 from __future__ import annotations
-
-import importlib.util
 
 import numpy as np
 import pytest
 import torch
 
-from videobench.rewards.qwen2vl_inputs import CLIP_MEAN, CLIP_STD, PatchSpec, patchify, video_inputs
+from videobench.rewards.qwen2vl_inputs import CLIP_MEAN, CLIP_STD, PatchSpec, patchify, resize_for_model, video_inputs
 
 
 def slow_patchify(frames: torch.Tensor, p: int, tp: int = 2, m: int = 2) -> tuple[torch.Tensor, tuple[int, int, int]]:
@@ -59,16 +58,32 @@ def test_video_inputs_resizes_to_the_rule():
     assert out.grid_thw == (2, 308 // 14, 364 // 14)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("torchvision") is None, reason="needs torchvision")
-def test_equals_transformers_video_processor():
-    try:
-        from transformers import Qwen2VLVideoProcessor
-    except Exception as exc:  # torchvision present but broken beside this torch
-        pytest.skip(f"Qwen2-VL video processor unavailable: {exc}")
-    rng = np.random.default_rng(0)
-    frames = torch.from_numpy(rng.integers(0, 256, (4, 112, 168, 3), dtype=np.uint8))
-    proc = Qwen2VLVideoProcessor(min_pixels=56 * 56, max_pixels=28 * 28 * 1280)
-    ref = proc(videos=[frames.permute(0, 3, 1, 2)], return_tensors="pt", do_resize=False)
-    ours = patchify(frames, PatchSpec())
-    assert ref["video_grid_thw"].tolist() == [list(ours.grid_thw)]
-    torch.testing.assert_close(ref["pixel_values_videos"].float(), ours.pixel_values, atol=1e-5, rtol=0)
+def test_processor_resize_follows_the_video_resize():
+    """A patch-8 model (factor 16): VideoAlign's video rule still uses factor 28 (48x64 -> 56x56 within a 64x64
+    budget), then the processor's rule rounds 56/16 = 3.5 to 4 (Python rounds half to even) -> 64x64, resized with
+    PIL's bicubic as transformers' image processor does."""
+    from PIL import Image
+
+    g = torch.Generator().manual_seed(4)
+    frames = torch.randint(0, 256, (2, 48, 64, 3), dtype=torch.uint8, generator=g)
+    out = resize_for_model(frames, PatchSpec(patch_size=8), max_pixels=64 * 64, min_pixels=28 * 28)
+    assert tuple(out.shape) == (2, 64, 64, 3) and out.dtype == torch.uint8
+    first = torch.nn.functional.interpolate(frames.permute(0, 3, 1, 2).float(), size=(56, 56), mode="bicubic",
+                                            antialias=True).clamp(0, 255).round().to(torch.uint8).permute(0, 2, 3, 1)
+    expected = [np.asarray(Image.fromarray(f.numpy()).resize((64, 64), Image.BICUBIC)) for f in first]
+    np.testing.assert_array_equal(out.numpy(), np.stack(expected))
+    # the real geometry (patch 14): the processor's rule keeps 56x56, so no second resize happens
+    assert tuple(resize_for_model(frames, PatchSpec(), max_pixels=64 * 64, min_pixels=28 * 28).shape) == (2, 56, 56, 3)
+    # the processor's own floor (56*56 for Qwen2-VL) lifts a 28x28 frame to 56x56
+    tiny = resize_for_model(frames, PatchSpec(), max_pixels=28 * 28, min_pixels=0)
+    assert tuple(tiny.shape) == (2, 56, 56, 3)
+
+
+def test_patch_spec_from_preprocessor_config():
+    old = {"min_pixels": 3136, "max_pixels": 12845056, "patch_size": 14, "temporal_patch_size": 2, "merge_size": 2,
+           "image_mean": [0.5, 0.5, 0.5], "image_std": [0.25, 0.25, 0.25]}
+    new = {"size": {"shortest_edge": 3136, "longest_edge": 12845056}, "patch_size": 14}
+    a, b = PatchSpec.from_preprocessor_config(old), PatchSpec.from_preprocessor_config(new)
+    assert (a.min_pixels, a.max_pixels, a.image_mean, a.image_std) == (3136, 12845056, (0.5,) * 3, (0.25,) * 3)
+    assert (b.min_pixels, b.max_pixels, b.image_mean) == (3136, 12845056, CLIP_MEAN)
+    assert PatchSpec.from_preprocessor_config({}) == PatchSpec()

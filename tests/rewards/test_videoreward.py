@@ -1,4 +1,4 @@
-"""The VideoReward adapter on tiny checkpoints in the released layout (old transformers-4.45 keys)."""
+"""The VideoReward adapter on tiny checkpoints in VideoAlign's trainer layout (old transformers-4.45 keys)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from reward_test_helpers import TINY_OPTIONS, frames_clip
 from videobench.rewards.base import RewardModel, Sampling
 from videobench.rewards.qwen2vl_inputs import PatchSpec, video_inputs
 from videobench.rewards.videoreward import CheckpointError, VideoRewardModel, find_checkpoint
-from videobench.testing.tiny_qwen2vl import MEAN_STD, REWARD_TOKENS, TINY_TEMPLATE
+from videobench.testing.tiny_qwen2vl import MEAN_STD, REWARD_TOKENS, TINY_MAX_FRAME_PIXELS, TINY_TEMPLATE
 
 
 def direct_forward(truth, clips, prompts) -> np.ndarray:
@@ -23,11 +23,11 @@ def direct_forward(truth, clips, prompts) -> np.ndarray:
     tok = truth.tokenizer
     out = []
     for clip, prompt in zip(clips, prompts):
-        inputs = video_inputs(clip.frames, PatchSpec(8, 2, 2), max_pixels=TINY_OPTIONS["max_pixels"],
+        inputs = video_inputs(clip.frames, PatchSpec(), max_pixels=TINY_MAX_FRAME_PIXELS,
                               min_pixels=TINY_OPTIONS["min_pixels"])
         text = (
             "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n<|vision_start|>"
-            + "<|video_pad|>" * inputs.num_tokens + "<|vision_end|>" + TINY_TEMPLATE.replace("{prompt}", prompt)
+            + "<|video_pad|>" * inputs.num_tokens + "<|vision_end|>" + TINY_TEMPLATE.replace("{text_prompt}", prompt)
             + "<|im_end|>\n<|im_start|>assistant\n"
         )
         ids = torch.tensor([tok(text)["input_ids"]])
@@ -156,14 +156,9 @@ def test_bad_adapter_fails_loudly(tiny_lora, tmp_path):
 
 
 def test_full_variant_missing_key(tiny_full, tmp_path):
-    from safetensors.torch import load_file, save_file
-
     copy = shutil.copytree(tiny_full, tmp_path / "vr")
-    path = copy / "checkpoint-8" / "model.safetensors"
-    state = load_file(str(path))
-    del state["model.layers.0.mlp.up_proj.weight"]  # old layout key
-    save_file(state, str(path))
-    with pytest.raises(CheckpointError, match=r"model.safetensors: weights missing .*language_model.layers.0.mlp.up_proj"):
+    _edit_state(copy / "checkpoint-8" / "model.pth", lambda s: s.pop("model.layers.0.mlp.up_proj.weight"))  # old key
+    with pytest.raises(CheckpointError, match=r"model.pth: weights missing .*language_model.layers.0.mlp.up_proj"):
         VideoRewardModel.load(str(copy), **TINY_OPTIONS)
 
 
@@ -206,6 +201,8 @@ def test_config_errors_name_the_file(tiny_lora, tmp_path):
 def test_options_reach_sampling_and_fingerprint(tiny_lora, lora_model):
     model = VideoRewardModel.load(str(tiny_lora), num_frames=6, max_pixels=32 * 32, min_pixels=16 * 16, use_norm=False)
     assert model.sampling == Sampling(fps=None, num_frames=6, max_pixels=32 * 32)
+    with pytest.raises(CheckpointError, match="fps and num_frames cannot both be set"):
+        VideoRewardModel.load(str(tiny_lora), num_frames=6, fps=2.0)
     assert model.fingerprint() != lora_model.fingerprint()
     frames = torch.randint(0, 256, (6, 40, 40, 3), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))
     out = model.score([frames_clip(frames)], ["x"])

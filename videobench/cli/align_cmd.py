@@ -15,7 +15,7 @@ from typing import Any, Optional
 import typer
 
 from videobench.cli import app
-from videobench.cli.common import UserError, console, friendly_errors
+from videobench.cli.common import UserError, check_output_dir, console, friendly_errors
 
 align_app = typer.Typer(
     name="align",
@@ -67,6 +67,7 @@ def _run(method: str, config: Optional[Path], sets: list[str], submission: Optio
             cfg = AlignConfig.from_dict(values)
         except (ConfigError, TypeError) as exc:
             raise UserError(str(exc)) from None
+        check_output_dir(cfg.output_dir, "--output-dir")
         if submission is not None:
             submission.check()  # before any compute: a bad store or suite should not wait for the end of training
         from videobench.align.data import EmptyDataError
@@ -250,16 +251,19 @@ def latent_rm_command(
 ) -> None:
     """Train the noisy-latent reward model (Bradley–Terry with ties, per dimension) for Flow-NRG."""
     with friendly_errors():
+        values = load_settings(config, [], pipeline=pipeline, output_dir=output_dir, max_steps=max_steps, lr=lr,
+                               resume_from=resume_from, num_blocks=num_blocks)
+        if values.get("output_dir"):  # before the heavy imports below; the default folder is checked after them
+            check_output_dir(values["output_dir"], "--output-dir")
         from videobench.align.config import ConfigError
         from videobench.align.data import EmptyDataError
         from videobench.align.latent_rm_train import LatentRMConfig, parse_rm_override, train_latent_rm
         from videobench.align.models import NotFlowMatchingError
 
-        values = load_settings(config, [], pipeline=pipeline, output_dir=output_dir, max_steps=max_steps, lr=lr,
-                               resume_from=resume_from, num_blocks=num_blocks)
         try:
             values.update(dict(parse_rm_override(item) for item in sets))
             cfg = LatentRMConfig.from_dict(values)
+            check_output_dir(cfg.output_dir, "--output-dir")
             result = train_latent_rm(cfg)
         except (ConfigError, TypeError, EmptyDataError, NotFlowMatchingError) as exc:
             raise UserError(str(exc)) from None
@@ -290,6 +294,7 @@ def nrg_command(
 ) -> None:
     """Sample with Flow-NRG: v ← v − w·σ/(1−σ)·∇ₓ Σₖ λₖ rₖ(x, σ, prompt) at every step."""
     with friendly_errors():
+        check_output_dir(output_dir, "--output-dir")
         import json
 
         import numpy as np

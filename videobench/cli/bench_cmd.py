@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from videobench.cli import app
-from videobench.cli.common import UserError, console, friendly_errors
+from videobench.cli.common import UserError, check_output_dir, console, friendly_errors
 
 bench_app = typer.Typer(
     name="bench",
@@ -31,6 +31,8 @@ def build(
         if name not in BUILDABLE:
             raise UserError(f"unknown benchmark {name!r}; `bench build` knows: {', '.join(BUILDABLE)}")
         from videobench.sanity import build_sanity
+
+        check_output_dir(out, "--out")
 
         try:
             report = build_sanity(out, overwrite=overwrite)

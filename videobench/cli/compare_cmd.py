@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from videobench.cli import app
-from videobench.cli.common import UserError, console, friendly_errors, parse_seeds
+from videobench.cli.common import UserError, check_output_dir, console, friendly_errors, parse_seeds
 
 _SPEC_HELP = (
     "NAME=SPEC, repeatable. SPEC: wan:PATH_OR_ID, ltx:..., diffusers:... (any frame-producing pipeline; a Hub id "
@@ -76,6 +76,11 @@ def compare(
         from videobench.prompts import PromptError
         from videobench.rewards.registry import parse_reward_spec
 
+        check_output_dir(output)
+        if render_dir is not None:
+            check_output_dir(render_dir, "--render-dir")
+        if cache_dir is not None:
+            check_output_dir(cache_dir, "--cache-dir")
         try:
             named: dict[str, str] = {}
             for text in generator:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, List, Optional
 import typer
 
 from videobench.cli import app
-from videobench.cli.common import UserError, console, friendly_errors
+from videobench.cli.common import UserError, check_output_dir, console, friendly_errors
 
 if TYPE_CHECKING:
     from videobench.api import Evaluation
@@ -158,6 +158,14 @@ def eval_command(
         for path in score_files:
             if not Path(path).is_file():
                 raise UserError(f"scores file {path} does not exist")
+        # Pre-flight of every folder this run writes, before any loading or scoring.
+        if num_shards > 1:
+            if shard_dir is not None:
+                check_output_dir(shard_dir, "--shard-dir")
+        else:
+            check_output_dir(output)
+        if cache_dir is not None and specs and not no_cache:
+            check_output_dir(cache_dir, "--cache-dir")
         if shard_index >= num_shards:
             raise UserError(f"--shard-index {shard_index} is out of range for --num-shards {num_shards}")
         sharded = num_shards > 1

@@ -9,7 +9,8 @@ from typing import Optional
 import typer
 
 from videobench.cli import app
-from videobench.cli.common import UserError, console, err_console, friendly_errors, parse_sampling, parse_seeds
+from videobench.cli.common import (UserError, check_output_dir, console, err_console, friendly_errors, parse_sampling,
+                                   parse_seeds)
 
 leaderboard_app = typer.Typer(help="Run a leaderboard: the submission queue, tables, report and dataset card.",
                               no_args_is_help=True)
@@ -19,13 +20,17 @@ STORE_HELP = "Results store: a local folder or a Hub dataset repo id (org/name);
 ENDPOINT_HELP = "Hub endpoint (default: HF_ENDPOINT or huggingface.co)."
 
 
-def _store(store: Optional[str], endpoint: Optional[str]):
-    from videobench.leaderboard.store import open_store
+def _store(store: Optional[str], endpoint: Optional[str], write: bool = False):
+    """The store; with ``write``, a local one is checked for writability and free space first."""
+    from videobench.leaderboard.store import LocalStore, open_store
 
     target = store or os.environ.get("VIDEOBENCH_STORE")
     if not target:
         raise UserError("no store given: pass --store DIR_OR_REPO or set VIDEOBENCH_STORE")
-    return open_store(target, endpoint=endpoint)
+    opened = open_store(target, endpoint=endpoint)
+    if write and isinstance(opened, LocalStore):
+        check_output_dir(opened.root, "--store")
+    return opened
 
 
 def _errors():
@@ -74,7 +79,7 @@ def submit_cmd(
         if generator is not None and not prompts:
             raise UserError("--generator needs --prompts SUITE")
         who = submitter or os.environ.get("USER") or "anonymous"
-        req = submit(_store(store, endpoint), model or generator, bench or prompts,
+        req = submit(_store(store, endpoint, write=True), model or generator, bench or prompts,
                      kind="reward_model" if model else "generator", revision=revision, model_id=name,
                      submitter=who, endpoint=endpoint,
                      policy=SubmissionPolicy(max_per_window, window_days, allow_remote_code))
@@ -90,6 +95,8 @@ def run_queue_cmd(
     worker: Optional[str] = typer.Option(None, "--worker", help="Worker id; reuse it after a crash to resume."),
     max_requests: Optional[int] = typer.Option(None, "--max", help="Stop after this many requests."),
     lease_hours: float = typer.Option(6.0, "--lease-hours", help="After this long a RUNNING request may be taken over."),
+    resume_stale: bool = typer.Option(False, "--resume-stale", help="Also take over RUNNING requests whose worker "
+                                      "process is gone from this machine (killed), without waiting for the lease."),
     no_publish: bool = typer.Option(False, "--no-publish", help="Do not rebuild table/report with each result."),
     reward: list[str] = typer.Option(["videoreward:KwaiVGI/VideoReward"], "--reward",
                                      help="Board reward model(s) that score generator submissions."),
@@ -107,18 +114,25 @@ def run_queue_cmd(
 ) -> None:
     """Evaluate PENDING requests one by one (claim, evaluate, publish results + status in one commit)."""
     from videobench.leaderboard import evaluators
-    from videobench.leaderboard.queue import QueueSettings, default_worker_id, run_queue
+    from videobench.leaderboard.queue import QueueSettings, default_work_root, default_worker_id, orphaned, run_queue
 
     with _errors():
         worker_id = worker or default_worker_id()
-        target = _store(store, endpoint)
+        target = _store(store, endpoint, write=True)
+        check_output_dir(default_work_root(), "the queue's work folder ($VIDEOBENCH_QUEUE_DIR)")
+        for folder, what in ((render_dir, "--render-dir"), (cache_dir, "--cache-dir")):
+            if folder is not None:
+                check_output_dir(folder, what)
         evaluator = evaluators.make_default_evaluator(target, tuple(reward), baseline_generator, render_dir, cache_dir,
                                                       settings=parse_sampling(sampling), num_prompts=num_prompts,
                                                       seeds=tuple(parse_seeds(seeds)))
-        outcomes = run_queue(target, evaluator, worker_id, max_requests=max_requests,
-                             settings=QueueSettings(lease_seconds=lease_hours * 3600, publish_board=not no_publish))
+        settings = QueueSettings(lease_seconds=lease_hours * 3600, publish_board=not no_publish,
+                                 resume_stale=resume_stale)
+        outcomes = run_queue(target, evaluator, worker_id, max_requests=max_requests, settings=settings)
         if not outcomes:
             console.print("no pending requests")
+        for req, note in orphaned(target, settings):
+            err_console.print(f"{req.id} is RUNNING: {note}", highlight=False, markup=False)
         for out in outcomes:
             line = f"{out.request_id}: {out.status}" + (f" ({out.reason})" if out.reason else "")
             console.print(line, highlight=False, markup=False)
@@ -136,6 +150,7 @@ def build_cmd(
     from videobench.leaderboard.report import write_pngs
 
     with _errors():
+        check_output_dir(out, "--out")
         snap = _store(store, endpoint).snapshot()
         if snap.revision is None and not snap.files:
             raise UserError(f"{snap.store.describe()} is empty or does not exist")
@@ -173,7 +188,7 @@ def publish_cmd(
     from videobench.results import EvalResult
 
     with _errors():
-        target = _store(store, endpoint)
+        target = _store(store, endpoint, write=True)
         if model_card and not isinstance(target, HubStore):  # refused before anything is committed
             raise UserError("--model-card needs a Hub store (the card links to the results dataset)")
         extra: dict = {}

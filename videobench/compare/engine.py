@@ -19,7 +19,8 @@ from videobench.compare.scoring import resolve_rewards, score_renders
 from videobench.compare.spec import RenderSettings, SpecError
 from videobench.compare.store import RenderStore, default_render_dir
 from videobench.prompts import PromptSuite, load_prompts
-from videobench.results import CheckpointInfo, CompareResult, ModelInfo, save_result
+from videobench.evaluation import parquet_bytes
+from videobench.results import CheckpointInfo, CompareResult, ModelInfo, save_result_set
 from videobench.rewards.base import RewardModel
 from videobench.scoring.distributed import all_gather, current_process
 
@@ -165,9 +166,6 @@ def run_compare(cfg: CompareConfig) -> CompareOutcome:
     timings["analysis"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    table.to_parquet(out_dir / ITEMS_FILE, index=False)
-    table.to_csv(out_dir / "items.csv", index=False)
-    analysis.per_prompt(table, names, baseline, dims).to_csv(out_dir / "per_prompt.csv", index=False)
     prov = provenance.collect(cfg.command, seeds={"bootstrap": cfg.bootstrap_seed})
     prov.update({"render_store": str(store.root), "tie_tolerance": cfg.tie_tolerance, "n_resamples": cfg.n_resamples,
                  "renders": {"planned": stats.planned, "reused": stats.reused, "rendered": stats.rendered}})
@@ -183,7 +181,13 @@ def run_compare(cfg: CompareConfig) -> CompareOutcome:
         provenance=prov,
         per_item_file=ITEMS_FILE,
     )
-    result_path = save_result(result, out_dir / RESULT_FILE)
+    (out_dir / "report.html").unlink(missing_ok=True)  # the old report describes the result about to be replaced
+    # compare.json and the tables it describes are replaced as one set (see save_result_set)
+    result_path = save_result_set(result, out_dir / RESULT_FILE, {
+        ITEMS_FILE: parquet_bytes(table),
+        "items.csv": table.to_csv(index=False).encode("utf-8"),
+        "per_prompt.csv": analysis.per_prompt(table, names, baseline, dims).to_csv(index=False).encode("utf-8"),
+    })
     report_path = None
     if cfg.report:
         from videobench.compare.report import write_report

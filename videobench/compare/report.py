@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from videobench.atomic import write_text
 from videobench.compare.analysis import OVERALL
 from videobench.results import CompareResult
 
@@ -146,7 +147,4 @@ rewards: {rewards}; Overall weights (on standardised scores): {weights}. Baselin
 {_e(result.provenance.get('versions', {}).get('videobench', ''))}.</p>
 </body></html>
 """
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(doc, encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return write_text(path, doc)

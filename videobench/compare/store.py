@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from videobench.atomic import replacing, write_text
 from videobench.compare.spec import RenderSettings
 from videobench.prompts import Prompt
 
@@ -55,19 +56,10 @@ class RenderStore:
         """Encode and move into place atomically."""
         from videobench.video import write_video
 
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
-        try:
+        with replacing(path) as tmp:
             write_video(tmp, frames, fps)
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
         return path
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    write_text(path, text)

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any, Mapping
@@ -102,19 +103,22 @@ def load_hub_dataset(
 ) -> PairBenchmark:
     """A Hub dataset repo through ``datasets.load_dataset(repo_id, revision=..., split=...)``.
 
-    The table comes from ``load_dataset``; video files are only fetched (``snapshot_download`` of the same revision,
-    which then is the root) when ``need_videos`` is set, since precomputed scores need none.
+    The revision is resolved to its commit first and that commit is used and recorded throughout. The table comes
+    from ``load_dataset``; video files are only fetched when ``need_videos`` is set, since precomputed scores need
+    none (see ``hub_video_root``).
     """
     import datasets
 
     source = f"{repo_id}@{revision}" if revision else repo_id
+    # One commit for the table and the videos, recorded in the result: a branch may move between the two downloads.
+    commit = resolve_commit(repo_id, revision) or revision
     try:
-        dataset = datasets.load_dataset(repo_id, config, revision=revision, split=split)
+        dataset = datasets.load_dataset(repo_id, config, revision=commit, split=split)
     except Exception as exc:  # network, auth, missing repo: all end the same way for the user
         raise BenchmarkError(f"{source}: cannot load the dataset from the Hub ({type(exc).__name__}: {exc})") from exc
     dataset = _pick_split(dataset, split, source)
-    root = snapshot_root(repo_id, revision) if need_videos else None
-    return _from_dataset(dataset, source, root=root, name=name or repo_id, revision=revision, format=format,
+    root = hub_video_root(repo_id, commit) if need_videos else None
+    return _from_dataset(dataset, source, root=root, name=name or repo_id, revision=commit, format=format,
                          columns=columns, dedupe=dedupe, allow_absolute=allow_absolute)
 
 
@@ -126,3 +130,69 @@ def snapshot_root(repo_id: str, revision: str | None, allow_patterns: list[str] 
         return Path(snapshot_download(repo_id, repo_type="dataset", revision=revision, allow_patterns=allow_patterns))
     except Exception as exc:
         raise BenchmarkError(f"{repo_id}: cannot download the dataset files ({type(exc).__name__}: {exc})") from exc
+
+
+#: The archive a dataset repo may ship its videos in instead of a ``videos/`` folder (VideoGen-RewardBench does).
+VIDEO_ARCHIVE = "videos.zip"
+_COMMIT = re.compile(r"^[0-9a-f]{40}$")
+
+
+def resolve_commit(repo_id: str, revision: str | None) -> str | None:
+    """The commit a revision (branch, tag, short or full hash; None = default branch) points at now; None offline,
+    where the cache's copy of ``revision`` is used as it is."""
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import OfflineModeIsEnabled, RepositoryNotFoundError, RevisionNotFoundError
+
+    if revision and _COMMIT.match(revision):
+        return revision
+    try:
+        return HfApi().dataset_info(repo_id, revision=revision).sha
+    except OfflineModeIsEnabled:
+        return None
+    except (RepositoryNotFoundError, RevisionNotFoundError) as exc:
+        raise BenchmarkError(f"{repo_id}@{revision or 'main'}: {type(exc).__name__}: {exc}") from exc
+    except Exception as exc:  # network: a cached copy may still serve
+        raise BenchmarkError(f"{repo_id}: cannot reach the Hub to resolve revision {revision or 'main'!r} "
+                             f"({type(exc).__name__}: {exc})") from exc
+
+
+def snapshot_commit(snapshot: Path, revision: str | None) -> str | None:
+    """The commit of a ``snapshot_download`` folder (its name in the Hub cache), else ``revision``."""
+    return snapshot.name if _COMMIT.match(snapshot.name) else revision
+
+
+def hub_video_root(repo_id: str, revision: str | None) -> Path:
+    """The folder a dataset repo's relative video paths resolve against: the extracted ``videos.zip`` when the repo
+    ships one and no ``videos/`` folder, else a snapshot of the repo."""
+    from huggingface_hub import HfApi
+
+    try:
+        files = HfApi().list_repo_files(repo_id, repo_type="dataset", revision=revision)
+    except Exception as exc:
+        raise BenchmarkError(f"{repo_id}: cannot list the dataset's files ({type(exc).__name__}: {exc})") from exc
+    if VIDEO_ARCHIVE in files and not any(f.startswith("videos/") for f in files):
+        return archive_video_root(repo_id, revision)
+    return snapshot_root(repo_id, revision)
+
+
+def archive_video_root(repo_id: str, revision: str | None, filename: str = VIDEO_ARCHIVE,
+                       cache_dir: str | os.PathLike | None = None) -> Path:
+    """Download ``filename`` of a dataset repo at ``revision`` (resumable: huggingface_hub continues a partial
+    download) and extract it once into ``<cache>/hub-archives/`` (``$VIDEOBENCH_CACHE``, else
+    ``~/.cache/videobench``); returns the folder holding ``videos/``. The extraction is keyed by the file's ETag
+    (its content hash on the Hub), so a new commit that leaves the archive alone reuses it."""
+    from huggingface_hub import hf_hub_download
+
+    from videobench.data.archive import extract_once
+    from videobench.sanity.build import default_cache_root
+
+    try:
+        local = Path(hf_hub_download(repo_id, filename, repo_type="dataset", revision=revision))
+    except Exception as exc:
+        raise BenchmarkError(f"{repo_id}: cannot download {filename} ({type(exc).__name__}: {exc})") from exc
+    # The Hub cache links snapshots/<commit>/<file> to blobs/<etag>; where links are not possible, the file is a
+    # copy and the commit plus size stand in for the ETag.
+    key = local.resolve().name if local.is_symlink() else f"{local.parent.name}-{local.stat().st_size}"
+    base = Path(cache_dir) if cache_dir is not None else default_cache_root()
+    target = base / "hub-archives" / f"datasets--{repo_id.replace('/', '--')}" / key[:40]
+    return extract_once(local, target, key, desc=f"extracting {repo_id}/{filename}")

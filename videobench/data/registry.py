@@ -84,20 +84,24 @@ def _only(options: dict[str, Any], *names: str) -> dict[str, Any]:
 
 
 def _videogen_rewardbench(revision: str | None, *, need_videos: bool = False, **options: Any) -> PairBenchmark:
-    """KwaiVGI/VideoGen-RewardBench: the CSV at the repo's top, videos under ``videos/``."""
-    from videobench.data.hf import snapshot_root
+    """KwaiVGI/VideoGen-RewardBench: the CSV and card at the repo's top; the videos only inside ``videos.zip``
+    (13.4 GB), whose ``videos/`` the CSV's relative paths point into. The zip is fetched and extracted into the
+    cache only when videos are needed (``--model``), at the same commit as the CSV."""
+    from videobench.data.hf import archive_video_root, snapshot_commit, snapshot_root
     from videobench.data.loaders import load_videogen_rewardbench
 
-    patterns = [VIDEOGEN_REWARDBENCH_CSV] + (["videos/*", "videos/**"] if need_videos else [])
-    root = snapshot_root(VIDEOGEN_REWARDBENCH_REPO, revision, allow_patterns=patterns)
+    root = snapshot_root(VIDEOGEN_REWARDBENCH_REPO, revision, allow_patterns=[VIDEOGEN_REWARDBENCH_CSV, "README.md"])
+    commit = snapshot_commit(root, revision)
     csv_path = root / VIDEOGEN_REWARDBENCH_CSV
     if not csv_path.is_file():
         raise BenchmarkError(f"{VIDEOGEN_REWARDBENCH_REPO}: the repo has no {VIDEOGEN_REWARDBENCH_CSV}")
+    video_root = archive_video_root(VIDEOGEN_REWARDBENCH_REPO, commit) if need_videos else root
     bench = load_videogen_rewardbench(
-        csv_path, name="videogen-rewardbench", **_only(options, "dedupe", "allow_absolute", "columns")
+        csv_path, name="videogen-rewardbench", root=video_root,
+        **_only(options, "dedupe", "allow_absolute", "columns"),
     )
     bench.source = f"hf://datasets/{VIDEOGEN_REWARDBENCH_REPO}/{VIDEOGEN_REWARDBENCH_CSV}"
-    bench.revision = revision
+    bench.revision = commit
     return bench
 
 

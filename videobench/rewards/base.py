@@ -49,6 +49,11 @@ class Clip:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
+class ModelOutputError(ValueError):
+    """A reward model's ``score()`` returned something other than one array of n numbers per declared dimension (a
+    user's ``python:`` model, usually): a user error naming the model and the dimensions, not a crash."""
+
+
 @runtime_checkable
 class RewardModel(Protocol):
     """A model that scores (video, prompt) items on one or more dimensions; higher is better."""

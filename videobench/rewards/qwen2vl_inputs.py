@@ -1,18 +1,26 @@
 """Frames -> Qwen2-VL video inputs (``pixel_values_videos``, ``video_grid_thw``, number of ``<|video_pad|>`` tokens).
 
 Our own torch code, because transformers' Qwen2-VL video processor needs torchvision, which does not import beside
-torch 2.13 here. It follows the processor step by step: resize to the pixel budget (sides multiples of patch x merge),
-x 1/255, CLIP mean/std, pad the frame count to the temporal patch by repeating the last frame, then the patch order
-(t, h/merge, w/merge, merge, merge) with each patch flattened as (C, temporal, patch, patch).
+torch 2.13 here. It follows VideoAlign's inference step by step (DESIGN.md §5b):
+1. ``vision_process.fetch_video``: resize to the pixel budget with factor 28 (fixed, whatever the model's patch size),
+   bicubic with antialias on uint8 frames.
+2. The base model's image processor (transformers 4.45 ``Qwen2VLImageProcessor``, configured by its
+   ``preprocessor_config.json``): its own ``smart_resize`` with factor patch x merge and its ``min_pixels`` /
+   ``max_pixels``, a PIL bicubic resize only when that changes the size (never for the real Qwen2-VL: patch 14 x merge
+   2 = 28 and a budget within the processor's range), x 1/255, mean/std, pad the frame count to the temporal patch by
+   repeating the last frame, then the patch order (t, h/merge, w/merge, merge, merge), each patch flattened as
+   (C, temporal, patch, patch).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Mapping
 
+import numpy as np
 import torch
 
-from videobench.video.resize import MIN_PIXELS, resize_frames, smart_resize
+from videobench.video.resize import IMAGE_FACTOR, VIDEO_MIN_PIXELS, resize_frames, smart_resize
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
@@ -20,15 +28,36 @@ CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 
 @dataclass(frozen=True)
 class PatchSpec:
-    """The vision tower's patch geometry (Qwen2-VL-2B: patch 14, temporal 2, merge 2)."""
+    """The image processor's settings (defaults: Qwen2-VL's ``Qwen2VLImageProcessor``, as in Qwen2-VL-2B)."""
 
     patch_size: int = 14
     temporal_patch_size: int = 2
     merge_size: int = 2
+    min_pixels: int = 56 * 56
+    max_pixels: int = 28 * 28 * 1280
+    image_mean: tuple[float, float, float] = CLIP_MEAN
+    image_std: tuple[float, float, float] = CLIP_STD
 
     @property
     def factor(self) -> int:
         return self.patch_size * self.merge_size
+
+    @classmethod
+    def from_preprocessor_config(cls, config: Mapping[str, Any]) -> "PatchSpec":
+        """From a ``preprocessor_config.json`` (4.45 keys ``min_pixels``/``max_pixels``, or ``size`` with
+        ``min_pixels``/``max_pixels`` or ``shortest_edge``/``longest_edge`` as later transformers write them)."""
+        size = config.get("size") or {}
+        min_pixels = config.get("min_pixels") or size.get("min_pixels") or size.get("shortest_edge") or cls.min_pixels
+        max_pixels = config.get("max_pixels") or size.get("max_pixels") or size.get("longest_edge") or cls.max_pixels
+        return cls(
+            patch_size=int(config.get("patch_size") or cls.patch_size),
+            temporal_patch_size=int(config.get("temporal_patch_size") or cls.temporal_patch_size),
+            merge_size=int(config.get("merge_size") or cls.merge_size),
+            min_pixels=int(min_pixels),
+            max_pixels=int(max_pixels),
+            image_mean=tuple(float(v) for v in config.get("image_mean") or CLIP_MEAN),
+            image_std=tuple(float(v) for v in config.get("image_std") or CLIP_STD),
+        )
 
 
 @dataclass
@@ -44,14 +73,24 @@ class VideoInputs:
         return t * h * w // self.merge_size**2
 
 
+def pil_bicubic(frames: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """uint8 frames (T, H, W, 3) resized one by one with PIL's bicubic, as transformers' image processors do."""
+    from PIL import Image
+
+    out = [np.asarray(Image.fromarray(f.numpy()).resize((width, height), resample=Image.BICUBIC)) for f in frames]
+    return torch.from_numpy(np.stack(out))
+
+
 def resize_for_model(
-    frames: torch.Tensor, spec: PatchSpec, max_pixels: int, min_pixels: int = MIN_PIXELS
+    frames: torch.Tensor, spec: PatchSpec, max_pixels: float, min_pixels: float = VIDEO_MIN_PIXELS
 ) -> torch.Tensor:
-    """uint8 frames (T, H, W, 3) resized with Qwen2-VL's rule for this patch geometry."""
+    """uint8 frames (T, H, W, 3) resized as VideoAlign's inference does: the video rule, then the processor's."""
     height, width = smart_resize(
-        frames.shape[1], frames.shape[2], factor=spec.factor, min_pixels=min_pixels, max_pixels=max_pixels
+        frames.shape[1], frames.shape[2], factor=IMAGE_FACTOR, min_pixels=min_pixels, max_pixels=max_pixels
     )
-    return resize_frames(frames, height, width)
+    frames = resize_frames(frames, height, width)
+    h2, w2 = smart_resize(height, width, factor=spec.factor, min_pixels=spec.min_pixels, max_pixels=spec.max_pixels)
+    return frames if (h2, w2) == (height, width) else pil_bicubic(frames, h2, w2)
 
 
 def patchify(frames: torch.Tensor, spec: PatchSpec) -> VideoInputs:
@@ -63,8 +102,8 @@ def patchify(frames: torch.Tensor, spec: PatchSpec) -> VideoInputs:
     if h % spec.factor or w % spec.factor:
         raise ValueError(f"frame size {h}x{w} is not a multiple of {spec.factor}: resize first (resize_for_model)")
     x = frames.permute(0, 3, 1, 2).float() * (1 / 255)
-    mean = torch.tensor(CLIP_MEAN).view(1, 3, 1, 1)
-    std = torch.tensor(CLIP_STD).view(1, 3, 1, 1)
+    mean = torch.tensor(spec.image_mean).view(1, 3, 1, 1)
+    std = torch.tensor(spec.image_std).view(1, 3, 1, 1)
     x = (x - mean) / std
     if t % tp:  # the processor repeats the last frame up to a whole temporal patch
         x = torch.cat([x, x[-1:].expand(tp - t % tp, -1, -1, -1)], dim=0)
@@ -76,7 +115,7 @@ def patchify(frames: torch.Tensor, spec: PatchSpec) -> VideoInputs:
 
 
 def video_inputs(
-    frames: torch.Tensor, spec: PatchSpec, max_pixels: int, min_pixels: int = MIN_PIXELS
+    frames: torch.Tensor, spec: PatchSpec, max_pixels: float, min_pixels: float = VIDEO_MIN_PIXELS
 ) -> VideoInputs:
     """Resize, normalise and patchify one clip's frames."""
     return patchify(resize_for_model(frames, spec, max_pixels, min_pixels), spec)

@@ -39,7 +39,7 @@ from typing import Any, Callable, Mapping, Sequence, Union
 
 import numpy as np
 
-from videobench.rewards.base import Clip, RewardModel, Sampling
+from videobench.rewards.base import Clip, ModelOutputError, RewardModel, Sampling
 from videobench.specs import SpecError, format_part, parse_part
 
 ENTRY_POINT_GROUP = "videobench.reward_models"
@@ -478,12 +478,16 @@ class FunctionReward:
     def score(self, clips: Sequence[Clip], prompts: Sequence[str]) -> dict[str, np.ndarray]:
         out = self.fn(clips, prompts)
         if not isinstance(out, dict):
-            raise TypeError(f"{self.name}: the function must return a dict of dimension -> scores, got {type(out)}")
+            raise ModelOutputError(f"{self.name}: the function must return a dict of dimension -> scores, got "
+                                   f"{type(out).__name__}")
         result = {}
         for dim, values in out.items():
-            arr = np.asarray(values, dtype=np.float64).reshape(-1)
+            try:
+                arr = np.asarray(values, dtype=np.float64).reshape(-1)
+            except (TypeError, ValueError) as exc:
+                raise ModelOutputError(f"{self.name}: scores for {dim!r} are not numbers ({exc})") from None
             if len(arr) != len(clips):
-                raise ValueError(f"{self.name}: {len(arr)} scores for {dim} but {len(clips)} clips")
+                raise ModelOutputError(f"{self.name}: {len(arr)} scores for {dim} but {len(clips)} clips")
             result[str(dim)] = arr
         return result
 

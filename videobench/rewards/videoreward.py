@@ -1,15 +1,20 @@
-"""The VideoReward adapter: the paper's Qwen2-VL reward model, loaded from the released checkpoint layout.
+"""The VideoReward adapter: the paper's Qwen2-VL reward model, loaded as VideoAlign's inference loads it.
 
-What scores depend on (DESIGN.md §5b, each measured to move scores): one user turn [video, text] through the
-checkpoint's chat template (default system turn, generation prompt, right padding); plain 1-D positions 0..L-1 (the
-reference never computes Qwen2-VL's M-RoPE index); a bias-free linear head read at the three reward-token positions,
-its diagonal giving (VQ, MQ, TA); optional z-scores with the checkpoint's mean/std; Overall = their sum.
+Loading (VideoAlign's ``inference.py`` -> ``create_model_and_processor`` -> ``load_model_from_checkpoint``):
+``model_config.json`` at the checkpoint root names the BASE model (``model_config.model_name_or_path`` at
+``model_revision``); the tokenizer, chat template and image-processor settings come from that base model; the three
+reward tokens are added as additional special tokens and the embeddings resized to the new tokenizer length; then the
+weights of the highest ``checkpoint-N/`` are loaded: LoRA layout = base weights, ``non_lora_state_dict.pth`` (keys
+under ``base_model.model.``), then the PEFT adapter; full layout = ``model.pth``. ``checkpoint-N/tokenizer/`` (the
+trainer's copy) is never required; when present its reward-token ids are checked against ours. ``.pth`` files load
+only through ``torch.load(weights_only=True)``; base weights only from ``.safetensors``. Keys in the
+transformers-4.45 layout are mapped with the installed transformers' own Qwen2-VL conversion rules; a key that maps
+to nothing, or a required weight left unloaded, is an error naming the file and the keys.
 
-Layout read: ``model_config.json`` + the highest ``checkpoint-N/`` holding either a LoRA adapter and
-``non_lora_state_dict`` (vision tower, resized embeddings, reward head; the base weights come from the model named in
-``model_config.json``) or full weights ``model``; ``.safetensors`` preferred, ``.pth`` only through
-``torch.load(weights_only=True)``. Keys are in the transformers-4.45 layout and are mapped with the installed
-transformers' own Qwen2-VL conversion rules; any key that maps to nothing, or any weight left unloaded, is an error.
+Scoring (DESIGN.md §5b, each measured to move scores): frames resized as ``qwen2vl_inputs`` describes; one user turn
+[video, text] through the chat template (default system turn, generation prompt, right padding); plain 1-D positions
+0..L-1 (the reference never computes Qwen2-VL's M-RoPE index); a bias-free linear head read at the three reward-token
+positions, its diagonal giving (VQ, MQ, TA); optional z-scores with the checkpoint's mean/std; Overall = their sum.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import hashlib
 import json
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -27,17 +32,27 @@ import torch
 
 from videobench.rewards.base import Clip, Sampling
 from videobench.rewards.qwen2vl_inputs import PatchSpec, VideoInputs, video_inputs
-from videobench.video.resize import MAX_PIXELS, MIN_PIXELS
+from videobench.video.resize import VIDEO_MIN_PIXELS, default_video_max_pixels
 
 logger = logging.getLogger(__name__)
 
 #: Bump when anything here changes scores (part of every fingerprint, so caches never mix code versions).
-ADAPTER_VERSION = "videoreward-1"
-DEFAULT_REWARD_TOKENS = ("<|VQ_reward|>", "<|MQ_reward|>", "<|TA_reward|>")
+ADAPTER_VERSION = "videoreward-2"
+#: VideoAlign hard-codes these three (``use_special_tokens``), in this order.
+REWARD_TOKENS = ("<|VQ_reward|>", "<|MQ_reward|>", "<|TA_reward|>")
 DEFAULT_DIMENSIONS = ("VQ", "MQ", "TA")
 PEFT_PREFIX = "base_model.model."
+CONFIG_FILE = "model_config.json"
 TEMPLATE_FILE = "prompt_template.txt"
-PROMPT_FIELD = "{prompt}"
+#: The prompt placeholder: VideoAlign's templates use ``{text_prompt}``; ``{prompt}`` is accepted too.
+PROMPT_FIELDS = ("{text_prompt}", "{prompt}")
+#: VideoAlign's ``DataConfig.max_frame_pixels`` default, which its inference passes when the config has no such key.
+DATACONFIG_MAX_FRAME_PIXELS = 240 * 320
+LORA_LAYOUT = "checkpoint-N/{adapter_config.json, adapter_model.safetensors, non_lora_state_dict.pth}"
+FULL_LAYOUT = "checkpoint-N/model.pth"
+#: Files of a trainer's output that inference never reads (optimizer state, pickled training arguments).
+HUB_IGNORE = ["optimizer.pt", "*/optimizer.pt", "scheduler.pt", "*/scheduler.pt", "rng_state*.pth", "*/rng_state*.pth",
+              "training_args.bin", "*/training_args.bin", "*/global_step*/*", "final_model.pth"]
 
 
 class CheckpointError(ValueError):
@@ -55,6 +70,10 @@ class ResolvedSource:
     base_revision: str | None = None  # the base model's Hub commit, when it was downloaded
 
 
+def _looks_like_hub_id(name: str) -> bool:
+    return not name.startswith((".", "/", "~")) and name.count("/") <= 1 and bool(re.fullmatch(r"[\w.\-/]+", name))
+
+
 def resolve_source(source: str, revision: str | None = None) -> tuple[Path, str | None]:
     """A local folder as is; anything else is a Hub repo id downloaded with ``snapshot_download``.
 
@@ -65,12 +84,12 @@ def resolve_source(source: str, revision: str | None = None) -> tuple[Path, str 
         if not local.is_dir():
             raise CheckpointError(f"{local}: a VideoReward checkpoint is a folder, not a file")
         return local, None
-    if source.startswith((".", "/", "~")) or source.count("/") != 1:
+    if not _looks_like_hub_id(source) or source.count("/") != 1:
         raise CheckpointError(f"{source}: no such folder, and not a Hub repo id of the form owner/name")
     from huggingface_hub import snapshot_download
 
     try:
-        folder = Path(snapshot_download(repo_id=source, revision=revision))
+        folder = Path(snapshot_download(repo_id=source, revision=revision, ignore_patterns=HUB_IGNORE))
     except Exception as exc:  # offline, unknown repo, unknown revision: say which
         raise CheckpointError(
             f"cannot download {source!r} (revision {revision or 'main'}) from the Hub: {type(exc).__name__}: {exc}"
@@ -78,42 +97,230 @@ def resolve_source(source: str, revision: str | None = None) -> tuple[Path, str 
     return folder, folder.name
 
 
-def find_checkpoint(root: Path) -> Path:
-    """The ``checkpoint-N`` folder with the highest N (numeric, not string order); ``root`` itself if it has none."""
-    steps = []
+def find_checkpoint(root: Path, step: int | None = None) -> Path:
+    """``checkpoint-<step>``, or the one with the highest step (numeric order, as VideoAlign's loader sorts)."""
+    steps = {}
     for child in root.iterdir():
         match = re.fullmatch(r"checkpoint-(\d+)", child.name)
         if match and child.is_dir():
-            steps.append((int(match.group(1)), child))
+            steps[int(match.group(1))] = child
+    if step is not None:
+        if int(step) not in steps:
+            have = ", ".join(str(s) for s in sorted(steps)) or "none"
+            raise CheckpointError(f"{root}: no checkpoint-{step}/ (steps present: {have})")
+        return steps[int(step)]
     if steps:
-        return max(steps)[1]
-    if any((root / name).exists() for name in ("adapter_config.json", "model.safetensors", "model.pth")):
-        return root
-    raise CheckpointError(f"{root}: no checkpoint-<step>/ folder and no weights (adapter_config.json or model.*)")
+        return steps[max(steps)]
+    raise CheckpointError(
+        f"{root}: no checkpoint-<step>/ folder. VideoAlign's trainer writes {CONFIG_FILE} at the root and one "
+        f"folder per saved step: {LORA_LAYOUT} (LoRA) or {FULL_LAYOUT} (full)"
+    )
 
 
-def load_state_file(folder: Path, stem: str) -> dict[str, torch.Tensor] | None:
-    """``stem.safetensors``, else ``stem.pth`` / ``stem.bin`` through ``torch.load(weights_only=True)``; None if absent."""
-    st = folder / f"{stem}.safetensors"
-    if st.exists():
+def _read_json(path: Path, what: str) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise CheckpointError(f"{path}: cannot read {what}: {exc}") from exc
+    except json.JSONDecodeError as exc:
+        raise CheckpointError(f"{path}: not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise CheckpointError(f"{path}: expected a JSON object")
+    return data
+
+
+def resolve_base(name: str, revision: str | None, *, weights: bool) -> tuple[Path, str | None]:
+    """The base model's folder: a local folder as is, else a Hub snapshot at ``revision`` (configs, tokenizer files,
+    and with ``weights`` its ``.safetensors``). Returns the folder and the Hub commit (None when local)."""
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return path, None
+    if not _looks_like_hub_id(name):
+        raise CheckpointError(
+            f"base model {name!r}: no such folder, and not a Hub repo id (it comes from {CONFIG_FILE}'s "
+            "model_config.model_name_or_path; pass base_model=PATH to a local copy)"
+        )
+    from huggingface_hub import snapshot_download
+
+    patterns = ["*.json", "*.txt", "*.jinja", "*.model", "*.tiktoken"] + (["*.safetensors"] if weights else [])
+    try:
+        folder = Path(snapshot_download(repo_id=name, revision=revision, allow_patterns=patterns))
+    except Exception as exc:
+        raise CheckpointError(
+            f"base model {name!r} (revision {revision or 'main'}) is neither a local folder nor downloadable "
+            f"({type(exc).__name__}: {exc}); pass base_model=PATH to a local copy"
+        ) from exc
+    return folder, folder.name
+
+
+def check_base_weights(base_dir: Path) -> list[Path]:
+    """The base model's ``.safetensors`` files; pickle-only weights (``pytorch_model*.bin``) are refused here, before
+    anything is loaded, because unpickling runs code."""
+    files = sorted(base_dir.glob("*.safetensors"))
+    if files:
+        return files
+    pickles = sorted(p.name for p in base_dir.glob("*.bin")) + sorted(p.name for p in base_dir.glob("*.bin.index.json"))
+    if pickles:
+        raise CheckpointError(
+            f"{base_dir}: the base model has only pickle weights ({', '.join(pickles[:3])}); videobench loads base "
+            "weights from .safetensors only (unpickling can run code). Convert them (load with transformers, "
+            "save_pretrained(safe_serialization=True)) and pass base_model=PATH"
+        )
+    raise CheckpointError(f"{base_dir}: the base model has no weights (*.safetensors)")
+
+
+def load_state_file(path: Path) -> dict[str, torch.Tensor]:
+    """A ``.safetensors`` file, or a ``.pth`` through ``torch.load(weights_only=True)``: a flat dict of tensors."""
+    if path.suffix == ".safetensors":
         from safetensors.torch import load_file
 
-        return load_file(str(st))
-    for suffix in (".pth", ".bin", ".pt"):
-        path = folder / f"{stem}{suffix}"
-        if path.exists():
-            try:
-                state = torch.load(path, map_location="cpu", weights_only=True)
-            except Exception as exc:  # pickles with anything but tensors are refused, by design
-                raise CheckpointError(f"{path}: cannot load with torch.load(weights_only=True): {exc}") from exc
-            if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-                raise CheckpointError(f"{path}: expected a flat dict of tensors")
-            return state
+        try:
+            return load_file(str(path))
+        except Exception as exc:
+            raise CheckpointError(f"{path}: not a readable safetensors file: {exc}") from exc
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # pickles with anything but tensors are refused, by design
+        raise CheckpointError(f"{path}: cannot load with torch.load(weights_only=True): {exc}") from exc
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise CheckpointError(f"{path}: expected a flat dict of tensors")
+    return state
+
+
+def _weights_file(folder: Path, stem: str) -> Path | None:
+    """``stem.pth`` (VideoAlign's name) or ``stem.safetensors``, whichever exists."""
+    for suffix in (".pth", ".safetensors"):
+        if (folder / f"{stem}{suffix}").is_file():
+            return folder / f"{stem}{suffix}"
     return None
 
 
-def _weights_files(folder: Path, stem: str) -> list[Path]:
-    return [folder / f"{stem}{s}" for s in (".safetensors", ".pth", ".bin", ".pt") if (folder / f"{stem}{s}").exists()]
+@dataclass(frozen=True)
+class CheckpointFiles:
+    """The weights files of one ``checkpoint-N/`` in the layout its ``model_config.json`` announces."""
+
+    lora: bool
+    weights: Path  # model.pth (full) or non_lora_state_dict.pth (LoRA)
+    adapter: Path | None = None
+    adapter_config: Path | None = None
+
+    def all(self) -> list[Path]:
+        return [p for p in (self.weights, self.adapter) if p is not None]
+
+
+def checkpoint_files(checkpoint: Path, lora_enable: bool | None) -> CheckpointFiles:
+    """Check the folder holds every file of its layout; one error names every missing file and the layout expected.
+
+    ``lora_enable``: ``model_config.json``'s ``peft_lora_config.lora_enable`` (None when the config does not say:
+    then the files decide, as VideoAlign's loader does: ``model.pth`` means full).
+    """
+    full = _weights_file(checkpoint, "model")
+    if lora_enable is None:
+        lora_enable = full is None
+    if not lora_enable:
+        if full is None:
+            hint = " (this folder holds adapter files of the LoRA layout)" if (checkpoint / "adapter_config.json").exists() else ""
+            raise CheckpointError(
+                f"{checkpoint}: missing model.pth. {CONFIG_FILE} describes a full model (peft_lora_config.lora_enable "
+                f"is false), whose layout is {FULL_LAYOUT}{hint}"
+            )
+        return CheckpointFiles(lora=False, weights=full)
+    non_lora = _weights_file(checkpoint, "non_lora_state_dict")
+    adapter = checkpoint / "adapter_model.safetensors"
+    adapter_config = checkpoint / "adapter_config.json"
+    missing = [name for name, ok in (("adapter_config.json", adapter_config.is_file()),
+                                     ("adapter_model.safetensors", adapter.is_file()),
+                                     ("non_lora_state_dict.pth", non_lora is not None)) if not ok]
+    if missing:
+        hint = " (this folder holds model.pth of the full layout)" if full is not None else ""
+        raise CheckpointError(
+            f"{checkpoint}: missing {', '.join(missing)}. {CONFIG_FILE} describes a LoRA model "
+            f"(peft_lora_config.lora_enable is true), whose layout is {LORA_LAYOUT}{hint}"
+        )
+    assert non_lora is not None
+    return CheckpointFiles(lora=True, weights=non_lora, adapter=adapter, adapter_config=adapter_config)
+
+
+# ------------------------------------------------------------------------------------------------------- tokenizer
+
+
+def _has_tokenizer(folder: Path) -> bool:
+    return any((folder / f).is_file() for f in ("tokenizer.json", "tokenizer_config.json", "vocab.json"))
+
+
+def _chat_template(folder: Path) -> str | None:
+    """The processor's chat template (what VideoAlign's ``processor.apply_chat_template`` uses), from
+    ``chat_template.json`` or ``chat_template.jinja``; None when the folder has neither."""
+    if (folder / "chat_template.json").is_file():
+        template = _read_json(folder / "chat_template.json", "the chat template").get("chat_template")
+        if isinstance(template, str) and template:
+            return template
+    if (folder / "chat_template.jinja").is_file():
+        return (folder / "chat_template.jinja").read_text(encoding="utf-8")
+    return None
+
+
+def load_tokenizer(base_dir: Path, checkpoint: Path, reward_tokens: Sequence[str], trust_remote_code: bool) -> Any:
+    """The base model's tokenizer with the reward tokens added (VideoAlign's inference), its chat template set.
+
+    ``checkpoint/tokenizer/`` (the trainer's copy) is used only when the base folder has no tokenizer; when both
+    exist, the copy must map the reward tokens to the same ids.
+    """
+    from transformers import AutoTokenizer
+
+    copy_dir = checkpoint / "tokenizer"
+    source = base_dir if _has_tokenizer(base_dir) else copy_dir if _has_tokenizer(copy_dir) else None
+    if source is None:
+        raise CheckpointError(
+            f"{base_dir}: no tokenizer (tokenizer.json / tokenizer_config.json): VideoAlign builds the tokenizer from "
+            f"the base model named in {CONFIG_FILE}; pass base_model=PATH to a complete copy of it"
+        )
+    try:
+        tok = AutoTokenizer.from_pretrained(str(source), trust_remote_code=trust_remote_code)
+    except Exception as exc:  # a corrupt tokenizer file: name it rather than trace through transformers
+        raise CheckpointError(f"{source}: cannot load the tokenizer: {type(exc).__name__}: {exc}") from exc
+    tok.padding_side = "right"
+    template = _chat_template(base_dir) or (_chat_template(source) if source != base_dir else None)
+    if template:
+        tok.chat_template = template
+    if not tok.chat_template:
+        raise CheckpointError(
+            f"{base_dir}: no chat template (chat_template.json, chat_template.jinja, or chat_template in "
+            "tokenizer_config.json)"
+        )
+    if source == base_dir:
+        tok.add_special_tokens({"additional_special_tokens": list(reward_tokens)})
+    ids = tok.convert_tokens_to_ids(list(reward_tokens))
+    if any(i is None or i == tok.unk_token_id for i in ids):
+        raise CheckpointError(f"{source}: the tokenizer lacks the reward tokens {list(reward_tokens)}")
+    if source == base_dir and _has_tokenizer(copy_dir):
+        try:
+            copy = AutoTokenizer.from_pretrained(str(copy_dir), trust_remote_code=trust_remote_code)
+        except Exception as exc:
+            raise CheckpointError(f"{copy_dir}: cannot load the tokenizer: {type(exc).__name__}: {exc}") from exc
+        theirs = copy.convert_tokens_to_ids(list(reward_tokens))
+        if theirs != ids:
+            raise CheckpointError(
+                f"{copy_dir}: maps the reward tokens {list(reward_tokens)} to ids {theirs}, but the base model's "
+                f"tokenizer ({base_dir}) with them added gives {ids}: the checkpoint was trained on another base "
+                f"(check {CONFIG_FILE}'s model_name_or_path / model_revision, or base_model=)"
+            )
+    return tok
+
+
+def load_patch_spec(base_dir: Path, vision_config: Any) -> PatchSpec:
+    """The base model's image-processor settings (``preprocessor_config.json``; Qwen2-VL's defaults without one),
+    checked against the vision tower's patch geometry."""
+    path = base_dir / "preprocessor_config.json"
+    spec = PatchSpec.from_preprocessor_config(_read_json(path, "the image processor config") if path.is_file() else {})
+    model = (vision_config.patch_size, vision_config.temporal_patch_size, vision_config.spatial_merge_size)
+    if (spec.patch_size, spec.temporal_patch_size, spec.merge_size) != model:
+        raise CheckpointError(
+            f"{path}: patch_size/temporal_patch_size/merge_size "
+            f"{(spec.patch_size, spec.temporal_patch_size, spec.merge_size)} disagree with the model's vision config "
+            f"{model}"
+        )
+    return spec
 
 
 # ------------------------------------------------------------------------------------------------------ key mapping
@@ -201,8 +408,11 @@ def _dtype(value: str | torch.dtype | None, device: torch.device) -> torch.dtype
     names = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
              "float16": torch.float16, "fp16": torch.float16}
     if value not in names:
-        raise ValueError(f"unknown dtype {value!r}; choose one of {sorted(names)}")
+        raise CheckpointError(f"dtype={value!r}: choose one of {', '.join(sorted(names))} or auto")
     return names[value]
+
+
+# -------------------------------------------------------------------------------------------------------- template
 
 
 def _read_template(path: Path) -> str:
@@ -212,10 +422,20 @@ def _read_template(path: Path) -> str:
         raise CheckpointError(f"{path}: cannot read the prompt template: {exc}") from exc
 
 
+def prompt_field(template: str, where: str) -> str:
+    """The template's prompt placeholder, ``{text_prompt}`` (VideoAlign's) or ``{prompt}``, present exactly once."""
+    counts = {field: template.count(field) for field in PROMPT_FIELDS}
+    if sum(counts.values()) != 1:
+        raise CheckpointError(
+            f"{where}: the prompt template must contain the placeholder {{text_prompt}} (as in VideoAlign's "
+            f"templates) or {{prompt}} exactly once; found {counts['{text_prompt}']} and {counts['{prompt}']}"
+        )
+    return next(field for field, n in counts.items() if n)
+
+
 def check_template(template: str, reward_tokens: Sequence[str], where: str) -> None:
-    """The template holds ``{prompt}`` once and each reward token once, in the head's order."""
-    if template.count(PROMPT_FIELD) != 1:
-        raise CheckpointError(f"{where}: the prompt template must contain {PROMPT_FIELD} exactly once")
+    """One prompt placeholder, and each reward token once, in the head's order."""
+    prompt_field(template, where)
     positions = []
     for token in reward_tokens:
         if template.count(token) != 1:
@@ -245,6 +465,10 @@ def _sampled_file_digest(path: Path, chunks: int = 16, chunk_size: int = 1 << 16
 # ---------------------------------------------------------------------------------------------------------- adapter
 
 
+class PromptError(ValueError):
+    """A prompt that cannot be put into the model input as it is."""
+
+
 class VideoRewardModel:
     """``RewardModel`` for VideoReward checkpoints: ``VideoRewardModel.load("KwaiVGI/VideoReward", template=...)``."""
 
@@ -263,7 +487,8 @@ class VideoRewardModel:
         sampling: Sampling,
         use_norm: bool = True,
         batch_size: int = 4,
-        min_pixels: int = MIN_PIXELS,
+        min_pixels: int = VIDEO_MIN_PIXELS,
+        patch_spec: PatchSpec | None = None,
         fingerprint_parts: dict[str, Any] | None = None,
         source: ResolvedSource | None = None,
     ) -> None:
@@ -281,15 +506,16 @@ class VideoRewardModel:
         self.min_pixels = int(min_pixels)
         self.source = source
         vision = net.backbone.config.vision_config
-        self.patch_spec = PatchSpec(vision.patch_size, vision.temporal_patch_size, vision.spatial_merge_size)
+        self.patch_spec = patch_spec or PatchSpec(vision.patch_size, vision.temporal_patch_size, vision.spatial_merge_size)
         self.reward_token_ids = tokenizer.convert_tokens_to_ids(list(self.reward_tokens))
         video_id = net.backbone.config.video_token_id
         self.video_pad = tokenizer.convert_ids_to_tokens(video_id)
         self._special = [t for t in tokenizer.all_special_tokens if t] + list(self.reward_tokens) + [self.video_pad]
         check_template(template, self.reward_tokens, name)
+        self.prompt_field = prompt_field(template, name)
         parts = dict(fingerprint_parts or {})
         parts.update(code=ADAPTER_VERSION, template=template, use_norm=use_norm, min_pixels=self.min_pixels,
-                     dtype=str(self.dtype), chat_template=tokenizer.chat_template)
+                     dtype=str(self.dtype), chat_template=tokenizer.chat_template, processor=asdict(self.patch_spec))
         self._fingerprint = "sha256:" + hashlib.sha256(
             json.dumps(parts, sort_keys=True, default=str).encode()
         ).hexdigest()[:32]
@@ -333,8 +559,8 @@ class VideoRewardModel:
     def prompt_text(self, prompt: str) -> str:
         for token in self._special:
             if token in prompt:
-                raise ValueError(f"prompt contains the special token {token!r}, which would corrupt the model input")
-        return self.template.replace(PROMPT_FIELD, prompt)
+                raise PromptError(f"prompt contains the special token {token!r}, which would corrupt the model input")
+        return self.template.replace(self.prompt_field, prompt)
 
     def chat_text(self, prompt: str, num_video_tokens: int) -> str:
         messages = [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": self.prompt_text(prompt)}]}]
@@ -343,12 +569,18 @@ class VideoRewardModel:
             raise CheckpointError(f"{self.name}: the chat template must render one {self.video_pad} for a video item")
         return text.replace(self.video_pad, self.video_pad * num_video_tokens)
 
+    def pixel_budget(self, num_frames: int) -> float:
+        """Per-frame pixel budget: the sampling's, else qwen-vl-utils' default for this many sampled frames."""
+        if self.sampling.max_pixels is not None:
+            return self.sampling.max_pixels
+        return default_video_max_pixels(num_frames, self.min_pixels)
+
     def clip_inputs(self, clip: Clip) -> VideoInputs:
         if clip.frames is None:
             raise ValueError(f"{clip.path}: VideoReward needs decoded frames (clip.frames is None)")
         frames = clip.frames if isinstance(clip.frames, torch.Tensor) else torch.as_tensor(clip.frames)
-        max_pixels = self.sampling.max_pixels or MAX_PIXELS
-        return video_inputs(frames, self.patch_spec, max_pixels=max_pixels, min_pixels=self.min_pixels)
+        budget = self.pixel_budget(frames.shape[0])
+        return video_inputs(frames, self.patch_spec, max_pixels=budget, min_pixels=self.min_pixels)
 
     def batch_inputs(self, clips: Sequence[Clip], prompts: Sequence[str]) -> dict[str, torch.Tensor]:
         videos = [self.clip_inputs(c) for c in clips]
@@ -358,7 +590,7 @@ class VideoRewardModel:
         positions = torch.stack([(ids == tid).int().argmax(dim=1) for tid in self.reward_token_ids], dim=1)
         counts = torch.stack([(ids == tid).sum(dim=1) for tid in self.reward_token_ids], dim=1)
         if not bool((counts == 1).all()):
-            raise ValueError(f"{self.name}: each reward token must occur once per input, counts {counts.tolist()}")
+            raise PromptError(f"{self.name}: each reward token must occur once per input, counts {counts.tolist()}")
         return {
             "input_ids": ids,
             "attention_mask": enc["attention_mask"],
@@ -390,47 +622,68 @@ class VideoRewardModel:
         revision: str | None = None,
         template: str | Path | None = None,
         base_model: str | Path | None = None,
+        step: int | None = None,
         device: str | torch.device | None = None,
         dtype: str | torch.dtype | None = None,
         batch_size: int = 4,
         fps: float | None = None,
         num_frames: int | None = None,
         max_pixels: int | None = None,
-        min_pixels: int = MIN_PIXELS,
+        min_pixels: int = VIDEO_MIN_PIXELS,
         use_norm: bool = True,
         trust_remote_code: bool = False,
         attn_implementation: str | None = "sdpa",
         merge_lora: bool = True,
         name: str | None = None,
     ) -> "VideoRewardModel":
-        """Load a VideoReward checkpoint from a local folder or a Hub repo id (``revision`` pinned, commit recorded).
+        """Load a VideoReward checkpoint (VideoAlign's trainer layout) from a local folder or a Hub repo id.
 
-        ``template``: a text file holding the prompt template (``{prompt}`` and the three reward tokens); default
-        ``prompt_template.txt`` in the checkpoint folder. The released model was trained with the template published
-        in the VideoAlign repository (``prompt_template.py``) and the paper's appendix: use that text for its scores.
-        ``base_model``: a local folder (or Hub id) replacing ``model_name_or_path`` of ``model_config.json``.
+        source: the folder holding ``model_config.json`` and ``checkpoint-N/``, or a Hub id (``revision`` pinned,
+            the resolved commit recorded in ``model.revision``).
+        template: a text file with the prompt template: ``{text_prompt}`` (or ``{prompt}``) once and the reward
+            tokens ``<|VQ_reward|>``, ``<|MQ_reward|>``, ``<|TA_reward|>`` once each, in that order. Default:
+            ``prompt_template.txt`` beside ``model_config.json``. The released model needs VideoAlign's template
+            (``prompt_template.py``, ``detailed_special``); see docs/reward-models.md.
+        base_model: a local folder (or Hub id) replacing ``model_config.model_name_or_path`` (tokenizer, chat
+            template, image-processor settings, and the base weights of a LoRA checkpoint come from it).
+        step: load ``checkpoint-<step>`` instead of the highest step.
+        device / dtype: default cuda + bfloat16 when CUDA is available, else cpu + float32.
+        fps / num_frames: frame sampling (default: the checkpoint's ``data_config``; ``num_frames`` wins over fps).
+        max_pixels: per-frame pixel budget (default: ``data_config.max_frame_pixels``; 240*320 when the config has
+            no such key, as VideoAlign's ``DataConfig``; qwen-vl-utils' default for the clip when it is null).
+        min_pixels: the per-frame floor of the resize (VideoAlign: 128*28*28; lower only to make tests cheap).
+        use_norm: z-score each dimension with ``inference_config``'s mean and std, as VideoAlign's ``use_norm``.
+        batch_size, trust_remote_code, attn_implementation, merge_lora (fold LoRA into the weights), name: as named.
         """
         root, commit = resolve_source(str(source), revision)
         if revision and commit is None:
             logger.warning("revision %r ignored: %s is a local folder", revision, root)
-        checkpoint = find_checkpoint(root)
-        resolved = ResolvedSource(root, checkpoint, commit)
-        config_path = root / "model_config.json"
-        if not config_path.exists():
-            raise CheckpointError(f"{config_path}: missing (VideoReward checkpoints carry their configs there)")
-        try:
-            config = json.loads(config_path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise CheckpointError(f"{config_path}: not valid JSON: {exc}") from exc
+        config_path = root / CONFIG_FILE
+        if not config_path.is_file():
+            raise CheckpointError(
+                f"{config_path}: missing. VideoAlign's trainer writes {CONFIG_FILE} at the root, beside "
+                f"{LORA_LAYOUT} (LoRA) or {FULL_LAYOUT} (full)"
+            )
+        config = _read_json(config_path, "the model config")
         data_cfg = config.get("data_config") or {}
         model_cfg = config.get("model_config") or {}
         infer_cfg = config.get("inference_config") or {}
-        lora_cfg = config.get("peft_lora_config") or {}
+        lora_cfg = config.get("peft_lora_config")
+        checkpoint = find_checkpoint(root, step)
+        files = checkpoint_files(checkpoint, lora_cfg.get("lora_enable") if isinstance(lora_cfg, dict) else None)
+        resolved = ResolvedSource(root, checkpoint, commit)
 
-        dims = tuple(data_cfg.get("eval_dim") or DEFAULT_DIMENSIONS)
-        reward_tokens = tuple(model_cfg.get("special_tokens") or DEFAULT_REWARD_TOKENS)
-        if len(reward_tokens) != len(dims):
-            raise CheckpointError(f"{config_path}: {len(dims)} dimensions {dims} but reward tokens {reward_tokens}")
+        dims = data_cfg.get("eval_dim") or list(DEFAULT_DIMENSIONS)
+        dims = tuple([dims] if isinstance(dims, str) else dims)
+        if model_cfg.get("use_special_tokens") is False:
+            raise CheckpointError(
+                f"{config_path}: model_config.use_special_tokens is false (reward read at the "
+                f"{model_cfg.get('reward_token', 'last')!r} token); only the reward-token models are supported"
+            )
+        reward_tokens = REWARD_TOKENS
+        if len(dims) != len(reward_tokens):
+            raise CheckpointError(f"{config_path}: data_config.eval_dim {list(dims)} must name 3 dimensions, one per "
+                                  f"reward token {' '.join(reward_tokens)}")
         norm: dict[str, tuple[float, float]] = {}
         for dim in dims:
             mean, std = infer_cfg.get(f"{dim}_mean"), infer_cfg.get(f"{dim}_std")
@@ -442,48 +695,38 @@ class VideoRewardModel:
                 mean, std = 0.0, 1.0
             norm[dim] = (float(mean), float(std))
 
-        template_path = Path(template) if template is not None else root / TEMPLATE_FILE
+        template_path = Path(template).expanduser() if template is not None else root / TEMPLATE_FILE
         if not template_path.exists():
             raise CheckpointError(
-                f"{template_path}: no prompt template. Pass template=PATH, a text file with {PROMPT_FIELD} and the "
-                f"reward tokens {' '.join(reward_tokens)}; the released VideoReward was trained with the template in "
-                "VideoAlign's prompt_template.py (paper appendix)"
+                f"{template_path}: no prompt template. Pass template=PATH, a text file with {{text_prompt}} (or "
+                f"{{prompt}}) and the reward tokens {' '.join(reward_tokens)}; the released VideoReward was trained "
+                "with VideoAlign's detailed_special template (prompt_template.py)"
             )
         template_text = _read_template(template_path)
         check_template(template_text, reward_tokens, str(template_path))
 
-        dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        torch_dtype = _dtype(dtype, dev)
-        tokenizer = _load_tokenizer(checkpoint, root, trust_remote_code)
-        missing_tokens = [t for t in reward_tokens if tokenizer.convert_tokens_to_ids(t) in (None, tokenizer.unk_token_id)]
-        if missing_tokens:
-            raise CheckpointError(f"{checkpoint}: the tokenizer lacks the reward tokens {missing_tokens}")
-
         base_name = str(base_model or model_cfg.get("model_name_or_path") or "")
         if not base_name:
             raise CheckpointError(f"{config_path}: model_config.model_name_or_path is empty; pass base_model=PATH")
-        files: list[tuple[str, Path]] = []
-        net, base_revision = _build_net(
-            checkpoint, base_name, model_cfg.get("model_revision"), tokenizer, len(dims), torch_dtype, attn_implementation, trust_remote_code, merge_lora, files,
-        )
+        base_revision = None if base_model else model_cfg.get("model_revision")
+        base_dir, resolved.base_revision = resolve_base(base_name, base_revision, weights=files.lora)
+        base_weights = check_base_weights(base_dir) if files.lora else []
+        tokenizer = load_tokenizer(base_dir, checkpoint, reward_tokens, trust_remote_code)
+
+        dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        torch_dtype = _dtype(dtype, dev)
+        net = _build_net(files, base_dir, tokenizer, len(dims), torch_dtype, attn_implementation,
+                         trust_remote_code, merge_lora)
+        patch_spec = load_patch_spec(base_dir, net.backbone.config.vision_config)
         net.to(dev).eval()
-        resolved.base_revision = base_revision
         logger.info("VideoReward %s: %s (%s, commit %s), base %s, %s on %s", source, checkpoint.name,
-                    "LoRA" if (checkpoint / "adapter_config.json").exists() else "full", commit, base_name,
-                    torch_dtype, dev)
-        pixels = int(max_pixels or data_cfg.get("max_frame_pixels") or MAX_PIXELS)
-        if num_frames is not None:  # the caller's choice first, then the checkpoint's data config
-            sampling = Sampling(fps=None, num_frames=int(num_frames), max_pixels=pixels)
-        elif fps is not None:
-            sampling = Sampling(fps=float(fps), num_frames=None, max_pixels=pixels)
-        elif data_cfg.get("num_frames"):
-            sampling = Sampling(fps=None, num_frames=int(data_cfg["num_frames"]), max_pixels=pixels)
-        else:
-            sampling = Sampling(fps=float(data_cfg.get("fps") or 2.0), num_frames=None, max_pixels=pixels)
+                    "LoRA" if files.lora else "full", commit, base_name, torch_dtype, dev)
+        sampling = _sampling(data_cfg, fps, num_frames, max_pixels)
         # Content, not location: the same files give the same fingerprint from a local folder or the Hub.
         parts = {
             "model_config": config,
-            "weights": {f"{role}/{p.name}": _sampled_file_digest(p) for role, p in files},
+            "weights": {f"checkpoint/{p.name}": _sampled_file_digest(p) for p in files.all()}
+            | {f"base/{p.name}": _sampled_file_digest(p) for p in base_weights},
             "tokenizer_len": len(tokenizer),
             "merge_lora": merge_lora,
         }
@@ -492,104 +735,78 @@ class VideoRewardModel:
         return cls(
             net, tokenizer, template_text, name=name, dimensions=dims, reward_tokens=reward_tokens, norm=norm,
             sampling=sampling, use_norm=use_norm, batch_size=batch_size, min_pixels=min_pixels,
-            fingerprint_parts=parts, source=resolved,
+            patch_spec=patch_spec, fingerprint_parts=parts, source=resolved,
         )
 
 
-def _load_tokenizer(checkpoint: Path, root: Path, trust_remote_code: bool) -> Any:
-    from transformers import AutoTokenizer
-
-    for folder in (checkpoint, root):
-        if (folder / "tokenizer_config.json").exists() or (folder / "tokenizer.json").exists():
-            tok = AutoTokenizer.from_pretrained(str(folder), trust_remote_code=trust_remote_code)
-            break
-    else:
-        raise CheckpointError(f"{checkpoint}: no tokenizer (the checkpoint carries one with the reward tokens)")
-    if not tok.chat_template:
-        for folder in (checkpoint, root):
-            if (folder / "chat_template.jinja").exists():
-                tok.chat_template = (folder / "chat_template.jinja").read_text()
-                break
-            if (folder / "chat_template.json").exists():
-                tok.chat_template = json.loads((folder / "chat_template.json").read_text())["chat_template"]
-                break
-        else:
-            raise CheckpointError(f"{checkpoint}: no chat template (tokenizer_config.json, chat_template.json/.jinja)")
-    return tok
-
-
-def _resolve_base(name: str, revision: str | None, what: str) -> tuple[Path, str | None]:
-    path = Path(name).expanduser()
-    if path.is_dir():
-        return path, None
-    from huggingface_hub import snapshot_download
-
-    patterns = ["*.json", "*.txt", "*.jinja", "*.model"] + ([] if what == "config" else ["*.safetensors"])
-    try:
-        folder = Path(snapshot_download(repo_id=name, revision=revision, allow_patterns=patterns))
-    except Exception as exc:
-        raise CheckpointError(
-            f"base model {name!r} is neither a local folder nor downloadable ({type(exc).__name__}: {exc}); "
-            "pass base_model=PATH to a local copy"
-        ) from exc
-    return folder, folder.name
+def _sampling(data_cfg: dict[str, Any], fps: float | None, num_frames: int | None, max_pixels: int | None) -> Sampling:
+    """The call's choices first, then the checkpoint's ``data_config`` (VideoAlign's ``prepare_batch``)."""
+    if max_pixels is not None:
+        pixels: int | None = int(max_pixels)
+    elif "max_frame_pixels" not in data_cfg:
+        pixels = DATACONFIG_MAX_FRAME_PIXELS
+    else:  # null: VideoAlign would pass None and fail; qwen-vl-utils' own default applies (per clip)
+        pixels = None if data_cfg["max_frame_pixels"] is None else int(data_cfg["max_frame_pixels"])
+    if fps is not None and num_frames is not None:
+        raise CheckpointError("fps and num_frames cannot both be set (as in VideoAlign's reward())")
+    if num_frames is not None:
+        return Sampling(fps=None, num_frames=int(num_frames), max_pixels=pixels)
+    if fps is not None:
+        return Sampling(fps=float(fps), num_frames=None, max_pixels=pixels)
+    if data_cfg.get("num_frames"):
+        return Sampling(fps=None, num_frames=int(data_cfg["num_frames"]), max_pixels=pixels)
+    return Sampling(fps=float(data_cfg.get("fps") or 2.0), num_frames=None, max_pixels=pixels)
 
 
 def _build_net(
-    checkpoint: Path,
-    base_name: str,
-    base_revision: str | None,
+    files: CheckpointFiles,
+    base_dir: Path,
     tokenizer: Any,
     output_dim: int,
     dtype: torch.dtype,
     attn_implementation: str | None,
     trust_remote_code: bool,
     merge_lora: bool,
-    files: list[tuple[str, Path]],
-) -> tuple[RewardNet, str | None]:
+) -> RewardNet:
+    """Base model (weights for LoRA, config only for full), embeddings resized to the tokenizer, then the weights."""
     from transformers import AutoConfig, Qwen2VLForConditionalGeneration
 
-    full_files = _weights_files(checkpoint, "model")
     kwargs: dict[str, Any] = {"dtype": dtype}
     if attn_implementation:
         kwargs["attn_implementation"] = attn_implementation
-    if full_files:
-        if (checkpoint / "config.json").exists():
-            config_dir, commit = checkpoint, None
-        else:
-            config_dir, commit = _resolve_base(base_name, base_revision, "config")
-        config = AutoConfig.from_pretrained(str(config_dir), trust_remote_code=trust_remote_code)
-        if attn_implementation:
-            config._attn_implementation = attn_implementation
-        backbone = Qwen2VLForConditionalGeneration._from_config(config, dtype=dtype)
-        backbone.resize_token_embeddings(len(tokenizer))
-        net = RewardNet(backbone, output_dim).to(dtype)
-        state = load_state_file(checkpoint, "model")
-        assert state is not None
-        files.extend(("checkpoint", p) for p in full_files)
-        _load_into(net, state, full_files[0], strict=True)
-        return net, commit
-
-    base_dir, commit = _resolve_base(base_name, base_revision, "weights")
-    backbone = Qwen2VLForConditionalGeneration.from_pretrained(
-        str(base_dir), trust_remote_code=trust_remote_code, **kwargs
-    )
-    files.extend(("base", p) for p in sorted(base_dir.glob("*.safetensors")))
+    if not (base_dir / "config.json").is_file():
+        raise CheckpointError(f"{base_dir}: the base model has no config.json")
+    try:
+        if files.lora:
+            backbone = Qwen2VLForConditionalGeneration.from_pretrained(
+                str(base_dir), trust_remote_code=trust_remote_code, **kwargs
+            )
+        else:  # model.pth holds every weight: the base's config is enough (VideoAlign loads it strictly)
+            config = AutoConfig.from_pretrained(str(base_dir), trust_remote_code=trust_remote_code)
+            if attn_implementation:
+                config._attn_implementation = attn_implementation
+            backbone = Qwen2VLForConditionalGeneration._from_config(config, dtype=dtype)
+    except (OSError, ValueError, KeyError, TypeError) as exc:  # broken or foreign base files: name the folder
+        raise CheckpointError(f"{base_dir}: cannot build the Qwen2-VL base model: {type(exc).__name__}: {exc}") from exc
     backbone.resize_token_embeddings(len(tokenizer))
     net = RewardNet(backbone, output_dim).to(dtype)
-    non_lora = load_state_file(checkpoint, "non_lora_state_dict")
-    non_lora_files = _weights_files(checkpoint, "non_lora_state_dict")
-    if non_lora is None:
-        raise CheckpointError(f"{checkpoint}: no non_lora_state_dict.safetensors/.pth (reward head, embeddings)")
-    files.extend(("checkpoint", p) for p in non_lora_files)
-    _load_into(net, {_strip(k, PEFT_PREFIX): v for k, v in non_lora.items()}, non_lora_files[0], strict=False)
-    if (checkpoint / "adapter_config.json").exists():
-        _apply_lora(net, checkpoint, merge_lora, files)
-    return net, commit
+    state = load_state_file(files.weights)
+    if files.lora:
+        _load_into(net, {_strip(k, PEFT_PREFIX): v for k, v in state.items()}, files.weights, strict=False)
+        assert files.adapter is not None and files.adapter_config is not None
+        _apply_lora(net, files.adapter_config, files.adapter, merge_lora)
+    else:
+        _load_into(net, state, files.weights, strict=True)
+    return net
 
 
 def _load_into(net: RewardNet, state: dict[str, torch.Tensor], path: Path, strict: bool) -> None:
-    """Map old-layout keys and load them; every key must land, and with ``strict`` every weight must be given."""
+    """Map old-layout keys and load them; every key must land, and with ``strict`` every weight must be given.
+
+    Without ``strict`` (a LoRA checkpoint's ``non_lora_state_dict``: the weights that were trained) the reward head
+    and the embeddings (they carry the reward tokens' rows) are required, and a vision tower is saved whole or not at
+    all; its merger only when it was tuned (``tune_merger``), so a missing merger keeps the base's.
+    """
     mapper = legacy_key_mapper(net.backbone)
     head = state.get("rm_head.weight")
     hidden = net.rm_head.in_features
@@ -614,14 +831,13 @@ def _load_into(net: RewardNet, state: dict[str, torch.Tensor], path: Path, stric
         raise CheckpointError(f"{path}: keys that match no weight of the model: {_format_keys(unexpected)}")
     required = {"rm_head.weight"}
     if strict:
-        tied = net.backbone.config.tie_word_embeddings if hasattr(net.backbone.config, "tie_word_embeddings") else False
+        tied = bool(getattr(net.backbone.config, "tie_word_embeddings", False))
         required |= {k for k in own if not (tied and k == "backbone.lm_head.weight")}
     else:
-        embed = [k for k in own if k.endswith("embed_tokens.weight")]
-        required |= set(embed)  # the checkpoint's embeddings carry the reward tokens' rows
-        visual = {k for k in own if ".visual." in k}
-        if visual & set(mapped) and not visual <= set(mapped):  # a vision tower is saved whole or not at all
-            required |= visual
+        required |= {k for k in own if k.endswith("embed_tokens.weight")}
+        tower = {k for k in own if ".visual." in k and ".merger." not in k}
+        if tower & set(mapped):
+            required |= tower
     missing = sorted(required - set(mapped))
     if missing:
         raise CheckpointError(f"{path}: weights missing from the checkpoint: {_format_keys(missing)}")
@@ -629,24 +845,24 @@ def _load_into(net: RewardNet, state: dict[str, torch.Tensor], path: Path, stric
     assert not result.unexpected_keys, result.unexpected_keys
 
 
-def _apply_lora(net: RewardNet, checkpoint: Path, merge: bool, files: list[tuple[str, Path]]) -> None:
+def _apply_lora(net: RewardNet, config_path: Path, adapter_path: Path, merge: bool) -> None:
+    """PEFT's saved adapter (keys without the adapter name, ``base_model.model.`` prefix, 4.45 module paths)."""
     from peft import LoraConfig, inject_adapter_in_model
 
-    config = LoraConfig.from_pretrained(str(checkpoint))
+    try:
+        config = LoraConfig.from_pretrained(str(config_path.parent))
+    except Exception as exc:
+        raise CheckpointError(f"{config_path}: not a PEFT LoRA config: {type(exc).__name__}: {exc}") from exc
     mapper = legacy_key_mapper(net.backbone)
     if isinstance(config.target_modules, (list, set, tuple)):
         # Full module paths from the old layout ("model.layers.0.self_attn.q_proj") need the new prefixes too.
         config.target_modules = {mapper(t + ".weight")[: -len(".weight")] for t in config.target_modules}
     config.inference_mode = True
-    state = load_state_file(checkpoint, "adapter_model")
-    adapter_files = _weights_files(checkpoint, "adapter_model")
-    if state is None:
-        raise CheckpointError(f"{checkpoint}: adapter_config.json but no adapter_model.safetensors/.bin")
-    files.extend(("checkpoint", p) for p in adapter_files)
+    state = load_state_file(adapter_path)
     try:
         inject_adapter_in_model(config, net.backbone, adapter_name="default")
     except ValueError as exc:
-        raise CheckpointError(f"{checkpoint}/adapter_config.json: target modules not found in the model: {exc}") from exc
+        raise CheckpointError(f"{config_path}: target modules not found in the model: {exc}") from exc
     own = net.backbone.state_dict()
     mapped: dict[str, torch.Tensor] = {}
     unexpected = []
@@ -659,10 +875,10 @@ def _apply_lora(net: RewardNet, checkpoint: Path, merge: bool, files: list[tuple
             continue
         mapped[new] = value
     if unexpected:
-        raise CheckpointError(f"{adapter_files[0]}: adapter keys that match no LoRA weight: {_format_keys(unexpected)}")
+        raise CheckpointError(f"{adapter_path}: adapter keys that match no LoRA weight: {_format_keys(unexpected)}")
     missing = [k for k in own if ".lora_" in k and k not in mapped]
     if missing:
-        raise CheckpointError(f"{adapter_files[0]}: LoRA weights missing from the adapter: {_format_keys(missing)}")
+        raise CheckpointError(f"{adapter_path}: LoRA weights missing from the adapter: {_format_keys(missing)}")
     net.backbone.load_state_dict(mapped, strict=False)
     if merge:  # fold B @ A into the base weights: same scores (to rounding), no adapter cost per token
         for module in net.backbone.modules():

@@ -16,7 +16,8 @@ from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
 import numpy as np
 
-from videobench.rewards.base import Clip, RewardModel, Sampling
+from videobench.faults import fault_point
+from videobench.rewards.base import Clip, ModelOutputError, RewardModel, Sampling
 from videobench.scoring.store import Scores, ScoreStore, prompt_hash
 from videobench.scoring.videoio import VideoIO
 
@@ -145,19 +146,23 @@ class _ModelState:
 
 
 def _check_output(model: RewardModel, out: object, n: int) -> dict[str, np.ndarray]:
+    where = f"reward model {model.name!r}"
     if not isinstance(out, dict):
-        raise TypeError(f"reward model {model.name!r}: score() must return a dict of arrays, got {type(out).__name__}")
+        raise ModelOutputError(f"{where}: score() must return a dict {{dimension: array}}, got {type(out).__name__}")
+    missing = [d for d in model.dimensions if d not in out]
+    if missing:
+        raise ModelOutputError(
+            f"{where}: score() returned the dimension(s) {sorted(map(str, out))} but declares "
+            f"{list(model.dimensions)}; {missing} are missing (return one array per declared dimension, or declare "
+            "the ones it returns)")
     arrays = {}
     for dim in model.dimensions:
-        if dim not in out:
-            raise ValueError(
-                f"reward model {model.name!r}: score() returned no {dim!r} (dimensions: {model.dimensions})"
-            )
-        arr = np.asarray(out[dim], dtype=np.float64).reshape(-1)
+        try:
+            arr = np.asarray(out[dim], dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError) as exc:
+            raise ModelOutputError(f"{where}: score()[{dim!r}] is not an array of numbers ({exc})") from None
         if arr.shape[0] != n:
-            raise ValueError(
-                f"reward model {model.name!r}: score() returned {arr.shape[0]} {dim!r} values for {n} items"
-            )
+            raise ModelOutputError(f"{where}: score() returned {arr.shape[0]} {dim!r} values for {n} items")
         arrays[dim] = arr
     return arrays
 
@@ -301,3 +306,4 @@ def _score_batch(
         start = time.perf_counter()
         store.put_batch(rows)  # one transaction per batch: what a killed run finished stays finished
         stats.store_s += time.perf_counter() - start
+        fault_point("scoring:batch-stored")

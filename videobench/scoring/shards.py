@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from videobench.atomic import replacing
 from videobench.scoring.api import KEY_COLUMNS, ScoreTables
 
 _META_KEY = b"videobench.scores_shard"
@@ -63,14 +63,8 @@ def write_shard(tables: ScoreTables, out_dir: str | os.PathLike) -> Path:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     path = out / shard_filename(index, count)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=out)
-    os.close(fd)
-    try:
+    with replacing(path) as tmp:  # a job killed mid-write never leaves a shard that looks complete
         pq.write_table(table, tmp)
-        os.replace(tmp, path)  # a job killed mid-write never leaves a shard that looks complete
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 

@@ -1,7 +1,15 @@
-"""Qwen2-VL's resize rule (sides multiples of 28 within a pixel budget) and the resize itself, in torch only.
+"""Qwen2-VL's video resize rule as VideoAlign applies it (sides multiples of 28 within a pixel budget), in torch only.
 
-torchvision does not import beside torch 2.13 here, so this reproduces what the reference does with it: bicubic with
-antialias on uint8 frames, rounded and clamped back to uint8.
+Facts from VideoAlign's ``vision_process.py`` (a copy of qwen-vl-utils), reproduced here:
+- ``smart_resize`` rounds each side to the nearest multiple of ``factor``, then tests *too large* first: an area above
+  ``max_pixels`` is scaled down (sides floored), else an area below ``min_pixels`` is scaled up (sides ceiled). There
+  is no check that ``min_pixels <= max_pixels``: a budget below the video minimum (128·28·28) wins whenever the rounded
+  area exceeds it, and the minimum wins when the rounded area is already within the budget.
+- A video's default budget, used only when the caller passes none, is
+  ``max(min(768·28·28, 24576·28·28 / nframes · 2), int(128·28·28 · 1.05))`` for ``nframes`` sampled frames.
+- The resize itself is torchvision's bicubic with antialias on uint8 frames, clamped and rounded back to uint8.
+torchvision does not import beside torch 2.13 here, so ``resize_frames`` does the same with
+``torch.nn.functional.interpolate``.
 """
 
 from __future__ import annotations
@@ -12,9 +20,12 @@ import torch
 import torch.nn.functional as F
 
 IMAGE_FACTOR = 28
-MIN_PIXELS = 128 * 28 * 28
-#: Qwen2-VL's default per-frame budget for video (qwen-vl-utils' VIDEO_MAX_PIXELS); VideoReward's config overrides it.
-MAX_PIXELS = 768 * 28 * 28
+#: Per-frame floor for video (qwen-vl-utils' VIDEO_MIN_PIXELS): small videos are scaled up to it.
+VIDEO_MIN_PIXELS = 128 * 28 * 28
+#: Per-frame cap of the default video budget (VIDEO_MAX_PIXELS) and the whole-clip budget behind it (VIDEO_TOTAL_PIXELS).
+VIDEO_MAX_PIXELS = 768 * 28 * 28
+VIDEO_TOTAL_PIXELS = 24576 * 28 * 28
+FRAME_FACTOR = 2
 MAX_RATIO = 200
 
 
@@ -30,24 +41,37 @@ def _floor_by(x: float, factor: int) -> int:
     return math.floor(x / factor) * factor
 
 
+def default_video_max_pixels(nframes: int, min_pixels: int = VIDEO_MIN_PIXELS) -> float:
+    """The per-frame budget qwen-vl-utils gives a video of ``nframes`` sampled frames when none is passed.
+
+    Up to 64 frames this is 768·28·28; longer clips share the total budget (24576·28·28 per 2 frames), never below
+    ``1.05 * min_pixels``. A float, as in the reference (it is only ever compared with areas).
+    """
+    if nframes <= 0:
+        raise ValueError(f"nframes must be positive, got {nframes}")
+    return max(min(VIDEO_MAX_PIXELS, VIDEO_TOTAL_PIXELS / nframes * FRAME_FACTOR), int(min_pixels * 1.05))
+
+
 def smart_resize(
     height: int,
     width: int,
     factor: int = IMAGE_FACTOR,
-    min_pixels: int = MIN_PIXELS,
-    max_pixels: int = MAX_PIXELS,
+    min_pixels: float = VIDEO_MIN_PIXELS,
+    max_pixels: float = VIDEO_MAX_PIXELS,
 ) -> tuple[int, int]:
-    """Target (height, width): both multiples of ``factor``, area within [min_pixels, max_pixels], aspect kept.
+    """Target (height, width): multiples of ``factor``, aspect kept, the area brought within the budget.
 
-    Sides round to the nearest multiple (Python round); too large an area scales down (floor), too small scales up
-    (ceil), so small videos are enlarged to ``min_pixels``.
+    The branch order is the reference's (see the module docstring): scaled down when the rounded area exceeds
+    ``max_pixels``, else scaled up when it is below ``min_pixels``. One deliberate difference: where the reference
+    would floor a side to 0 (a budget below ``factor**2`` per frame, on which its resize then fails), the side is kept
+    at ``factor``.
     """
     if height <= 0 or width <= 0:
         raise ValueError(f"height and width must be positive, got {height}x{width}")
     if max(height, width) / min(height, width) > MAX_RATIO:
         raise ValueError(f"aspect ratio must be below {MAX_RATIO}, got {height}x{width}")
-    if min_pixels > max_pixels:
-        raise ValueError(f"min_pixels {min_pixels} exceeds max_pixels {max_pixels}")
+    if max_pixels <= 0:
+        raise ValueError(f"max_pixels must be positive, got {max_pixels}")
     h = max(factor, _round_by(height, factor))
     w = max(factor, _round_by(width, factor))
     if h * w > max_pixels:
