@@ -52,7 +52,9 @@ def test_reward_model_request_runs_through_the_real_engine(local_store, tmp_path
     monkeypatch.chdir(tmp_path)
     (tmp_path / "0").mkdir()
     (tmp_path / "0" / "weights.txt").write_text("seed 0")
-    req = _request("reward_model", "org/random", [Component("random", "0", local_fingerprint("0"))], "lb-tiny")
+    # The spec's options give the model the benchmark's one dimension (a model scoring none of them is refused).
+    req = _request("reward_model", "org/random", [Component("random", "0", local_fingerprint("0"), "dimensions=Overall")],
+                   "lb-tiny")
     local_store.ensure()
     local_store.update(lambda snap: {request_path(req.id): req.to_bytes()}, "request")
     (out,) = run_queue(local_store, BoardEvaluator(local_store), "w")
@@ -108,8 +110,9 @@ def _counting_bench(tmp_path):
 
 
 def _counting_request(local_store):
-    req = _request("reward_model", "org/counting", [Component("python", "kill_queue_worker:CountingReward",
-                                                              "local-0")], "lb-kill")
+    # Not a local folder: no "local-" revision, whose folder fingerprint the queue would check.
+    req = _request("reward_model", "org/counting", [Component("python", "kill_queue_worker:CountingReward", "")],
+                   "lb-kill")
     local_store.ensure()
     local_store.update(lambda snap: {request_path(req.id): req.to_bytes()}, "request")
     return req
@@ -147,7 +150,7 @@ def test_killed_reward_model_job_resumes_without_rescoring(local_store, tmp_path
     (done,), _ = read_requests(snap)
     (path,) = done.result_files
     result = json.loads(snap.read(path))
-    assert result["model"]["name"] == "org/counting" and result["model"]["revision"] == "local-0"
+    assert result["model"]["name"] == "org/counting"
     assert result["model"]["spec"] == "python:kill_queue_worker:CountingReward"
     overall = result["dimensions"]["Overall"]
     assert overall["accuracy_without_ties"]["value"] == pytest.approx(2 / 3)  # B, B right; A wrong; the tie left out
