@@ -138,22 +138,23 @@ _COMMIT = re.compile(r"^[0-9a-f]{40}$")
 
 
 def resolve_commit(repo_id: str, revision: str | None) -> str | None:
-    """The commit a revision (branch, tag, short or full hash; None = default branch) points at now; None offline,
-    where the cache's copy of ``revision`` is used as it is."""
-    from huggingface_hub import HfApi
-    from huggingface_hub.errors import OfflineModeIsEnabled, RepositoryNotFoundError, RevisionNotFoundError
+    """The commit a revision (branch, tag, hash; None = the default branch) points at: asked of the Hub online, and
+    recorded in the Hub cache (its ``refs/``), so that an offline run later (a compute node) finds the same commit
+    there. None when offline and nothing is cached (then the caller uses ``revision`` as it is)."""
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError, OfflineModeIsEnabled
 
     if revision and _COMMIT.match(revision):
         return revision
     try:
-        return HfApi().dataset_info(repo_id, revision=revision).sha
-    except OfflineModeIsEnabled:
+        # the card only: a tiny download that makes huggingface_hub resolve the revision and cache the answer
+        folder = snapshot_download(repo_id, repo_type="dataset", revision=revision, allow_patterns=["README.md"])
+    except (OfflineModeIsEnabled, LocalEntryNotFoundError):
         return None
-    except (RepositoryNotFoundError, RevisionNotFoundError) as exc:
-        raise BenchmarkError(f"{repo_id}@{revision or 'main'}: {type(exc).__name__}: {exc}") from exc
-    except Exception as exc:  # network: a cached copy may still serve
-        raise BenchmarkError(f"{repo_id}: cannot reach the Hub to resolve revision {revision or 'main'!r} "
+    except Exception as exc:  # missing repo or revision, network, auth
+        raise BenchmarkError(f"{repo_id}@{revision or 'main'}: cannot resolve the revision on the Hub "
                              f"({type(exc).__name__}: {exc})") from exc
+    return snapshot_commit(Path(folder), revision)
 
 
 def snapshot_commit(snapshot: Path, revision: str | None) -> str | None:
@@ -164,10 +165,14 @@ def snapshot_commit(snapshot: Path, revision: str | None) -> str | None:
 def hub_video_root(repo_id: str, revision: str | None) -> Path:
     """The folder a dataset repo's relative video paths resolve against: the extracted ``videos.zip`` when the repo
     ships one and no ``videos/`` folder, else a snapshot of the repo."""
-    from huggingface_hub import HfApi
+    from huggingface_hub import HfApi, try_to_load_from_cache
+    from huggingface_hub.errors import OfflineModeIsEnabled
 
     try:
         files = HfApi().list_repo_files(repo_id, repo_type="dataset", revision=revision)
+    except OfflineModeIsEnabled:  # offline (e.g. a compute node): whatever an earlier online run left in the cache
+        cached = try_to_load_from_cache(repo_id, VIDEO_ARCHIVE, repo_type="dataset", revision=revision)
+        files = [VIDEO_ARCHIVE] if isinstance(cached, str) else []
     except Exception as exc:
         raise BenchmarkError(f"{repo_id}: cannot list the dataset's files ({type(exc).__name__}: {exc})") from exc
     if VIDEO_ARCHIVE in files and not any(f.startswith("videos/") for f in files):
