@@ -49,3 +49,22 @@ def test_latent_rm_help_names_its_own_config_and_output(tmp_path) -> None:
 def test_compare_output_has_a_default(tmp_path) -> None:
     text = _help(["compare"], tmp_path)
     assert "videobench-compare" in text and "required" not in text.split("--output")[1][:200]
+
+
+def test_every_command_and_option_has_a_help_text() -> None:
+    from docs_runner import videobench_command
+
+    missing = []
+
+    def walk(cmd, path):
+        if hasattr(cmd, "commands"):
+            for name, sub in cmd.commands.items():
+                walk(sub, [*path, name])
+            return
+        if not (cmd.help or "").strip():
+            missing.append(" ".join(path))
+        missing.extend(f"{' '.join(path)} {p.opts[0] if p.opts else p.name}" for p in cmd.params
+                       if p.name != "help" and not (getattr(p, "help", None) or "").strip())
+
+    walk(videobench_command(), ["videobench"])
+    assert missing == []
