@@ -64,7 +64,7 @@ def _is_group(cmd: Any) -> bool:
 # ----------------------------------------------------------------------------------------------------------------
 # help-only checks
 # ----------------------------------------------------------------------------------------------------------------
-def check_videobench_args(args: list[str]) -> None:
+def check_videobench_args(args: list[str], specs: bool = True) -> None:
     """Resolve ``videobench ARGS`` to its command and parse the arguments without running it: the command and every
     option exist, values convert, required options are given, reward/generator specs parse. Raises ValueError."""
     cmd = videobench_command()
@@ -91,7 +91,7 @@ def check_videobench_args(args: list[str]) -> None:
     except click.ClickException as exc:
         raise ValueError(f"`{' '.join(path)}`: {exc.format_message()}") from None
     named_generators = path[1] == "compare"
-    for param in cmd.params:
+    for param in cmd.params if specs else ():
         values = ctx.params.get(param.name)
         if values is None or getattr(param, "param_type_name", "") != "option":
             continue

@@ -90,3 +90,24 @@ def test_help_only_accepts_correct_commands(line: str) -> None:
 def test_help_only_rejects_what_would_fail(line: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         check_command_line(line)
+
+
+def _table_commands(page: Path) -> list[str]:
+    import re
+
+    rows = [line for line in page.read_text(encoding="utf-8").splitlines() if line.startswith("|")]
+    return [span for row in rows for span in re.findall(r"`(videobench [^`]+)`", row)]
+
+
+@pytest.mark.parametrize("page", ["README.md", "docs/index.md"])
+def test_who_runs_what_table_commands_exist_with_their_options(page: str) -> None:
+    """The table's commands hold placeholders (PATH, SPEC), so their specs are not parsed; the commands and every
+    option they use must exist, and required options must be there."""
+    import shlex
+
+    from docs_runner import ROOT, check_videobench_args
+
+    commands = _table_commands(ROOT / page)
+    assert len(commands) >= 4
+    for command in commands:
+        check_videobench_args(shlex.split(command)[1:], specs=False)
