@@ -97,7 +97,7 @@ body{font-family:system-ui,sans-serif;margin:1.5rem;color:#222}
 .scroll{overflow-x:auto;max-width:100%}
 table{border-collapse:collapse;font-size:13px;margin:.5rem 0 1.5rem}
 th,td{border:1px solid #ddd;padding:3px 6px;text-align:right;white-space:nowrap}
-th{background:#f3f3f3;cursor:pointer;user-select:none}
+th{background:#f3f3f3;cursor:pointer;user-select:none} th.l{text-align:left}
 th[data-order=asc]::after{content:" \\25B2"} th[data-order=desc]::after{content:" \\25BC"}
 td.name{text-align:left} td.text{text-align:left;white-space:normal;min-width:10rem;max-width:24rem}
 td .ci{color:#777;font-size:11px} table.noci .ci{display:none}
@@ -199,16 +199,21 @@ def _cell(col: Col, row: dict[str, Any], tied: dict[Any, int]) -> str:
         text = f'<a href="{esc(href)}" rel="noopener noreferrer">{text}</a>'
     if col.kind == "status" and not _missing(value):
         text = f'<span class="st st-{esc(str(value).lower())}">{text}</span>'
-    cls = ' class="text"' if col.kind == "text" else ' class="name"' if col.kind in ("name", "plain", "status", "rev") else ""
+    cls = ' class="text"' if col.kind == "text" else ' class="name"' if col.kind in _TEXT_KINDS else ""
     attr = f' title="{esc(title)}"' if title else ""
     return f'<td{cls}{attr} data-v="{esc(sort)}">{text}</td>'
+
+
+_TEXT_KINDS = ("name", "plain", "status", "rev", "text")
+_LEFT = ' class="l"'
 
 
 def html_table(table_id: str, df: pd.DataFrame, cols: list[Col], *, apart: pd.Series | None = None,
                apart_label: str = "", reference: pd.Series | None = None, names: tuple[str, ...] = ("model",)) -> str:
     """A sortable table. Rows where ``apart`` is true go to a second body under ``apart_label``; rows where
     ``reference`` is true are styled as a reference line and never filtered out."""
-    head = "".join(f'<th data-g="{esc(" ".join(c.groups))}">{esc(c.label)}</th>' for c in cols)
+    head = "".join(f'<th{_LEFT if c.kind in _TEXT_KINDS else ""} data-g="{esc(" ".join(c.groups))}">{esc(c.label)}</th>'
+                   for c in cols)
     tiers = [c.key for c in cols if c.kind == "tier"]
     records = df.to_dict("records")
     apart_flags = [False] * len(records) if apart is None else [bool(x) for x in apart]

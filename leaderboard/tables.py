@@ -192,7 +192,9 @@ def random_rows(history: pd.DataFrame) -> pd.DataFrame:
     """
     if history.empty:
         return history.iloc[0:0]
-    newest = history.sort_values("timestamp").groupby(["benchmark", "dimension"]).tail(1)
+    # the newest result that knows the tie rate (a model that does not score a dimension may leave it out)
+    known = history.assign(_h=history["human_tie_rate"].notna())
+    newest = known.sort_values(["_h", "timestamp"]).groupby(["benchmark", "dimension"]).tail(1).drop(columns="_h")
     out = newest.copy()
     h = out["human_tie_rate"].astype(float)
     out["model"] = RANDOM_MODEL
