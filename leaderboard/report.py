@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 import pandas as pd
 
-from videobench.leaderboard.tables import RANDOM_DISPLAY_NAME, _dim_order
+from videobench.leaderboard.tables import RANDOM_DISPLAY_NAME, _dim_order, csv_text
 
 #: Bars and heatmap rows show at most this many models per benchmark (the table shows all).
 MAX_PLOTTED_MODELS = 40
@@ -180,9 +180,13 @@ def _hub_link(model: Any, revision: Any) -> str | None:
     return None
 
 
+_TEXT_KINDS = ("name", "plain", "status", "rev", "text")
+_LEFT = ' class="l"'
+
+
 def _cell(col: Col, row: dict[str, Any], tied: dict[Any, int]) -> str:
     value = row.get(col.key)
-    textual = col.kind in ("name", "text", "rev", "plain", "stamp", "status")
+    textual = col.kind in _TEXT_KINDS or col.kind == "stamp"
     sort = "" if _missing(value) else value
     text = "" if textual and _missing(value) else esc(fmt_value(col.kind, value))
     title = ""
@@ -202,10 +206,6 @@ def _cell(col: Col, row: dict[str, Any], tied: dict[Any, int]) -> str:
     cls = ' class="text"' if col.kind == "text" else ' class="name"' if col.kind in _TEXT_KINDS else ""
     attr = f' title="{esc(title)}"' if title else ""
     return f'<td{cls}{attr} data-v="{esc(sort)}">{text}</td>'
-
-
-_TEXT_KINDS = ("name", "plain", "status", "rev", "text")
-_LEFT = ' class="l"'
 
 
 def html_table(table_id: str, df: pd.DataFrame, cols: list[Col], *, apart: pd.Series | None = None,
@@ -237,18 +237,6 @@ def html_table(table_id: str, df: pd.DataFrame, cols: list[Col], *, apart: pd.Se
         out.append(f'<tbody><tr class="sep"><td colspan="{len(cols)}">{esc(apart_label)}</td></tr>{"".join(bodies[1])}</tbody>')
     out.append("</table></div>")
     return "".join(out)
-
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_text(df: pd.DataFrame) -> str:
-    """CSV of ``df`` for spreadsheets: text cells that a spreadsheet would run as a formula get a leading quote."""
-    safe = df.copy()
-    for col in safe.columns:
-        if not pd.api.types.is_numeric_dtype(safe[col]) and not pd.api.types.is_bool_dtype(safe[col]):
-            safe[col] = safe[col].map(lambda v: "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v)
-    return safe.to_csv(index=False, float_format="%.6g")
 
 
 def csv_link(df: pd.DataFrame, filename: str, label: str = "download CSV") -> str:
