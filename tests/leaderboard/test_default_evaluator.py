@@ -42,9 +42,10 @@ def test_reward_model_request_runs_through_the_real_engine(local_store, tmp_path
     (root / "videos").mkdir(parents=True)
     shutil.copy(ref, root / "videos/a.mp4")
     shutil.copy(dist, root / "videos/b.mp4")
-    (root / "pairs.csv").write_text("pair_id,prompt,video_A,video_B,label_Overall\n"
-                                    "p1,a man on a phone,videos/a.mp4,videos/b.mp4,A\n"
-                                    "p2,a man on a phone,videos/b.mp4,videos/a.mp4,B\n")
+    # a dimension the random model scores (VQ) beside Overall: evaluation refuses a model that scores none of them
+    (root / "pairs.csv").write_text("pair_id,prompt,video_A,video_B,label_VQ,label_Overall\n"
+                                    "p1,a man on a phone,videos/a.mp4,videos/b.mp4,A,A\n"
+                                    "p2,a man on a phone,videos/b.mp4,videos/a.mp4,B,B\n")
     register_benchmark("lb-tiny", lambda revision, **o: load_table_benchmark(root / "pairs.csv", name="lb-tiny"),
                        overwrite=True)
     # `random:0` (seed 0) stands for a local checkpoint: the queue checks a local component's folder fingerprint
