@@ -12,7 +12,8 @@ from leaderboard_helpers import add
 
 from videobench.leaderboard.build import build, publish, result_files
 from videobench.leaderboard.layout import result_path
-from videobench.leaderboard.report import GEN_COLUMNS, csv_text, html_table
+from videobench.leaderboard.report import GEN_COLUMNS, html_table
+from videobench.leaderboard.tables import csv_text
 from videobench.leaderboard.synthetic import eval_result
 from videobench.results import result_to_dict
 
@@ -80,6 +81,27 @@ def test_csv_download_is_the_table_with_formulas_neutralised(local_store):
     table = pd.read_csv(__import__("io").StringIO(text))
     assert list(table["model"]) == ["org/a", "org/b", "random (expected)"]
     assert "'=HYPERLINK(\"http://x\")" in set(table["display_name"])
+    stored = pd.read_csv(local_store.root / "table/reward_models.csv")  # the store's CSV table too
+    assert "'=HYPERLINK(\"http://x\")" in set(stored["display_name"])
     assert "<" not in href and '"' not in html.unescape(href).split(",", 1)[1].replace('%22', '')
     assert csv_text(pd.DataFrame({"x": ["-1+2", "ok", "@cmd"], "n": [-1.5, 2.0, 3.0]})).splitlines() == [
         "x,n", "'-1+2,-1.5", "ok,2", "'@cmd,3"]
+
+
+def test_queue_is_shown_with_status_reason_and_times(local_store):
+    from test_queue import _file_requests, fake_evaluator
+
+    from videobench.leaderboard.queue import run_queue
+
+    _file_requests(local_store, 3)  # org/rm1's evaluation fails (simulated out of memory)
+    run_queue(local_store, fake_evaluator, "w1", max_requests=2)
+    page = (local_store.root / "report.html").read_text()
+    section = page[page.index("<h2>Queue</h2>"):]
+    table = section[: section.index("</table>")]
+    assert "1 PENDING, 1 FAILED, 1 FINISHED" in html.unescape(section)
+    failed = _cells(table, "FAILED")
+    assert failed[1] == "org/rm1" and "CUDA out of memory (simulated)" in failed[-1] and failed[-3] == "1"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", failed[6]) and failed[-2] == "w1"
+    statuses = [c[0] for c in (_cells(table, s) for s in ("FAILED", "FINISHED", "PENDING"))]
+    assert statuses == ["FAILED", "FINISHED", "PENDING"]
+    assert table.index("PENDING") < table.index("FAILED") < table.index("FINISHED")  # open requests first
