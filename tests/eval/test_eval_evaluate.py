@@ -250,3 +250,48 @@ def test_random_baseline_on_an_empty_benchmark_has_the_columns_and_no_rows() -> 
     empty = PairBenchmark("empty", make_bench()[0].pairs.iloc[:0], DIMS, root=None, source="memory")
     out = random_video_scores(empty, seed=1, dimensions=["VQ", "MQ"])
     assert len(out) == 0 and {"video", "VQ", "MQ"} <= set(out.columns)
+
+
+def test_video_score_inputs_and_missing_videos_by_hand() -> None:
+    # 2 pairs over videos a, b, c; scores given as {dim: {video: score}} (the mapping form).
+    pairs = pd.DataFrame({"pair_id": ["p0", "p1"], "prompt": ["x", "y"], "video_A": ["a", "b"], "video_B": ["b", "c"],
+                          "label_VQ": np.array([1, -1], dtype=np.int8)})
+    bench = PairBenchmark("tiny", pairs, ("VQ",), root=None, source="memory")
+    result, per_pair, per_video = evaluate_video_scores(bench, {"VQ": {"a": 3, "b": 2, "c": 5}}, info(("VQ",)), **FAST)
+    np.testing.assert_allclose(per_pair["margin_VQ"], [1.0, -3.0])  # 3-2 and 2-5: both right
+    assert result.dimensions["VQ"].accuracy_without_ties.value == 1.0
+    assert per_video["VQ"].dtype == float
+    # The same as a table with a prompt column: looked up by (video, prompt); a frame index is never a key.
+    table = pd.DataFrame({"video": ["a", "b", "b", "c"], "prompt": ["x", "x", "y", "y"], "VQ": [3.0, 2.0, 9.0, 5.0]},
+                         index=[7, 8, 9, 10])
+    _, per_pair2, _ = evaluate_video_scores(bench, table, info(("VQ",)), **FAST)
+    np.testing.assert_allclose(per_pair2["margin_VQ"], [1.0, 4.0])  # b scores 9 for prompt y
+    # Missing videos: every one named once, with the count, in one error; allow_missing turns them into exclusions.
+    with pytest.raises(ValueError) as err:
+        evaluate_video_scores(bench, {"VQ": {"a": 1.0}}, info(("VQ",)), **FAST)
+    # 4 items: (video, prompt) = a/x, b/x, b/y, c/y; b is named once
+    assert str(err.value) == "no scores for 2 of 4 benchmark videos for model 'm': 'b', 'c'"
+    with pytest.raises(ValueError, match=r"no scores for 1 of 4 benchmark videos for model 'm': 'c / y'$"):
+        evaluate_video_scores(bench, table.iloc[:3], info(("VQ",)), **FAST)
+    partial, _, _ = evaluate_video_scores(bench, {"VQ": {"a": 3.0, "b": 2.0}}, info(("VQ",)), allow_missing=True,
+                                          **FAST)
+    assert partial.dimensions["VQ"].n_excluded == 1 and partial.dimensions["VQ"].excluded_pair_ids == ["p1"]
+    with pytest.raises(ValueError, match=r"^video scores need a 'video' column; got \['clip', 'VQ'\]$"):
+        evaluate_video_scores(bench, pd.DataFrame({"clip": ["a"], "VQ": [1.0]}), info(("VQ",)))
+    with pytest.raises(ValueError, match=r"^video scores lack the column\(s\) \['MQ'\] that model 'm' declares$"):
+        evaluate_video_scores(bench, {"VQ": {"a": 1.0}}, info(("VQ", "MQ")))
+
+
+def test_random_baseline_value_is_pinned_by_an_independent_computation() -> None:
+    # The documented seeding: N(0, 1) from numpy's default_rng, seeded by the first 8 bytes (little-endian) of
+    # sha256("<seed>\x1f<video>"). Written out here with hashlib and numpy, not with our helpers.
+    import hashlib
+
+    pairs = pd.DataFrame({"pair_id": ["p"], "prompt": ["x"], "video_A": ["v/a.mp4"], "video_B": ["v/b.mp4"],
+                          "label_VQ": np.array([1], dtype=np.int8)})
+    bench = PairBenchmark("one", pairs, ("VQ",), root=None, source="memory")
+    out = random_video_scores(bench, seed=7, dimensions=["VQ", "MQ"]).set_index("video")
+    for video in ("v/a.mp4", "v/b.mp4"):
+        seed = int.from_bytes(hashlib.sha256(f"7\x1f{video}".encode()).digest()[:8], "little")
+        np.testing.assert_array_equal(out.loc[video, ["VQ", "MQ"]].to_numpy(float),
+                                      np.random.default_rng(seed).standard_normal(2))

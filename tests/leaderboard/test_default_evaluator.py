@@ -121,8 +121,9 @@ def test_generator_and_frame_based_requests_run_through_the_real_engine(local_st
                                     "p2,a man on a phone,videos/b.mp4,videos/a.mp4,B,B\n")
     register_benchmark("lb-real", lambda revision, **o: load_table_benchmark(root / "pairs.csv", name="lb-real"),
                        overwrite=True)
-    gen = _request("generator", "me/tuned", [Component("wan", str(tuned), "local-1")], "vbench-946")
-    rm = _request("reward_model", "org/classical", [Component("classical", "", "local-0")], "lb-real")
+    # a local folder's revision is its content fingerprint (the queue checks it); a built-in model has none
+    gen = _request("generator", "me/tuned", [Component("wan", str(tuned), local_fingerprint(tuned))], "vbench-946")
+    rm = _request("reward_model", "org/classical", [Component("classical", "", "")], "lb-real")
     local_store.ensure()
     local_store.update(lambda snap: {request_path(r.id): r.to_bytes() for r in (gen, rm)}, "requests")
     evaluator = BoardEvaluator(local_store, rewards=("classical",), baseline=f"wan:{base}",
