@@ -295,3 +295,45 @@ def test_random_baseline_value_is_pinned_by_an_independent_computation() -> None
         seed = int.from_bytes(hashlib.sha256(f"7\x1f{video}".encode()).digest()[:8], "little")
         np.testing.assert_array_equal(out.loc[video, ["VQ", "MQ"]].to_numpy(float),
                                       np.random.default_rng(seed).standard_normal(2))
+
+
+def test_margins_wiring_cis_predictions_averages_and_provenance() -> None:
+    # The CIs must be the prompt-clustered bootstrap with the caller's level, seed and resamples (bootstrap_ci has
+    # its own loop oracle in tests/metrics); predictions and averages are checked by hand.
+    bench, _ = make_bench()
+    rng = np.random.default_rng(2)
+    margins = {d: np.round(rng.normal(size=len(bench)), 1) for d in ("VQ", "MQ", "TA", "Overall")}
+    result, per_pair = evaluate_margins(bench, margins, info(DIMS), n_resamples=80, level=0.9, seed=11, folds=4)
+    # pairs in pair_id order and prompts coded in sorted order: the result does not depend on the file's row order
+    order = np.argsort(bench.pairs["pair_id"].to_numpy(), kind="stable")
+    codes = np.unique(bench.pairs["prompt"].to_numpy()[order], return_inverse=True)[1]
+    for d in DIMS:
+        labels, m, res = bench.labels(d), margins[d], result.dimensions[d]
+        ci = metrics.bootstrap_ci("accuracy_without_ties", labels[order], m[order], clusters=codes, n_resamples=80,
+                                  level=0.9, seed=11)
+        est = res.accuracy_without_ties
+        assert (est.ci_low, est.ci_high, est.level) == pytest.approx((ci.low, ci.high, 0.9))
+        grouped = metrics.accuracy_with_ties(labels, m)
+        reference_eps = metrics.accuracy_with_ties(labels, m, mode="reference").epsilon
+
+        def finite_or_none(x):  # -inf (never predict a tie) is stored as None
+            return float(x) if np.isfinite(x) else None
+
+        assert res.epsilon == pytest.approx(finite_or_none(grouped.epsilon))
+        assert res.epsilon_reference == pytest.approx(finite_or_none(reference_eps))
+        # predictions by hand: the sign of the margin; with ties, |margin| <= epsilon (inclusive) predicts a tie
+        np.testing.assert_array_equal(per_pair[f"prediction_{d}"].to_numpy(float), np.sign(m))
+        expected_ties = np.where(np.abs(m) <= grouped.epsilon, 0, np.sign(m))
+        np.testing.assert_array_equal(per_pair[f"prediction_ties_{d}"].to_numpy(float), expected_ties)
+        assert str(per_pair[f"prediction_ties_{d}"].dtype) == "Int8"  # nullable: an excluded pair has none
+    wo = [result.dimensions[d].accuracy_without_ties.value for d in DIMS]
+    ref = [result.dimensions[d].accuracy_with_ties_reference.value for d in DIMS]
+    assert result.averages["with_ties_reference"] == pytest.approx(sum(ref) / 4)
+    assert result.averages["overall_reference"] == pytest.approx((sum(wo) / 4 + sum(ref) / 4) / 2)
+    prov = result.provenance
+    assert (prov["n_resamples"], prov["level"], prov["folds"], prov["seeds"]) == (80, 0.9, 4,
+                                                                                  {"bootstrap": 11, "crossfit": 11})
+    assert prov["benchmark_excluded"] == {}
+    defaults, _ = evaluate_margins(bench, margins, info(DIMS))
+    assert (defaults.provenance["n_resamples"], defaults.provenance["level"], defaults.provenance["folds"],
+            defaults.provenance["seeds"]) == (1000, 0.95, 5, {"bootstrap": 0, "crossfit": 0})
