@@ -209,7 +209,7 @@ def test_pair_scores_overall_provenance_and_unavailable_dimensions_by_hand() -> 
     # 4 pairs, labels worked out below; the model scores VQ and MQ per pair, not TA.
     pairs = pd.DataFrame({"pair_id": [f"p{i}" for i in range(4)], "prompt": ["a", "a", "b", "b"],
                           "video_A": ["a0", "a1", "a2", "a3"], "video_B": ["b0", "b1", "b2", "b3"],
-                          "label_VQ": [1, -1, 1, 0], "label_MQ": [1, 1, -1, 1], "label_TA": [0, 0, 1, -1],
+                          "label_VQ": [1, -1, 1, 0], "label_MQ": [1, 1, -1, 1], "label_TA": [0, 0, 0, -1],
                           "label_Overall": [1, -1, 0, 1]})
     for d in ("VQ", "MQ", "TA", "Overall"):
         pairs[f"label_{d}"] = pairs[f"label_{d}"].astype(np.int8)
@@ -233,9 +233,9 @@ def test_pair_scores_overall_provenance_and_unavailable_dimensions_by_hand() -> 
     assert prov["note"] == "by hand"
     # Overall labels 1, -1, 0, 1 against margins +, -, 0, -: pairs 0 and 1 right, pair 3 wrong -> 2/3 without ties.
     assert result.dimensions["Overall"].accuracy_without_ties.value == pytest.approx(2 / 3)
-    # TA was not scored: unavailable, with the benchmark's own counts (2 ties of 4 pairs), never a made-up number.
+    # TA was not scored: unavailable, with the benchmark's own counts (3 ties of 4 pairs), never a made-up number.
     ta = result.dimensions["TA"]
-    assert (ta.available, ta.n_pairs, ta.n_ties, ta.human_tie_rate) == (False, 4, 2, 0.5)
+    assert (ta.available, ta.n_pairs, ta.n_ties, ta.human_tie_rate) == (False, 4, 3, 0.75)
     assert (ta.accuracy_without_ties.value, ta.accuracy_with_ties.value, ta.epsilon) == (None, None, None)
     assert ta.accuracy_with_ties_reference is None and ta.epsilon_reference is None
     assert ta.accuracy_with_ties_crossfit is None
