@@ -309,6 +309,8 @@ def eval_command(
 
         written = []
         stems = _unique_names([_slug(r.name) for r in runs])
+        if report:  # the old report describes results about to be replaced: none rather than a stale one on a kill
+            (output / "report.html").unlink(missing_ok=True)
         for run, stem in zip(runs, stems):
             written.append(save_evaluation(run.result, run.per_pair, output, stem, per_video=run.per_video))
         if report:
