@@ -13,6 +13,7 @@ from videobench.leaderboard.errors import LeaderboardError
 from videobench.leaderboard.ingest import parse_result
 from videobench.leaderboard.layout import CARD, GEN_TABLE, REPORT, REQUESTS_DIR, RM_TABLE, git_blob_sha1, parse_result_path
 from videobench.leaderboard.report import render_report
+from videobench.leaderboard.submissions import Request, read_requests
 from videobench.leaderboard.store import MAX_READ_BYTES, Changes, FileInfo, Snapshot, Store, UpdateOutcome
 from videobench.leaderboard.tables import (
     Tables, board, collect, csv_bytes, jsonl_bytes, parquet_bytes, read_parquet_bytes,
@@ -55,6 +56,17 @@ def _per_pair_loader(snap: Snapshot) -> Callable[[str], pd.DataFrame | None]:
     return load
 
 
+QUEUE_COLUMNS = ["id", "status", "kind", "model_id", "benchmark", "revision", "submitter", "submitted_at", "updated_at",
+                 "attempts", "claimed_by", "reason"]
+
+
+def queue_table(requests: list[Request]) -> pd.DataFrame:
+    """One row per request, for the report's queue section (the request files stay the source of truth)."""
+    rows = [{**{k: getattr(r, k) for k in QUEUE_COLUMNS if hasattr(r, k)},
+             "updated_at": r.history[-1]["time"] if r.history else r.submitted_at} for r in requests]
+    return pd.DataFrame(rows, columns=QUEUE_COLUMNS)
+
+
 #: JSON Lines tables: written only when they have rows (`datasets` cannot load an empty one), config name of each.
 JSONL_TABLES = {f"{RM_TABLE}_history.jsonl": "results", f"{RM_TABLE}.jsonl": "leaderboard",
                 f"{GEN_TABLE}.jsonl": "generators"}
@@ -63,7 +75,10 @@ JSONL_TABLES = {f"{RM_TABLE}_history.jsonl": "results", f"{RM_TABLE}.jsonl": "le
 def build(snap: Snapshot, title: str = "videobench leaderboard") -> Built:
     tables = collect(snap, _previous(snap, HISTORY), _previous(snap, f"{GEN_TABLE}.parquet"))
     wide = board(tables.rm_history, _per_pair_loader(snap))
-    report, figures = render_report(wide, tables.rm_history, tables.generators, title=title, problems=tables.problems)
+    snap.prefetch([p for p in snap.list(REQUESTS_DIR) if p.endswith(".json")])  # in parallel on the Hub
+    requests, bad_requests = read_requests(snap)
+    report, figures = render_report(wide, tables.rm_history, tables.generators, title=title,
+                                    problems=tables.problems + bad_requests, queue=queue_table(requests))
     n_requests = len([p for p in snap.list(REQUESTS_DIR) if p.endswith(".json")])
     jsonl = {f"{RM_TABLE}.jsonl": jsonl_bytes(wide), f"{RM_TABLE}_history.jsonl": jsonl_bytes(tables.rm_history),
              f"{GEN_TABLE}.jsonl": jsonl_bytes(tables.generators)}

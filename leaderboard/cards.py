@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import re
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -128,13 +127,14 @@ _HUB_DATASET = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
 def benchmark_dataset_id(result: EvalResult) -> str:
-    """The Hub dataset a result was measured on: a registered benchmark's repo, the Hub id the benchmark was loaded
-    from, else its name (a local or built-in benchmark has no Hub id)."""
+    """The Hub dataset a result was measured on: a registered benchmark's repo; for a benchmark loaded from the Hub
+    (its source is ``repo[@rev]`` and its revision a resolved commit; local files have none) that repo; else its
+    name (a local or built-in benchmark has no Hub id)."""
     name = result.benchmark.name
     if name in BENCHMARK_DATASETS:
         return BENCHMARK_DATASETS[name]
-    source = result.benchmark.source.rpartition("@")[0] or result.benchmark.source
-    if _HUB_DATASET.fullmatch(source) and not Path(source).exists():
+    source = result.benchmark.source.partition("@")[0]
+    if result.benchmark.revision and _HUB_DATASET.fullmatch(source):
         return source
     return name
 

@@ -26,26 +26,25 @@ def component_spec(req: Request) -> str:
     return "+".join(parts)
 
 
-def evaluate_reward_model(req: Request, work: Path) -> list[Path]:
-    from videobench.data.registry import load_benchmark
-    from videobench.evaluation import evaluate_video_scores, save_evaluation
-    from videobench.results import ModelInfo
-    from videobench.rewards.registry import load_reward_model
-    from videobench.scoring import score_benchmark
+def evaluate_reward_model(req: Request, work: Path, *, cache_dir: Path | None = None, batch_size: int = 8) -> list[Path]:
+    """Score the request's reward model on its benchmark as ``videobench eval`` does (``videobench.evaluate``), with
+    the scores cached in ``cache_dir`` (default: ``scores/`` beside the request's work folder, which the queue keeps
+    per store), so a job killed half way and resumed scores only what it had not stored yet."""
+    from videobench.api import evaluate
 
     if len(req.components) != 1:
         raise ValueError(f"a reward model request has one component, got {len(req.components)}")
-    spec = component_spec(req)
-    model = load_reward_model(spec)
-    benchmark = load_benchmark(req.benchmark, need_videos=True)
-    tables = score_benchmark(benchmark, [model], cache_dir=work / "scores", show_progress=False)
-    table = tables[model.name]
-    dims = [d for d in model.dimensions if d in table.columns]
-    # Same wiring as `videobench eval`; the name in the result is the board's model id.
-    info = ModelInfo(name=req.model_id, spec=spec, fingerprint=model.fingerprint(), dimensions=dims,
-                     sampling=model.sampling.as_dict(), revision=req.revision)
-    result, per_pair, per_video = evaluate_video_scores(benchmark, table[["video", "prompt", *dims]], info)
-    return [save_evaluation(result, per_pair, work, "result", per_video)]
+    cache = Path(cache_dir) if cache_dir is not None else board_cache(work)
+    # The name in the result is the board's model id; the revision the commit (or local fingerprint) checked at submit.
+    ev = evaluate(component_spec(req), req.benchmark, name=req.model_id, cache_dir=cache, batch_size=batch_size)
+    ev.result.model.revision = req.revision
+    return [ev.save(work, "result")]
+
+
+def board_cache(work: Path) -> Path:
+    """The board's score cache when none is given: ``scores/`` in the store's work folder (the parent of every
+    request's work folder), so it outlives each request's own folder."""
+    return Path(work).parent / "scores"
 
 
 def board_generators(store: Store, suite: str) -> dict[str, str]:
@@ -71,7 +70,9 @@ class BoardEvaluator:
     """The queue's default evaluator. Reward models: scored on the benchmark like ``videobench eval``. Generators:
     rendered and scored with the board's reward models beside the generators the board already ranks on the same
     prompt suite (the compare machinery needs at least two; ``baseline`` seeds an empty board). Keep ``render_dir``
-    and ``cache_dir`` between runs so the board's own renders and scores are reused.
+    and ``cache_dir`` between runs so the board's own renders and scores are reused; without ``cache_dir`` scores
+    are cached in ``scores/`` of the store's work folder (:func:`board_cache`), so a killed job resumes without
+    rescoring either way.
 
     The board's sampling protocol applies to every generator it renders: ``settings`` (steps, guidance, size, frames,
     fps; None = each pipeline family's defaults), the first ``num_prompts`` of the suite (None = all) and ``seeds``.
@@ -86,9 +87,11 @@ class BoardEvaluator:
     num_prompts: int | None = None
     seeds: tuple[int, ...] = (0,)
 
+    batch_size: int = 8
+
     def __call__(self, req: Request, work: Path) -> list[Path]:
         if req.kind == "reward_model":
-            return evaluate_reward_model(req, work)
+            return evaluate_reward_model(req, work, cache_dir=self.cache_dir, batch_size=self.batch_size)
         return self.evaluate_generator(req, work)
 
     def evaluate_generator(self, req: Request, work: Path) -> list[Path]:
@@ -104,7 +107,8 @@ class BoardEvaluator:
         generators[name] = component_spec(req)
         outcome = run_compare(CompareConfig(
             generators=generators, prompts=req.benchmark, rewards=list(self.rewards), output=work / "compare",
-            baseline=next(iter(generators)), render_dir=self.render_dir, cache_dir=self.cache_dir, report=False,
+            baseline=next(iter(generators)), render_dir=self.render_dir,
+            cache_dir=self.cache_dir if self.cache_dir is not None else board_cache(work), report=False,
             settings=self.settings, num_prompts=self.num_prompts, seeds=self.seeds))
         if outcome.result_path is None:
             raise RuntimeError("the comparison wrote no result")

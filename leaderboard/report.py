@@ -107,6 +107,8 @@ tr.apart td{color:#666}
 .tools{display:flex;flex-wrap:wrap;gap:.4rem 1.2rem;align-items:center;font-size:13px;margin:.3rem 0}
 .tools label{white-space:nowrap} .tools fieldset{border:1px solid #ddd;padding:2px 8px;margin:0}
 .fig{width:100%;min-height:360px}
+.st{font-style:normal;font-weight:600;padding:0 4px;border-radius:3px}
+.st-pending{background:#eef} .st-running{background:#ffd} .st-finished{background:#dfd} .st-failed{background:#fdd}
 .note{color:#555;font-size:13px;max-width:70rem}
 """
 
@@ -126,7 +128,7 @@ class Col:
 
     key: str
     label: str
-    kind: str  # pct (a rate in [0, 1], shown in %), logodds, p, int, tier, name, text, rev, stamp, plain
+    kind: str  # pct (a rate in [0, 1], shown in %), logodds, p, int, tier, name, text, rev, stamp, status, plain
     ci: tuple[str, str] | None = None
     groups: tuple[str, ...] = ()
 
@@ -148,10 +150,13 @@ def fmt_value(kind: str, value: Any) -> str:
     if kind == "stamp" and _STAMP.fullmatch(str(value)):
         v = str(value)
         return f"{v[:4]}-{v[4:6]}-{v[6:8]} {v[9:11]}:{v[11:13]} UTC"
+    if kind == "stamp" and _ISO.fullmatch(str(value)):
+        return f"{str(value)[:16].replace('T', ' ')} UTC"
     return str(value)
 
 
 _STAMP = re.compile(r"\d{8}T\d{12}Z")
+_ISO = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z")
 
 
 def _ci_text(kind: str, value: Any, lo: Any, hi: Any) -> tuple[str, str]:
@@ -177,7 +182,7 @@ def _hub_link(model: Any, revision: Any) -> str | None:
 
 def _cell(col: Col, row: dict[str, Any], tied: dict[Any, int]) -> str:
     value = row.get(col.key)
-    textual = col.kind in ("name", "text", "rev", "plain", "stamp")
+    textual = col.kind in ("name", "text", "rev", "plain", "stamp", "status")
     sort = "" if _missing(value) else value
     text = "" if textual and _missing(value) else esc(fmt_value(col.kind, value))
     title = ""
@@ -192,7 +197,9 @@ def _cell(col: Col, row: dict[str, Any], tied: dict[Any, int]) -> str:
     href = _hub_link(value, row.get("revision")) if col.key == "model" else None
     if href:
         text = f'<a href="{esc(href)}" rel="noopener noreferrer">{text}</a>'
-    cls = ' class="name"' if col.kind == "name" else ' class="text"' if col.kind == "text" else ""
+    if col.kind == "status" and not _missing(value):
+        text = f'<span class="st st-{esc(str(value).lower())}">{text}</span>'
+    cls = ' class="text"' if col.kind == "text" else ' class="name"' if col.kind in ("name", "plain", "status", "rev") else ""
     attr = f' title="{esc(title)}"' if title else ""
     return f'<td{cls}{attr} data-v="{esc(sort)}">{text}</td>'
 
@@ -523,8 +530,30 @@ def _gen_section(i: int, bench: str, generators: pd.DataFrame, figures: dict[str
             + f'<div class="fig" id="{fid}"></div>')
 
 
+QUEUE_COLUMNS = [
+    Col("status", "status", "status"), Col("model_id", "model", "name"), Col("kind", "kind", "plain"),
+    Col("benchmark", "benchmark / suite", "plain"), Col("revision", "revision", "rev"),
+    Col("submitter", "submitter", "plain"), Col("submitted_at", "submitted", "stamp"),
+    Col("updated_at", "last change", "stamp"), Col("attempts", "attempts", "int"), Col("claimed_by", "worker", "plain"),
+    Col("reason", "reason", "text"),
+]
+_STATUS_ORDER = {"RUNNING": 0, "PENDING": 1, "FAILED": 2, "FINISHED": 3}
+
+
+def _queue_section(queue: pd.DataFrame) -> str:
+    rows = queue.assign(_o=queue["status"].map(_STATUS_ORDER))
+    rows = rows.sort_values(["_o", "submitted_at"], ascending=[True, False], kind="stable").drop(columns="_o")
+    counts = ", ".join(f"{n} {s}" for s, n in rows["status"].value_counts().reindex(list(_STATUS_ORDER)).dropna()
+                       .astype(int).items())
+    tools = f'<div class="tools">{_search("queue")}{csv_link(rows, "queue.csv")}</div>'
+    return (f"<h2>Queue</h2><p class='note'>{esc(counts)}. Requests are evaluated oldest first; a FAILED request "
+            "gives its reason and can be submitted again; times in UTC.</p>"
+            + tools + html_table("queue", rows, QUEUE_COLUMNS, names=("model_id", "status", "benchmark", "submitter")))
+
+
 def render_report(board: pd.DataFrame, history: pd.DataFrame, generators: pd.DataFrame, *,
-                  title: str = "videobench leaderboard", problems: list[tuple[str, str]] | None = None) -> tuple[str, dict[str, Any]]:
+                  title: str = "videobench leaderboard", problems: list[tuple[str, str]] | None = None,
+                  queue: pd.DataFrame | None = None) -> tuple[str, dict[str, Any]]:
     """The report HTML and its figures (id -> plotly figure dict, for PNG export)."""
     from plotly.offline import get_plotlyjs
 
@@ -534,6 +563,8 @@ def render_report(board: pd.DataFrame, history: pd.DataFrame, generators: pd.Dat
         sections.append(_rm_section(i, bench, board, history, figures))
     for i, bench in enumerate(sorted(generators["benchmark"].unique()) if len(generators) else []):
         sections.append(_gen_section(i, bench, generators, figures))
+    if queue is not None and len(queue):
+        sections.append(_queue_section(queue))
     if problems:
         items = "".join(f"<li><code>{esc(p)}</code>: {esc(m)}</li>" for p, m in problems)
         sections.append(f"<h2>Skipped files</h2><ul class='note'>{items}</ul>")

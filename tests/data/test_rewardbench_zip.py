@@ -4,6 +4,7 @@ eval`` downloads the zip, extracts it once into the cache and scores the pairs e
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -71,14 +72,23 @@ def mini_repo(tmp_path_factory):
         rows.append(f"videos/kling/kling_{i}.mp4,videos/gen3/gen3_{i}.mp4,kling,gen3,\"a prompt, number {i}\","
                     f"8,6,8,6,{lab},{labels[(i + 1) % 4]},{labels[(i + 2) % 4]},{lab}")
     csv = ("\n".join(rows) + "\n").encode()
-    return {"videogen-rewardbench.csv": csv, "README.md": CARD, "videos.zip": _zip(videos),
-            ".gitattributes": b"*.zip filter=lfs diff=lfs merge=lfs -text\n"}, videos
+    return {"videogen-rewardbench.csv": csv, "README.md": CARD, "videos.zip": _zip(videos)}, videos
+
+
+def _publish(hub: HubTestServer, files: dict[str, bytes]) -> tuple[str, str]:
+    """Create the dataset repo with ``videos.zip`` stored through LFS, as on the Hub; returns (commit, zip sha256)."""
+    data = files["videos.zip"]
+    sha = hashlib.sha256(data).hexdigest()
+    hub.state.lfs_objects[sha] = data
+    repo = hub.state.create("dataset", REPO, {k: v for k, v in files.items() if k != "videos.zip"})
+    commit = hub.state.apply(repo, "main", {}, [], "add videos.zip", repo.branches["main"], {"videos.zip": sha})
+    return commit.oid, sha
 
 
 def _env(hub_url: str, tmp: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGINGFACE_"))}
     env.update(HF_ENDPOINT=hub_url, HF_HOME=str(tmp / "hf-home"), VIDEOBENCH_CACHE=str(tmp / "vb-cache"),
-               HF_HUB_DISABLE_TELEMETRY="1", OMP_NUM_THREADS="1")
+               HF_HUB_DISABLE_TELEMETRY="1", HF_HUB_DISABLE_XET="1", OMP_NUM_THREADS="1")
     return env
 
 
@@ -90,7 +100,7 @@ def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
 def test_eval_downloads_extracts_and_scores_the_zip(mini_repo, tmp_path: Path) -> None:
     files, videos = mini_repo
     with HubTestServer() as hub:
-        commit = hub.state.create("dataset", REPO, files).branches["main"]
+        commit, sha = _publish(hub, files)
         env = _env(hub.url, tmp_path)
         run = _run(["eval", "--bench", REPO, "--model", "classical", "--n-resamples", "20", "--no-report", "--quiet",
                     "-o", str(tmp_path / "out")], env)
@@ -101,28 +111,33 @@ def test_eval_downloads_extracts_and_scores_the_zip(mini_repo, tmp_path: Path) -
         assert all(dims[d]["available"] and dims[d]["n_excluded"] == 0 for d in ("VQ", "MQ", "Overall"))
         assert not dims["TA"]["available"]
 
-        # extracted once into the cache, keyed by the zip's ETag, with the marker written last
+        # extracted once into the cache, keyed by the zip's ETag (its LFS sha256), with the marker written last
         extracted = [p.parent for p in (tmp_path / "vb-cache" / "hub-archives").rglob(MARKER)]
-        assert len(extracted) == 1
+        assert len(extracted) == 1 and json.loads((extracted[0] / MARKER).read_text())["key"] == sha
         for name, data in videos.items():
             assert (extracted[0] / name).read_bytes() == data
         clip = extracted[0] / "videos" / "kling" / "kling_0.mp4"
         stamp = clip.stat().st_mtime_ns
 
-        # the registered name (pointed at this repo) reads the same zip at the CSV's commit and reuses the extraction
+        # offline afterwards (a compute node), the Hub id and the registered name (pointed at this repo) both find
+        # the CSV and the zip of that commit in the caches and reuse the extraction
         code = ("import json\n"
                 "from videobench.data import registry\n"
                 f"registry.VIDEOGEN_REWARDBENCH_REPO = {REPO!r}\n"
-                "b = registry.load_benchmark('videogen-rewardbench', need_videos=True)\n"
-                "print(json.dumps([b.revision, str(b.root), [str(b.video_path(v)) for v in b.pairs.video_A]]))\n")
-        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+                "out = []\n"
+                f"for spec in ({REPO!r}, 'videogen-rewardbench'):\n"
+                "    b = registry.load_benchmark(spec, need_videos=True)\n"
+                "    out.append([b.revision, str(b.root), [str(b.video_path(v)) for v in b.pairs.video_A]])\n"
+                "print(json.dumps(out))\n")
+        requests_before = len(hub.state.requests)
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                              env={**env, "HF_HUB_OFFLINE": "1"})
         assert proc.returncode == 0, proc.stderr
-        revision, root, paths = json.loads(proc.stdout.strip().splitlines()[-1])
-        assert revision == commit and Path(root) == extracted[0]
-        assert [Path(p).read_bytes() for p in paths] == [videos[f"videos/kling/kling_{i}.mp4"] for i in range(4)]
+        assert len(hub.state.requests) == requests_before  # not one request
+        for revision, root, paths in json.loads(proc.stdout.strip().splitlines()[-1]):
+            assert revision == commit and Path(root) == extracted[0]
+            assert [Path(p).read_bytes() for p in paths] == [videos[f"videos/kling/kling_{i}.mp4"] for i in range(4)]
         assert clip.stat().st_mtime_ns == stamp
-        zip_gets = [p for m, p in hub.state.requests if m == "GET" and p.endswith("/videos.zip")]
-        assert len(zip_gets) == 1  # downloaded once; the Hub cache serves the second load
 
 
 @pytest.mark.parametrize("bad", [
@@ -145,7 +160,7 @@ def test_zip_slip_through_the_cli_exits_2_with_one_line(mini_repo, tmp_path: Pat
     files, _ = mini_repo
     evil = dict(files, **{"videos.zip": _zip({"videos/kling/kling_0.mp4": b"x", "../../escaped.mp4": b"x"})})
     with HubTestServer() as hub:
-        hub.state.create("dataset", REPO, evil)
+        _publish(hub, evil)
         proc = _run(["eval", "--bench", REPO, "--model", "classical", "-o", str(tmp_path / "out"), "--quiet"],
                     _env(hub.url, tmp_path))
     assert proc.returncode == 2, proc.stderr

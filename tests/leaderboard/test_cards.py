@@ -157,3 +157,19 @@ def test_results_card_tells_the_truth(local_store):
     text = (local_store.root / "README.md").read_text()
     best = board.loc["org/a", "avg"] * 100
     assert f"3 models (2 ranked, 1 with an n/a dimension listed apart); best average: org/a ({best:.2f}%)" in text
+
+
+def test_model_index_dataset_is_the_benchmark():
+    from videobench.leaderboard.cards import benchmark_dataset_id, model_index_entry
+    from videobench.leaderboard.synthetic import eval_result
+
+    assert benchmark_dataset_id(eval_result("o/m")) == "KwaiVGI/VideoGen-RewardBench"
+    hub = eval_result("o/m", benchmark="my-bench")
+    hub.benchmark.source, hub.benchmark.revision = "org/my-bench@main", "c" * 40
+    assert benchmark_dataset_id(hub) == "org/my-bench"
+    local = eval_result("o/m", benchmark="my-bench")
+    local.benchmark.source = "data/bench.csv"  # a relative path looks like org/name, but has no Hub revision
+    assert benchmark_dataset_id(local) == "my-bench"
+    entry = model_index_entry(hub, "board/results")
+    assert entry["dataset"] == {"name": "my-bench", "type": "org/my-bench", "revision": "c" * 40}
+    assert entry["source"]["url"].endswith("/datasets/board/results")

@@ -42,9 +42,10 @@ def test_reward_model_request_runs_through_the_real_engine(local_store, tmp_path
     (root / "videos").mkdir(parents=True)
     shutil.copy(ref, root / "videos/a.mp4")
     shutil.copy(dist, root / "videos/b.mp4")
-    (root / "pairs.csv").write_text("pair_id,prompt,video_A,video_B,label_Overall\n"
-                                    "p1,a man on a phone,videos/a.mp4,videos/b.mp4,A\n"
-                                    "p2,a man on a phone,videos/b.mp4,videos/a.mp4,B\n")
+    # a dimension the random model scores (VQ) beside Overall: evaluation refuses a model that scores none of them
+    (root / "pairs.csv").write_text("pair_id,prompt,video_A,video_B,label_VQ,label_Overall\n"
+                                    "p1,a man on a phone,videos/a.mp4,videos/b.mp4,A,A\n"
+                                    "p2,a man on a phone,videos/b.mp4,videos/a.mp4,B,B\n")
     register_benchmark("lb-tiny", lambda revision, **o: load_table_benchmark(root / "pairs.csv", name="lb-tiny"),
                        overwrite=True)
     # `random:0` (seed 0) stands for a local checkpoint: the queue checks a local component's folder fingerprint
@@ -52,7 +53,9 @@ def test_reward_model_request_runs_through_the_real_engine(local_store, tmp_path
     monkeypatch.chdir(tmp_path)
     (tmp_path / "0").mkdir()
     (tmp_path / "0" / "weights.txt").write_text("seed 0")
-    req = _request("reward_model", "org/random", [Component("random", "0", local_fingerprint("0"))], "lb-tiny")
+    # The spec's options give the model the benchmark's one dimension (a model scoring none of them is refused).
+    req = _request("reward_model", "org/random", [Component("random", "0", local_fingerprint("0"), "dimensions=Overall")],
+                   "lb-tiny")
     local_store.ensure()
     local_store.update(lambda snap: {request_path(req.id): req.to_bytes()}, "request")
     (out,) = run_queue(local_store, BoardEvaluator(local_store), "w")
@@ -87,3 +90,88 @@ def test_generator_request_is_compared_with_the_board_generators(local_store, tm
     empty = _request("generator", "me/x", [Component("wan", "me/x", "c" * 40)], "other-suite")
     with pytest.raises(ValueError, match="baseline"):
         BoardEvaluator(local_store)(empty, tmp_path)
+
+
+def _counting_bench(tmp_path):
+    """8 real mp4 files v0..v7 in 4 pairs (v0, v1), (v2, v3), ...; the counting reward scores each by its number."""
+    import numpy as np
+    import pandas as pd
+
+    from videobench.video import write_video
+
+    root = tmp_path / "bench"
+    root.mkdir()
+    for i in range(8):
+        write_video(root / f"v{i}.mp4", np.full((4, 16, 16, 3), 30 * i, dtype=np.uint8), fps=4)
+    labels = ["B", "B", "A", "same"]  # the model prefers B in every pair
+    pd.DataFrame({"pair_id": [f"p{k}" for k in range(4)], "prompt": [f"prompt {k}" for k in range(4)],
+                  "video_A": [f"v{2 * k}.mp4" for k in range(4)], "video_B": [f"v{2 * k + 1}.mp4" for k in range(4)],
+                  "label_Overall": labels}).to_csv(root / "pairs.csv", index=False)
+    return root / "pairs.csv"
+
+
+def _counting_request(local_store):
+    # Not a local folder: no "local-" revision, whose folder fingerprint the queue would check.
+    req = _request("reward_model", "org/counting", [Component("python", "kill_queue_worker:CountingReward", "")],
+                   "lb-kill")
+    local_store.ensure()
+    local_store.update(lambda snap: {request_path(req.id): req.to_bytes()}, "request")
+    return req
+
+
+@pytest.mark.slow
+def test_killed_reward_model_job_resumes_without_rescoring(local_store, tmp_path):
+    """Issue 14.1: killed half way (os._exit inside the reward model after 4 of 8 videos, in a subprocess), the
+    resumed job scores only the other 4: scores go to the board's cache in the store's work folder, not to a
+    folder of the job."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    bench = _counting_bench(tmp_path)
+    _counting_request(local_store)
+    count = tmp_path / "scored.txt"
+    args = [sys.executable, str(Path(__file__).parent / "kill_queue_worker.py"), str(local_store.root),
+            str(tmp_path / "work"), str(bench)]
+    # PyAV: the test is about the cache, and importing torchcodec costs many seconds per process on a busy machine
+    env = {**os.environ, "VB_COUNT_FILE": str(count), "VIDEOBENCH_DECODER": "pyav"}
+    killed = subprocess.run(args, env={**env, "VB_DIE_AFTER": "4"}, capture_output=True, text=True, timeout=120)
+    assert killed.returncode == 17, killed.stderr[-2000:]
+    assert len(count.read_text().split()) == 4
+    (running,), _ = read_requests(local_store.snapshot())
+    assert running.status == "RUNNING"
+
+    resumed = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120)
+    assert resumed.returncode == 0 and ":FINISHED:" in resumed.stdout, resumed.stderr[-2000:]
+    scored = count.read_text().split()
+    assert len(scored) == 8 and sorted(scored) == [f"v{i}.mp4" for i in range(8)]  # the other half, once each
+
+    snap = local_store.snapshot()
+    (done,), _ = read_requests(snap)
+    (path,) = done.result_files
+    result = json.loads(snap.read(path))
+    assert result["model"]["name"] == "org/counting"
+    assert result["model"]["spec"] == "python:kill_queue_worker:CountingReward"
+    overall = result["dimensions"]["Overall"]
+    assert overall["accuracy_without_ties"]["value"] == pytest.approx(2 / 3)  # B, B right; A wrong; the tie left out
+
+
+def test_board_cache_dir_is_made_and_reused(local_store, tmp_path, monkeypatch):
+    """run-queue --cache-dir DIR (not yet made): the evaluator scores into it, and a second run of the same request
+    (as after a kill that lost the result) scores nothing."""
+    from videobench.data.loaders import load_table_benchmark
+    from videobench.data.registry import register_benchmark
+    from videobench.leaderboard.evaluators import evaluate_reward_model
+
+    bench = _counting_bench(tmp_path)
+    register_benchmark("lb-kill", lambda revision, **o: load_table_benchmark(bench, name="lb-kill"), overwrite=True)
+    req = _counting_request(local_store)
+    count = tmp_path / "scored.txt"
+    monkeypatch.setenv("VB_COUNT_FILE", str(count))
+    cache = tmp_path / "never-made" / "scores"
+    evaluate_reward_model(req, tmp_path / "w1", cache_dir=cache, batch_size=2)
+    assert cache.is_dir() and len(count.read_text().split()) == 8
+    (out,) = evaluate_reward_model(req, tmp_path / "w2", cache_dir=cache, batch_size=2)
+    assert len(count.read_text().split()) == 8  # all from the cache
+    assert json.loads(out.read_text())["dimensions"]["Overall"]["accuracy_without_ties"]["value"] == pytest.approx(2 / 3)

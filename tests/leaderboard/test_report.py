@@ -83,3 +83,22 @@ def test_csv_download_is_the_table_with_formulas_neutralised(local_store):
     assert "<" not in href and '"' not in html.unescape(href).split(",", 1)[1].replace('%22', '')
     assert csv_text(pd.DataFrame({"x": ["-1+2", "ok", "@cmd"], "n": [-1.5, 2.0, 3.0]})).splitlines() == [
         "x,n", "'-1+2,-1.5", "ok,2", "'@cmd,3"]
+
+
+def test_queue_is_shown_with_status_reason_and_times(local_store):
+    from test_queue import _file_requests, fake_evaluator
+
+    from videobench.leaderboard.queue import run_queue
+
+    _file_requests(local_store, 3)  # org/rm1's evaluation fails (simulated out of memory)
+    run_queue(local_store, fake_evaluator, "w1", max_requests=2)
+    page = (local_store.root / "report.html").read_text()
+    section = page[page.index("<h2>Queue</h2>"):]
+    table = section[: section.index("</table>")]
+    assert "1 PENDING, 1 FAILED, 1 FINISHED" in html.unescape(section)
+    failed = _cells(table, "FAILED")
+    assert failed[1] == "org/rm1" and "CUDA out of memory (simulated)" in failed[-1] and failed[-3] == "1"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", failed[6]) and failed[-2] == "w1"
+    statuses = [c[0] for c in (_cells(table, s) for s in ("FAILED", "FINISHED", "PENDING"))]
+    assert statuses == ["FAILED", "FINISHED", "PENDING"]
+    assert table.index("PENDING") < table.index("FAILED") < table.index("FINISHED")  # open requests first

@@ -3,6 +3,10 @@
 ``reference_python`` transcribes the published VideoAlign tie-calibration walk (Deutsch et al. 2023, Algorithm 1 as
 released with VideoGen-RewardBench): start with no predicted ties, sort pairs by |margin| (Python's stable sort),
 move each pair in turn from its no-tie cell to its tie cell, score after every move, keep the first best.
+Checked against ``calc_accuracy_with_ties`` in KwaiVGI/VideoAlign's ``calc_accuracy.py`` (commit 219ab9d): the same
+initial cells at eps = -1, the same strict ``<`` when a pair leaves its cell and ``<=`` when it enters the new one,
+``acc > best`` (first best wins), accuracy (C + Thm) / N. Its ``eval_videogen_rewardbench.py`` passes the columns of
+``pd.read_csv(videogen-rewardbench.csv)``, so the walk sees the pairs in the file's row order.
 """
 
 from __future__ import annotations

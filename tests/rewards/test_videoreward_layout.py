@@ -163,3 +163,13 @@ def test_pixel_budget_defaults(tiny_lora, tmp_path):
     # min_pixels 3136 here: max(min(768*784, 24576*784 / n * 2), int(3136 * 1.05)) = 602112 for 8 frames, and
     # 19267584 / 400 * 2 = 96337.92 for 400 frames
     assert model.pixel_budget(8) == 602112 and model.pixel_budget(400) == pytest.approx(96337.92)
+
+
+def test_relative_base_name_is_found_beside_the_checkpoint(tiny_lora, lora_model, tmp_path, monkeypatch):
+    work = shutil.copytree(tiny_lora.parent, tmp_path / "w")
+    config = json.loads((work / "videoreward" / "model_config.json").read_text())
+    config["model_config"]["model_name_or_path"] = "base"  # relative to the training run's working folder
+    (work / "videoreward" / "model_config.json").write_text(json.dumps(config))
+    monkeypatch.chdir(tmp_path)  # not the folder holding base/
+    model = VideoRewardModel.load(str(work / "videoreward"), **TINY_OPTIONS)
+    assert model.reward_token_ids == lora_model.reward_token_ids

@@ -27,7 +27,7 @@ def compare(
              ".csv / .txt / .jsonl file.",
     ),
     reward: list[str] = typer.Option(..., "--reward", "-r", help="Reward model spec as for eval, "
-                                     "PREFIX[:ARG][@REV][?key=value&...] (quote it); repeatable."),
+                                     "PREFIX\\[:ARG]\\[@REV]\\[?key=value&...] (quote it); repeatable."),
     output: Path = typer.Option(..., "--output", "-o", help="Folder for compare.json, items.parquet/csv, "
                                                             "per_prompt.csv and report.html."),
     baseline: Optional[str] = typer.Option(None, "--baseline", "-b", help="Generator name to compare against "

@@ -1,15 +1,15 @@
 """``videobench eval``: accuracy of reward models against human pairwise labels.
 
-Heavy imports (pandas, plotly, the scoring engine, torch through model adapters) happen inside the command so
-``videobench --help`` stays fast.
+The command only reads options and prints: the evaluation itself is ``videobench.api.run_evaluation`` (what
+``videobench.evaluate`` and the leaderboard call too). Heavy imports happen inside the command so ``videobench --help``
+stays fast.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 import typer
 
@@ -17,8 +17,7 @@ from videobench.cli import app
 from videobench.cli.common import UserError, check_output_dir, console, friendly_errors
 
 if TYPE_CHECKING:
-    from videobench.data.benchmark import PairBenchmark
-    from videobench.results import EvalResult
+    from videobench.api import Evaluation
 
 DEFAULT_OUTPUT = Path("videobench-results")
 
@@ -46,110 +45,7 @@ def default_run() -> DefaultRun:
     return DefaultRun(bench="sanity", models=["classical"], random_baseline=True)
 
 
-def _slug(name: str) -> str:
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "model"
-    return slug[:80]
-
-
-def _unique_names(names: list[str]) -> list[str]:
-    seen: dict[str, int] = {}
-    out = []
-    for n in names:
-        seen[n] = seen.get(n, 0) + 1
-        out.append(n if seen[n] == 1 else f"{n}-{seen[n]}")
-    return out
-
-
-@dataclass
-class _Run:
-    name: str
-    result: "EvalResult"
-    per_pair: Any
-    per_video: Any | None
-
-
-def _evaluate_scores_file(bench: "PairBenchmark", path: str, name: str, opts: dict[str, Any]) -> _Run:
-    from videobench.evaluation import evaluate_pair_scores, evaluate_video_scores
-    from videobench.results import ModelInfo
-    from videobench.rewards.precomputed import PrecomputedScores
-    from videobench.scores_file import pair_scores_for, video_scores_for
-
-    model = PrecomputedScores(path, name=name)
-    info = ModelInfo(name=name, spec=f"scores:{path}", fingerprint=model.fingerprint(),
-                     dimensions=list(model.dimensions), sampling={})
-    if model.per_pair:
-        result, per_pair = evaluate_pair_scores(bench, pair_scores_for(model.table, bench), info, **opts)
-        return _Run(name, result, per_pair, None)
-    per_video_in = video_scores_for(model.table, bench)
-    result, per_pair, per_video = evaluate_video_scores(bench, per_video_in, info, **opts)
-    return _Run(name, result, per_pair, per_video)
-
-
-def _evaluate_random(bench: "PairBenchmark", seed: int, opts: dict[str, Any]) -> _Run:
-    from videobench.evaluation import evaluate_video_scores, random_video_scores
-    from videobench.results import ModelInfo
-
-    info = ModelInfo(name="random", spec=f"random:{seed}", fingerprint=f"random:v1:seed={seed}",
-                     dimensions=list(bench.dimensions), sampling={})
-    result, per_pair, per_video = evaluate_video_scores(bench, random_video_scores(bench, seed), info, **opts)
-    return _Run("random", result, per_pair, per_video)
-
-
-def _score_models(bench: "PairBenchmark", models: list[Any], *, cache_dir: Optional[Path], no_cache: bool,
-                  batch_size: int, skip_unreadable: bool, quiet: bool, num_shards: int, shard_index: int,
-                  shard_dir: Optional[Path], merge: Optional[Path]) -> Any:
-    """Per-video score tables: merged from job-array shards (--merge) or scored now (possibly one shard of them)."""
-    from videobench.scoring import check_benchmark, score_benchmark
-    from videobench.scoring.shards import merge_shards
-
-    if merge is not None:
-        return merge_shards(merge)
-    # Pre-flight before any model weights load: every video exists and its header decodes.
-    check_benchmark(bench, skip_unreadable=skip_unreadable)
-    return score_benchmark(bench, models, cache_dir=cache_dir, use_cache=not no_cache, batch_size=batch_size,
-                           skip_unreadable=skip_unreadable, show_progress=not quiet, num_shards=num_shards,
-                           shard_index=shard_index, shard_dir=shard_dir)
-
-
-def _load_models(bench: "PairBenchmark", specs: list[str]) -> list[tuple[str, Any]]:
-    """(canonical spec, model) per --model spec: options checked, relative paths made absolute, so the spec recorded
-    in the result reruns the same evaluation from any folder."""
-    from videobench.rewards.registry import parse_reward_spec
-
-    out = []
-    for text in specs:
-        spec = parse_reward_spec(text)
-        # A scores file names videos as the benchmark does: give it the root to map absolute clip paths back.
-        model = spec.load(**({"root": bench.root} if spec.prefix == "scores" else {}))
-        out.append((str(spec), model))
-    return out
-
-
-def _score_shard_only(bench: "PairBenchmark", specs: list[str], **scoring: Any) -> None:
-    _score_models(bench, [model for _, model in _load_models(bench, specs)], merge=None, **scoring)
-
-
-def _evaluate_models(bench: "PairBenchmark", specs: list[str], opts: dict[str, Any], **scoring: Any) -> list[_Run]:
-    from videobench.evaluation import evaluate_video_scores
-    from videobench.results import ModelInfo
-
-    loaded = _load_models(bench, specs)
-    tables = _score_models(bench, [model for _, model in loaded], **scoring)
-    runs = []
-    for spec, model in loaded:
-        if model.name not in tables:
-            raise UserError(f"the merged shards hold no scores of {model.name!r} (they have {sorted(tables)})")
-        table = tables[model.name]
-        dims = [d for d in model.dimensions if d in table.columns]
-        info = ModelInfo(name=model.name, spec=spec, fingerprint=model.fingerprint(), dimensions=dims,
-                         sampling=model.sampling.as_dict(), revision=getattr(model, "revision", None))
-        result, per_pair, per_video = evaluate_video_scores(
-            bench, table[["video", "prompt", *dims]], info, allow_missing=scoring["skip_unreadable"], **opts)
-        runs.append(_Run(model.name, result, per_pair, per_video))
-    return runs
-
-
-def _print_table(runs: list[_Run]) -> None:
+def _print_table(runs: list["Evaluation"]) -> None:
     from rich.table import Table
     from rich.text import Text
 
@@ -195,7 +91,7 @@ def eval_command(
     ),
     model: Optional[List[str]] = typer.Option(
         None, "--model", "-m",
-        help="Reward model spec to score the videos with: PREFIX[:ARGUMENT][@REVISION][?key=value&...], e.g. "
+        help="Reward model spec to score the videos with: PREFIX\\[:ARGUMENT]\\[@REVISION]\\[?key=value&...], e.g. "
              "random:0 or 'videoreward:PATH_OR_HUB_ID?template=vr.txt&fps=2' (quote it: the shell splits at &). "
              "Repeatable.",
     ),
@@ -262,9 +158,6 @@ def eval_command(
         for path in score_files:
             if not Path(path).is_file():
                 raise UserError(f"scores file {path} does not exist")
-        from videobench.rewards.registry import parse_reward_spec
-
-        specs = [parse_reward_spec(text) for text in specs]  # a bad spec or option fails before anything loads
         # Pre-flight of every folder this run writes, before any loading or scoring.
         if num_shards > 1:
             if shard_dir is not None:
@@ -273,51 +166,38 @@ def eval_command(
             check_output_dir(output)
         if cache_dir is not None and specs and not no_cache:
             check_output_dir(cache_dir, "--cache-dir")
-
-        from videobench.data.registry import load_benchmark
-        from videobench.evaluation import save_evaluation
-        from videobench.report import write_eval_report
-
-        benchmark = load_benchmark(bench, columns=columns, format=bench_format, split=split, dedupe=dedupe,
-                                   allow_absolute=allow_absolute_paths, need_videos=bool(specs))
-        opts: dict[str, Any] = {"n_resamples": n_resamples, "level": level, "seed": seed, "folds": folds}
-        names = _unique_names([Path(p).name.split(".")[0] for p in score_files])
-        runs = [_evaluate_scores_file(benchmark, p, n, opts) for p, n in zip(score_files, names)]
-        if random_baseline:
-            runs.append(_evaluate_random(benchmark, seed, opts))
         if shard_index >= num_shards:
             raise UserError(f"--shard-index {shard_index} is out of range for --num-shards {num_shards}")
         sharded = num_shards > 1
         if sharded and (not specs or shard_dir is None):
             raise UserError("a sharded run (--num-shards > 1) scores --model specs into --shard-dir; "
                             "evaluate afterwards with --merge SHARD_DIR")
-        scoring = dict(cache_dir=cache_dir, no_cache=no_cache, batch_size=batch_size, skip_unreadable=skip_unreadable,
-                       quiet=quiet, num_shards=num_shards, shard_index=shard_index, shard_dir=shard_dir)
-        if specs and sharded:
-            _score_shard_only(benchmark, specs, **scoring)
-        elif specs:
-            runs += _evaluate_models(benchmark, specs, opts, merge=merge, **scoring)
+        from videobench.api import EvalConfig, run_evaluation, save_evaluations, score_shard, unique_names
+
+        config = EvalConfig(
+            models=[Path(p) for p in score_files] + specs, bench=bench, random_baseline=random_baseline,
+            columns=columns, format=bench_format, split=split, dedupe=dedupe, allow_absolute_paths=allow_absolute_paths,
+            n_resamples=n_resamples, level=level, folds=folds, seed=seed, cache_dir=cache_dir, use_cache=not no_cache,
+            batch_size=batch_size, skip_unreadable=skip_unreadable, show_progress=not quiet, num_shards=num_shards,
+            shard_index=shard_index, shard_dir=shard_dir, merge=merge,
+        )
         if sharded:
+            score_shard(config.replace(models=specs))
             if not quiet:
                 console.print(f"Shard {shard_index + 1}/{num_shards} scored into {shard_dir}; evaluate with --merge "
                               f"{shard_dir} once every shard is there.", markup=False, highlight=False)
             return
+        # Score files are named by their file name up to the first dot, made unique.
+        names = unique_names([Path(p).name.split(".")[0] for p in score_files]) + [None] * len(specs)
+        runs = run_evaluation(config, names=names)
         from videobench.scoring.distributed import current_process
 
         if not current_process().is_main:  # under accelerate launch every rank has the tables; one writes
             return
-
-        written = []
-        stems = _unique_names([_slug(r.name) for r in runs])
-        if report:  # the old report describes results about to be replaced: none rather than a stale one on a kill
-            (output / "report.html").unlink(missing_ok=True)
-        for run, stem in zip(runs, stems):
-            written.append(save_evaluation(run.result, run.per_pair, output, stem, per_video=run.per_video))
-        if report:
-            written.append(write_eval_report([r.result for r in runs], output / "report.html"))
+        written = save_evaluations(runs, output, report=report)
         if not quiet:
             _print_table(runs)
-            excluded = benchmark.excluded
+            excluded = runs[0].result.provenance.get("benchmark_excluded")
             if excluded:
                 console.print(f"Excluded on purpose: {excluded}", markup=False, highlight=False)
             console.print(f"Results written to {output.resolve()}:", markup=False, highlight=False)

@@ -26,6 +26,20 @@ def is_saved_dataset(path: Path) -> bool:
     )
 
 
+def _why(exc: BaseException) -> str:
+    """One line about a Hub or ``datasets`` failure (their messages span lines and start with "404 Client Error.")."""
+    from huggingface_hub.errors import EntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError
+
+    if isinstance(exc, RepositoryNotFoundError):
+        return "no such dataset repository on the Hub, or it is private or gated (log in with `hf auth login`)"
+    if isinstance(exc, RevisionNotFoundError):
+        return "no such revision in the repository"
+    if isinstance(exc, EntryNotFoundError):
+        return "no such file in the repository"
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return f"{type(exc).__name__}: {lines[0] if lines else ''}"
+
+
 def _pick_split(dataset: Any, split: str | None, source: str) -> Any:
     from datasets import DatasetDict
 
@@ -82,7 +96,7 @@ def load_dataset_folder(
             with tempfile.TemporaryDirectory(prefix="videobench-ds-") as cache_dir:
                 dataset = datasets.load_dataset(str(folder), split=split, cache_dir=cache_dir, keep_in_memory=True)
     except (FileNotFoundError, ValueError, datasets.exceptions.DatasetNotFoundError) as exc:
-        raise BenchmarkError(f"{folder}: cannot load as a dataset ({type(exc).__name__}: {exc})") from exc
+        raise BenchmarkError(f"{folder}: cannot load as a dataset ({_why(exc)})") from exc
     dataset = _pick_split(dataset, split, str(folder))
     return _from_dataset(dataset, str(folder), root=folder.resolve(), name=name or folder.name, revision=None,
                          format=format, columns=columns, dedupe=dedupe, allow_absolute=allow_absolute)
@@ -115,7 +129,7 @@ def load_hub_dataset(
     try:
         dataset = datasets.load_dataset(repo_id, config, revision=commit, split=split)
     except Exception as exc:  # network, auth, missing repo: all end the same way for the user
-        raise BenchmarkError(f"{source}: cannot load the dataset from the Hub ({type(exc).__name__}: {exc})") from exc
+        raise BenchmarkError(f"{source}: cannot load the dataset from the Hub ({_why(exc)})") from exc
     dataset = _pick_split(dataset, split, source)
     root = hub_video_root(repo_id, commit) if need_videos else None
     return _from_dataset(dataset, source, root=root, name=name or repo_id, revision=commit, format=format,
@@ -129,7 +143,7 @@ def snapshot_root(repo_id: str, revision: str | None, allow_patterns: list[str] 
     try:
         return Path(snapshot_download(repo_id, repo_type="dataset", revision=revision, allow_patterns=allow_patterns))
     except Exception as exc:
-        raise BenchmarkError(f"{repo_id}: cannot download the dataset files ({type(exc).__name__}: {exc})") from exc
+        raise BenchmarkError(f"{repo_id}: cannot download the dataset files ({_why(exc)})") from exc
 
 
 #: The archive a dataset repo may ship its videos in instead of a ``videos/`` folder (VideoGen-RewardBench does).
@@ -138,22 +152,25 @@ _COMMIT = re.compile(r"^[0-9a-f]{40}$")
 
 
 def resolve_commit(repo_id: str, revision: str | None) -> str | None:
-    """The commit a revision (branch, tag, short or full hash; None = default branch) points at now; None offline,
-    where the cache's copy of ``revision`` is used as it is."""
-    from huggingface_hub import HfApi
-    from huggingface_hub.errors import OfflineModeIsEnabled, RepositoryNotFoundError, RevisionNotFoundError
+    """The commit a revision (branch, tag, hash; None = the default branch) points at: asked of the Hub online, and
+    recorded in the Hub cache (its ``refs/``), so that an offline run later (a compute node) finds the same commit
+    there. None when offline and nothing is cached (then the caller uses ``revision`` as it is)."""
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError, OfflineModeIsEnabled
 
     if revision and _COMMIT.match(revision):
         return revision
     try:
-        return HfApi().dataset_info(repo_id, revision=revision).sha
-    except OfflineModeIsEnabled:
+        # the card (and .gitattributes, which every Hub repo has): a tiny download that makes huggingface_hub resolve
+        # the revision and cache the answer
+        folder = snapshot_download(repo_id, repo_type="dataset", revision=revision,
+                                   allow_patterns=[".gitattributes", "README.md"])
+    except (OfflineModeIsEnabled, LocalEntryNotFoundError):
         return None
-    except (RepositoryNotFoundError, RevisionNotFoundError) as exc:
-        raise BenchmarkError(f"{repo_id}@{revision or 'main'}: {type(exc).__name__}: {exc}") from exc
-    except Exception as exc:  # network: a cached copy may still serve
-        raise BenchmarkError(f"{repo_id}: cannot reach the Hub to resolve revision {revision or 'main'!r} "
-                             f"({type(exc).__name__}: {exc})") from exc
+    except Exception as exc:  # missing repo or revision, network, auth
+        raise BenchmarkError(f"{repo_id}@{revision or 'main'}: cannot resolve the revision on the Hub "
+                             f"({_why(exc)})") from exc
+    return snapshot_commit(Path(folder), revision)
 
 
 def snapshot_commit(snapshot: Path, revision: str | None) -> str | None:
@@ -164,12 +181,16 @@ def snapshot_commit(snapshot: Path, revision: str | None) -> str | None:
 def hub_video_root(repo_id: str, revision: str | None) -> Path:
     """The folder a dataset repo's relative video paths resolve against: the extracted ``videos.zip`` when the repo
     ships one and no ``videos/`` folder, else a snapshot of the repo."""
-    from huggingface_hub import HfApi
+    from huggingface_hub import HfApi, try_to_load_from_cache
+    from huggingface_hub.errors import OfflineModeIsEnabled
 
     try:
         files = HfApi().list_repo_files(repo_id, repo_type="dataset", revision=revision)
+    except OfflineModeIsEnabled:  # offline (e.g. a compute node): whatever an earlier online run left in the cache
+        cached = try_to_load_from_cache(repo_id, VIDEO_ARCHIVE, repo_type="dataset", revision=revision)
+        files = [VIDEO_ARCHIVE] if isinstance(cached, str) else []
     except Exception as exc:
-        raise BenchmarkError(f"{repo_id}: cannot list the dataset's files ({type(exc).__name__}: {exc})") from exc
+        raise BenchmarkError(f"{repo_id}: cannot list the dataset's files ({_why(exc)})") from exc
     if VIDEO_ARCHIVE in files and not any(f.startswith("videos/") for f in files):
         return archive_video_root(repo_id, revision)
     return snapshot_root(repo_id, revision)
@@ -189,7 +210,7 @@ def archive_video_root(repo_id: str, revision: str | None, filename: str = VIDEO
     try:
         local = Path(hf_hub_download(repo_id, filename, repo_type="dataset", revision=revision))
     except Exception as exc:
-        raise BenchmarkError(f"{repo_id}: cannot download {filename} ({type(exc).__name__}: {exc})") from exc
+        raise BenchmarkError(f"{repo_id}: cannot download {filename} ({_why(exc)})") from exc
     # The Hub cache links snapshots/<commit>/<file> to blobs/<etag>; where links are not possible, the file is a
     # copy and the commit plus size stand in for the ETag.
     key = local.resolve().name if local.is_symlink() else f"{local.parent.name}-{local.stat().st_size}"

@@ -1,4 +1,5 @@
-"""The VideoReward adapter: the paper's Qwen2-VL reward model, loaded as VideoAlign's inference loads it.
+"""The VideoReward adapter: the paper's Qwen2-VL reward model, loaded as VideoAlign's inference loads it (where each
+piece comes from: ``videoreward_files``; building the model and loading weights: here).
 
 Loading (VideoAlign's ``inference.py`` -> ``create_model_and_processor`` -> ``load_model_from_checkpoint``):
 ``model_config.json`` at the checkpoint root names the BASE model (``model_config.model_name_or_path`` at
@@ -23,7 +24,7 @@ import hashlib
 import json
 import logging
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -32,295 +33,37 @@ import torch
 
 from videobench.rewards.base import Clip, Sampling
 from videobench.rewards.qwen2vl_inputs import PatchSpec, VideoInputs, video_inputs
+from videobench.rewards.videoreward_files import (  # noqa: F401  (re-exported: the adapter's public names)
+    CONFIG_FILE,
+    FULL_LAYOUT,
+    LORA_LAYOUT,
+    PEFT_PREFIX,
+    REWARD_TOKENS,
+    CheckpointError,
+    CheckpointFiles,
+    ResolvedSource,
+    check_base_weights,
+    checkpoint_files,
+    find_checkpoint,
+    load_patch_spec,
+    load_state_file,
+    load_tokenizer,
+    read_json,
+    resolve_base,
+    resolve_source,
+)
 from videobench.video.resize import VIDEO_MIN_PIXELS, default_video_max_pixels
 
 logger = logging.getLogger(__name__)
 
 #: Bump when anything here changes scores (part of every fingerprint, so caches never mix code versions).
 ADAPTER_VERSION = "videoreward-2"
-#: VideoAlign hard-codes these three (``use_special_tokens``), in this order.
-REWARD_TOKENS = ("<|VQ_reward|>", "<|MQ_reward|>", "<|TA_reward|>")
 DEFAULT_DIMENSIONS = ("VQ", "MQ", "TA")
-PEFT_PREFIX = "base_model.model."
-CONFIG_FILE = "model_config.json"
 TEMPLATE_FILE = "prompt_template.txt"
 #: The prompt placeholder: VideoAlign's templates use ``{text_prompt}``; ``{prompt}`` is accepted too.
 PROMPT_FIELDS = ("{text_prompt}", "{prompt}")
 #: VideoAlign's ``DataConfig.max_frame_pixels`` default, which its inference passes when the config has no such key.
 DATACONFIG_MAX_FRAME_PIXELS = 240 * 320
-LORA_LAYOUT = "checkpoint-N/{adapter_config.json, adapter_model.safetensors, non_lora_state_dict.pth}"
-FULL_LAYOUT = "checkpoint-N/model.pth"
-#: Files of a trainer's output that inference never reads (optimizer state, pickled training arguments).
-HUB_IGNORE = ["optimizer.pt", "*/optimizer.pt", "scheduler.pt", "*/scheduler.pt", "rng_state*.pth", "*/rng_state*.pth",
-              "training_args.bin", "*/training_args.bin", "*/global_step*/*", "final_model.pth"]
-
-
-class CheckpointError(ValueError):
-    """A VideoReward checkpoint that cannot be loaded as it is; the message names the file and the keys at fault."""
-
-
-# --------------------------------------------------------------------------------------------------- locating files
-
-
-@dataclass
-class ResolvedSource:
-    root: Path
-    checkpoint: Path
-    revision: str | None  # the Hub commit, for Hub ids
-    base_revision: str | None = None  # the base model's Hub commit, when it was downloaded
-
-
-def _looks_like_hub_id(name: str) -> bool:
-    return not name.startswith((".", "/", "~")) and name.count("/") <= 1 and bool(re.fullmatch(r"[\w.\-/]+", name))
-
-
-def resolve_source(source: str, revision: str | None = None) -> tuple[Path, str | None]:
-    """A local folder as is; anything else is a Hub repo id downloaded with ``snapshot_download``.
-
-    Returns the folder and, for Hub ids, the resolved commit (the snapshot folder's name is the commit hash).
-    """
-    local = Path(source).expanduser()
-    if local.exists():
-        if not local.is_dir():
-            raise CheckpointError(f"{local}: a VideoReward checkpoint is a folder, not a file")
-        return local, None
-    if not _looks_like_hub_id(source) or source.count("/") != 1:
-        raise CheckpointError(f"{source}: no such folder, and not a Hub repo id of the form owner/name")
-    from huggingface_hub import snapshot_download
-
-    try:
-        folder = Path(snapshot_download(repo_id=source, revision=revision, ignore_patterns=HUB_IGNORE))
-    except Exception as exc:  # offline, unknown repo, unknown revision: say which
-        raise CheckpointError(
-            f"cannot download {source!r} (revision {revision or 'main'}) from the Hub: {type(exc).__name__}: {exc}"
-        ) from exc
-    return folder, folder.name
-
-
-def find_checkpoint(root: Path, step: int | None = None) -> Path:
-    """``checkpoint-<step>``, or the one with the highest step (numeric order, as VideoAlign's loader sorts)."""
-    steps = {}
-    for child in root.iterdir():
-        match = re.fullmatch(r"checkpoint-(\d+)", child.name)
-        if match and child.is_dir():
-            steps[int(match.group(1))] = child
-    if step is not None:
-        if int(step) not in steps:
-            have = ", ".join(str(s) for s in sorted(steps)) or "none"
-            raise CheckpointError(f"{root}: no checkpoint-{step}/ (steps present: {have})")
-        return steps[int(step)]
-    if steps:
-        return steps[max(steps)]
-    raise CheckpointError(
-        f"{root}: no checkpoint-<step>/ folder. VideoAlign's trainer writes {CONFIG_FILE} at the root and one "
-        f"folder per saved step: {LORA_LAYOUT} (LoRA) or {FULL_LAYOUT} (full)"
-    )
-
-
-def _read_json(path: Path, what: str) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise CheckpointError(f"{path}: cannot read {what}: {exc}") from exc
-    except json.JSONDecodeError as exc:
-        raise CheckpointError(f"{path}: not valid JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise CheckpointError(f"{path}: expected a JSON object")
-    return data
-
-
-def resolve_base(name: str, revision: str | None, *, weights: bool) -> tuple[Path, str | None]:
-    """The base model's folder: a local folder as is, else a Hub snapshot at ``revision`` (configs, tokenizer files,
-    and with ``weights`` its ``.safetensors``). Returns the folder and the Hub commit (None when local)."""
-    path = Path(name).expanduser()
-    if path.is_dir():
-        return path, None
-    if not _looks_like_hub_id(name):
-        raise CheckpointError(
-            f"base model {name!r}: no such folder, and not a Hub repo id (it comes from {CONFIG_FILE}'s "
-            "model_config.model_name_or_path; pass base_model=PATH to a local copy)"
-        )
-    from huggingface_hub import snapshot_download
-
-    patterns = ["*.json", "*.txt", "*.jinja", "*.model", "*.tiktoken"] + (["*.safetensors"] if weights else [])
-    try:
-        folder = Path(snapshot_download(repo_id=name, revision=revision, allow_patterns=patterns))
-    except Exception as exc:
-        raise CheckpointError(
-            f"base model {name!r} (revision {revision or 'main'}) is neither a local folder nor downloadable "
-            f"({type(exc).__name__}: {exc}); pass base_model=PATH to a local copy"
-        ) from exc
-    return folder, folder.name
-
-
-def check_base_weights(base_dir: Path) -> list[Path]:
-    """The base model's ``.safetensors`` files; pickle-only weights (``pytorch_model*.bin``) are refused here, before
-    anything is loaded, because unpickling runs code."""
-    files = sorted(base_dir.glob("*.safetensors"))
-    if files:
-        return files
-    pickles = sorted(p.name for p in base_dir.glob("*.bin")) + sorted(p.name for p in base_dir.glob("*.bin.index.json"))
-    if pickles:
-        raise CheckpointError(
-            f"{base_dir}: the base model has only pickle weights ({', '.join(pickles[:3])}); videobench loads base "
-            "weights from .safetensors only (unpickling can run code). Convert them (load with transformers, "
-            "save_pretrained(safe_serialization=True)) and pass base_model=PATH"
-        )
-    raise CheckpointError(f"{base_dir}: the base model has no weights (*.safetensors)")
-
-
-def load_state_file(path: Path) -> dict[str, torch.Tensor]:
-    """A ``.safetensors`` file, or a ``.pth`` through ``torch.load(weights_only=True)``: a flat dict of tensors."""
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        try:
-            return load_file(str(path))
-        except Exception as exc:
-            raise CheckpointError(f"{path}: not a readable safetensors file: {exc}") from exc
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # pickles with anything but tensors are refused, by design
-        raise CheckpointError(f"{path}: cannot load with torch.load(weights_only=True): {exc}") from exc
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise CheckpointError(f"{path}: expected a flat dict of tensors")
-    return state
-
-
-def _weights_file(folder: Path, stem: str) -> Path | None:
-    """``stem.pth`` (VideoAlign's name) or ``stem.safetensors``, whichever exists."""
-    for suffix in (".pth", ".safetensors"):
-        if (folder / f"{stem}{suffix}").is_file():
-            return folder / f"{stem}{suffix}"
-    return None
-
-
-@dataclass(frozen=True)
-class CheckpointFiles:
-    """The weights files of one ``checkpoint-N/`` in the layout its ``model_config.json`` announces."""
-
-    lora: bool
-    weights: Path  # model.pth (full) or non_lora_state_dict.pth (LoRA)
-    adapter: Path | None = None
-    adapter_config: Path | None = None
-
-    def all(self) -> list[Path]:
-        return [p for p in (self.weights, self.adapter) if p is not None]
-
-
-def checkpoint_files(checkpoint: Path, lora_enable: bool | None) -> CheckpointFiles:
-    """Check the folder holds every file of its layout; one error names every missing file and the layout expected.
-
-    ``lora_enable``: ``model_config.json``'s ``peft_lora_config.lora_enable`` (None when the config does not say:
-    then the files decide, as VideoAlign's loader does: ``model.pth`` means full).
-    """
-    full = _weights_file(checkpoint, "model")
-    if lora_enable is None:
-        lora_enable = full is None
-    if not lora_enable:
-        if full is None:
-            hint = " (this folder holds adapter files of the LoRA layout)" if (checkpoint / "adapter_config.json").exists() else ""
-            raise CheckpointError(
-                f"{checkpoint}: missing model.pth. {CONFIG_FILE} describes a full model (peft_lora_config.lora_enable "
-                f"is false), whose layout is {FULL_LAYOUT}{hint}"
-            )
-        return CheckpointFiles(lora=False, weights=full)
-    non_lora = _weights_file(checkpoint, "non_lora_state_dict")
-    adapter = checkpoint / "adapter_model.safetensors"
-    adapter_config = checkpoint / "adapter_config.json"
-    missing = [name for name, ok in (("adapter_config.json", adapter_config.is_file()),
-                                     ("adapter_model.safetensors", adapter.is_file()),
-                                     ("non_lora_state_dict.pth", non_lora is not None)) if not ok]
-    if missing:
-        hint = " (this folder holds model.pth of the full layout)" if full is not None else ""
-        raise CheckpointError(
-            f"{checkpoint}: missing {', '.join(missing)}. {CONFIG_FILE} describes a LoRA model "
-            f"(peft_lora_config.lora_enable is true), whose layout is {LORA_LAYOUT}{hint}"
-        )
-    assert non_lora is not None
-    return CheckpointFiles(lora=True, weights=non_lora, adapter=adapter, adapter_config=adapter_config)
-
-
-# ------------------------------------------------------------------------------------------------------- tokenizer
-
-
-def _has_tokenizer(folder: Path) -> bool:
-    return any((folder / f).is_file() for f in ("tokenizer.json", "tokenizer_config.json", "vocab.json"))
-
-
-def _chat_template(folder: Path) -> str | None:
-    """The processor's chat template (what VideoAlign's ``processor.apply_chat_template`` uses), from
-    ``chat_template.json`` or ``chat_template.jinja``; None when the folder has neither."""
-    if (folder / "chat_template.json").is_file():
-        template = _read_json(folder / "chat_template.json", "the chat template").get("chat_template")
-        if isinstance(template, str) and template:
-            return template
-    if (folder / "chat_template.jinja").is_file():
-        return (folder / "chat_template.jinja").read_text(encoding="utf-8")
-    return None
-
-
-def load_tokenizer(base_dir: Path, checkpoint: Path, reward_tokens: Sequence[str], trust_remote_code: bool) -> Any:
-    """The base model's tokenizer with the reward tokens added (VideoAlign's inference), its chat template set.
-
-    ``checkpoint/tokenizer/`` (the trainer's copy) is used only when the base folder has no tokenizer; when both
-    exist, the copy must map the reward tokens to the same ids.
-    """
-    from transformers import AutoTokenizer
-
-    copy_dir = checkpoint / "tokenizer"
-    source = base_dir if _has_tokenizer(base_dir) else copy_dir if _has_tokenizer(copy_dir) else None
-    if source is None:
-        raise CheckpointError(
-            f"{base_dir}: no tokenizer (tokenizer.json / tokenizer_config.json): VideoAlign builds the tokenizer from "
-            f"the base model named in {CONFIG_FILE}; pass base_model=PATH to a complete copy of it"
-        )
-    try:
-        tok = AutoTokenizer.from_pretrained(str(source), trust_remote_code=trust_remote_code)
-    except Exception as exc:  # a corrupt tokenizer file: name it rather than trace through transformers
-        raise CheckpointError(f"{source}: cannot load the tokenizer: {type(exc).__name__}: {exc}") from exc
-    tok.padding_side = "right"
-    template = _chat_template(base_dir) or (_chat_template(source) if source != base_dir else None)
-    if template:
-        tok.chat_template = template
-    if not tok.chat_template:
-        raise CheckpointError(
-            f"{base_dir}: no chat template (chat_template.json, chat_template.jinja, or chat_template in "
-            "tokenizer_config.json)"
-        )
-    if source == base_dir:
-        tok.add_special_tokens({"additional_special_tokens": list(reward_tokens)})
-    ids = tok.convert_tokens_to_ids(list(reward_tokens))
-    if any(i is None or i == tok.unk_token_id for i in ids):
-        raise CheckpointError(f"{source}: the tokenizer lacks the reward tokens {list(reward_tokens)}")
-    if source == base_dir and _has_tokenizer(copy_dir):
-        try:
-            copy = AutoTokenizer.from_pretrained(str(copy_dir), trust_remote_code=trust_remote_code)
-        except Exception as exc:
-            raise CheckpointError(f"{copy_dir}: cannot load the tokenizer: {type(exc).__name__}: {exc}") from exc
-        theirs = copy.convert_tokens_to_ids(list(reward_tokens))
-        if theirs != ids:
-            raise CheckpointError(
-                f"{copy_dir}: maps the reward tokens {list(reward_tokens)} to ids {theirs}, but the base model's "
-                f"tokenizer ({base_dir}) with them added gives {ids}: the checkpoint was trained on another base "
-                f"(check {CONFIG_FILE}'s model_name_or_path / model_revision, or base_model=)"
-            )
-    return tok
-
-
-def load_patch_spec(base_dir: Path, vision_config: Any) -> PatchSpec:
-    """The base model's image-processor settings (``preprocessor_config.json``; Qwen2-VL's defaults without one),
-    checked against the vision tower's patch geometry."""
-    path = base_dir / "preprocessor_config.json"
-    spec = PatchSpec.from_preprocessor_config(_read_json(path, "the image processor config") if path.is_file() else {})
-    model = (vision_config.patch_size, vision_config.temporal_patch_size, vision_config.spatial_merge_size)
-    if (spec.patch_size, spec.temporal_patch_size, spec.merge_size) != model:
-        raise CheckpointError(
-            f"{path}: patch_size/temporal_patch_size/merge_size "
-            f"{(spec.patch_size, spec.temporal_patch_size, spec.merge_size)} disagree with the model's vision config "
-            f"{model}"
-        )
-    return spec
 
 
 # ------------------------------------------------------------------------------------------------------ key mapping
@@ -664,7 +407,7 @@ class VideoRewardModel:
                 f"{config_path}: missing. VideoAlign's trainer writes {CONFIG_FILE} at the root, beside "
                 f"{LORA_LAYOUT} (LoRA) or {FULL_LAYOUT} (full)"
             )
-        config = _read_json(config_path, "the model config")
+        config = read_json(config_path, "the model config")
         data_cfg = config.get("data_config") or {}
         model_cfg = config.get("model_config") or {}
         infer_cfg = config.get("inference_config") or {}
@@ -709,7 +452,8 @@ class VideoRewardModel:
         if not base_name:
             raise CheckpointError(f"{config_path}: model_config.model_name_or_path is empty; pass base_model=PATH")
         base_revision = None if base_model else model_cfg.get("model_revision")
-        base_dir, resolved.base_revision = resolve_base(base_name, base_revision, weights=files.lora)
+        base_dir, resolved.base_revision = resolve_base(base_name, base_revision, weights=files.lora,
+                                                        root=None if base_model else root)
         base_weights = check_base_weights(base_dir) if files.lora else []
         tokenizer = load_tokenizer(base_dir, checkpoint, reward_tokens, trust_remote_code)
 
@@ -747,6 +491,8 @@ def _sampling(data_cfg: dict[str, Any], fps: float | None, num_frames: int | Non
         pixels = DATACONFIG_MAX_FRAME_PIXELS
     else:  # null: VideoAlign would pass None and fail; qwen-vl-utils' own default applies (per clip)
         pixels = None if data_cfg["max_frame_pixels"] is None else int(data_cfg["max_frame_pixels"])
+    if pixels is not None and pixels <= 0:
+        raise CheckpointError(f"max_pixels={pixels}: the per-frame pixel budget must be positive")
     if fps is not None and num_frames is not None:
         raise CheckpointError("fps and num_frames cannot both be set (as in VideoAlign's reward())")
     if num_frames is not None:
@@ -786,7 +532,7 @@ def _build_net(
             if attn_implementation:
                 config._attn_implementation = attn_implementation
             backbone = Qwen2VLForConditionalGeneration._from_config(config, dtype=dtype)
-    except (OSError, ValueError, KeyError, TypeError) as exc:  # broken or foreign base files: name the folder
+    except Exception as exc:  # broken or foreign base files (config, safetensors header, ...): name the folder
         raise CheckpointError(f"{base_dir}: cannot build the Qwen2-VL base model: {type(exc).__name__}: {exc}") from exc
     backbone.resize_token_embeddings(len(tokenizer))
     net = RewardNet(backbone, output_dim).to(dtype)

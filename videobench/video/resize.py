@@ -29,6 +29,10 @@ FRAME_FACTOR = 2
 MAX_RATIO = 200
 
 
+class ResizeError(ValueError):
+    """A frame size or pixel budget the resize rule cannot handle (non-positive sides or budget, extreme aspect)."""
+
+
 def _round_by(x: float, factor: int) -> int:
     return round(x / factor) * factor
 
@@ -48,7 +52,7 @@ def default_video_max_pixels(nframes: int, min_pixels: int = VIDEO_MIN_PIXELS) -
     ``1.05 * min_pixels``. A float, as in the reference (it is only ever compared with areas).
     """
     if nframes <= 0:
-        raise ValueError(f"nframes must be positive, got {nframes}")
+        raise ResizeError(f"nframes must be positive, got {nframes}")
     return max(min(VIDEO_MAX_PIXELS, VIDEO_TOTAL_PIXELS / nframes * FRAME_FACTOR), int(min_pixels * 1.05))
 
 
@@ -67,11 +71,11 @@ def smart_resize(
     at ``factor``.
     """
     if height <= 0 or width <= 0:
-        raise ValueError(f"height and width must be positive, got {height}x{width}")
+        raise ResizeError(f"height and width must be positive, got {height}x{width}")
     if max(height, width) / min(height, width) > MAX_RATIO:
-        raise ValueError(f"aspect ratio must be below {MAX_RATIO}, got {height}x{width}")
+        raise ResizeError(f"aspect ratio must be below {MAX_RATIO} (as in Qwen2-VL), got {height}x{width}")
     if max_pixels <= 0:
-        raise ValueError(f"max_pixels must be positive, got {max_pixels}")
+        raise ResizeError(f"the pixel budget max_pixels must be positive, got {max_pixels}")
     h = max(factor, _round_by(height, factor))
     w = max(factor, _round_by(width, factor))
     if h * w > max_pixels:
