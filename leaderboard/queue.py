@@ -259,13 +259,14 @@ def _prune(store_work: Path, root: Path) -> None:
 
 
 def clean_work_folders(store: Store, workdir: Path | None = None) -> list[Path]:
-    """Remove this store's work folders whose request is no longer RUNNING (left by a worker killed after its
-    outcome was committed); a RUNNING request's folder stays for whoever resumes it."""
+    """Remove this store's request work folders whose request is no longer RUNNING (left by a worker killed after its
+    outcome was committed); a RUNNING request's folder stays for whoever resumes it, and other folders there (the
+    board's score cache) are not the queue's to remove."""
     parent = _store_work(store, workdir)
     if not parent.is_dir():
         return []
-    running = {r.id for r in read_requests(store.snapshot())[0] if r.status == "RUNNING"}
-    removed = [p for p in parent.iterdir() if p.is_dir() and p.name not in running]
+    done = {r.id for r in read_requests(store.snapshot())[0] if r.status != "RUNNING"}
+    removed = [p for p in parent.iterdir() if p.is_dir() and p.name in done]  # never the board's own folders (cache)
     for path in removed:
         shutil.rmtree(path, ignore_errors=True)
     _prune(parent, Path(workdir or default_work_root()))

@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 
 from videobench.cli import _register, app
 from videobench.leaderboard.layout import request_id, request_path
+from videobench.leaderboard.queue import work_folder
 from videobench.leaderboard.store import LocalStore
 from videobench.leaderboard.submissions import Component, Request, read_requests
 from videobench.leaderboard.synthetic import eval_result
@@ -162,7 +163,8 @@ def test_queue_killed_mid_job_then_mid_commit(clip_bench, tmp_path, monkeypatch)
     assert all(snap.exists(p) for p in done.result_files) and b"org/counting" in snap.read("table/reward_models.csv")
     register_bench(clip_bench)
     monkeypatch.setenv("COUNTING_LOG", str(tmp_path / "none.log"))
-    assert queue_run(board, clip_bench, work, worker="w2") == [] and not work.exists()  # the kill's work folder
+    assert queue_run(board, clip_bench, work, worker="w2") == []
+    assert not work_folder(store, req, work).exists()  # the second kill's work folder, removed by the next worker
     assert not _hidden(board) and not (board / ".videobench" / "journal.json").exists()
 
     ref = LocalStore(tmp_path / "ref")
