@@ -253,7 +253,8 @@ def _model_info(model: Any, spec: str, name: str | None, dims: Sequence[str]) ->
 
 def _spec_text(entry: _Entry, model: Any) -> str:
     if entry.spec is not None:
-        return str(entry.spec)
+        # a Hub checkpoint: pinned to the commit it resolved to (a local folder has no commit and stays as it is)
+        return str(entry.spec.pinned(getattr(model, "revision", None)))
     return f"python-object:{type(model).__module__}.{type(model).__qualname__}"
 
 

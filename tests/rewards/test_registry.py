@@ -340,3 +340,11 @@ def test_videoreward_options_come_from_its_loader():
     spec = registry.parse_reward_spec("videoreward:KwaiVGI/VideoReward@abc123?fps=2&max_pixels=200704&use_norm=false")
     assert (spec.argument, spec.revision) == ("KwaiVGI/VideoReward", "abc123")
     assert spec.options == {"fps": 2.0, "max_pixels": 200704, "use_norm": False}
+
+
+def test_pinned_adds_the_resolved_commit_only_where_a_revision_is_taken(typed):
+    spec = typed("typed:org/m?n=2")
+    assert str(spec.pinned("abc123")) == "typed:org/m@abc123?n=2"
+    assert str(typed("typed:org/m@v1").pinned("abc123")) == "typed:org/m@v1"  # already pinned by the user
+    assert str(spec.pinned(None)) == "typed:org/m?n=2"
+    assert str(registry.parse_reward_spec("random:3").pinned("abc")) == "random:3"  # random takes no revision

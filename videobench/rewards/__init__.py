@@ -4,10 +4,13 @@ Importing this package is cheap (no torch): adapters load on first use through `
 """
 
 from videobench.rewards.registry import (
+    RewardSpec,
     RewardSpecError,
     available_reward_models,
     load_reward_model,
+    parse_reward_spec,
     register_reward_model,
 )
 
-__all__ = ["RewardSpecError", "available_reward_models", "load_reward_model", "register_reward_model"]
+__all__ = ["RewardSpec", "RewardSpecError", "available_reward_models", "load_reward_model", "parse_reward_spec",
+           "register_reward_model"]

@@ -343,6 +343,16 @@ class RewardSpec:
         text = {k: t for k, v in self.options.items() if k not in self.unrecorded and (t := _format_value(v)) is not None}
         return format_part(self.prefix, self.argument, self.revision, text)
 
+    def pinned(self, revision: str | None) -> "RewardSpec":
+        """This spec at ``revision`` (the commit a Hub checkpoint resolved to) when it names none: the text a result
+        records then reruns on the same weights after the repo moves on."""
+        if self.revision is not None or not revision or self.argument is None:
+            return self
+        params = option_parameters(_resolve_factory(self.prefix), self.argument)
+        if params is None or "revision" not in params:  # a factory without revisions: '@' would stay in the argument
+            return self
+        return RewardSpec(self.prefix, self.argument, revision, self.options, self.unrecorded)
+
     def load(self, **context: Any) -> RewardModel:
         """Build the model. ``context``: options the caller knows that are no part of the spec (a benchmark's root
         for ``scores:``); the spec's own options win over them."""
