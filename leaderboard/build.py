@@ -153,7 +153,8 @@ def without_republished(snap: Snapshot, extra: Changes) -> Changes:
 
 def publish(store: Store, extra: Changes | None = None, message: str = "videobench: rebuild leaderboard",
             title: str = "videobench leaderboard") -> UpdateOutcome:
-    """Commit ``extra`` (results already in the store byte for byte are dropped) with the rebuilt derived files."""
+    """Commit ``extra`` (results the same model folder already holds, per-item files included, are dropped) with the
+    rebuilt derived files."""
     store.ensure()
 
     def plan(snap: Snapshot) -> Changes:

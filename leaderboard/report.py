@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 import pandas as pd
 
-from videobench.leaderboard.tables import RANDOM_DISPLAY_NAME, _dim_order
+from videobench.leaderboard.tables import RANDOM_DISPLAY_NAME, _dim_order, csv_text
 
 #: Bars and heatmap rows show at most this many models per benchmark (the table shows all).
 MAX_PLOTTED_MODELS = 40
@@ -97,7 +97,7 @@ body{font-family:system-ui,sans-serif;margin:1.5rem;color:#222}
 .scroll{overflow-x:auto;max-width:100%}
 table{border-collapse:collapse;font-size:13px;margin:.5rem 0 1.5rem}
 th,td{border:1px solid #ddd;padding:3px 6px;text-align:right;white-space:nowrap}
-th{background:#f3f3f3;cursor:pointer;user-select:none}
+th{background:#f3f3f3;cursor:pointer;user-select:none} th.l{text-align:left}
 th[data-order=asc]::after{content:" \\25B2"} th[data-order=desc]::after{content:" \\25BC"}
 td.name{text-align:left} td.text{text-align:left;white-space:normal;min-width:10rem;max-width:24rem}
 td .ci{color:#777;font-size:11px} table.noci .ci{display:none}
@@ -180,9 +180,13 @@ def _hub_link(model: Any, revision: Any) -> str | None:
     return None
 
 
+_TEXT_KINDS = ("name", "plain", "status", "rev", "text")
+_LEFT = ' class="l"'
+
+
 def _cell(col: Col, row: dict[str, Any], tied: dict[Any, int]) -> str:
     value = row.get(col.key)
-    textual = col.kind in ("name", "text", "rev", "plain", "stamp", "status")
+    textual = col.kind in _TEXT_KINDS or col.kind == "stamp"
     sort = "" if _missing(value) else value
     text = "" if textual and _missing(value) else esc(fmt_value(col.kind, value))
     title = ""
@@ -199,7 +203,7 @@ def _cell(col: Col, row: dict[str, Any], tied: dict[Any, int]) -> str:
         text = f'<a href="{esc(href)}" rel="noopener noreferrer">{text}</a>'
     if col.kind == "status" and not _missing(value):
         text = f'<span class="st st-{esc(str(value).lower())}">{text}</span>'
-    cls = ' class="text"' if col.kind == "text" else ' class="name"' if col.kind in ("name", "plain", "status", "rev") else ""
+    cls = ' class="text"' if col.kind == "text" else ' class="name"' if col.kind in _TEXT_KINDS else ""
     attr = f' title="{esc(title)}"' if title else ""
     return f'<td{cls}{attr} data-v="{esc(sort)}">{text}</td>'
 
@@ -208,7 +212,8 @@ def html_table(table_id: str, df: pd.DataFrame, cols: list[Col], *, apart: pd.Se
                apart_label: str = "", reference: pd.Series | None = None, names: tuple[str, ...] = ("model",)) -> str:
     """A sortable table. Rows where ``apart`` is true go to a second body under ``apart_label``; rows where
     ``reference`` is true are styled as a reference line and never filtered out."""
-    head = "".join(f'<th data-g="{esc(" ".join(c.groups))}">{esc(c.label)}</th>' for c in cols)
+    head = "".join(f'<th{_LEFT if c.kind in _TEXT_KINDS else ""} data-g="{esc(" ".join(c.groups))}">{esc(c.label)}</th>'
+                   for c in cols)
     tiers = [c.key for c in cols if c.kind == "tier"]
     records = df.to_dict("records")
     apart_flags = [False] * len(records) if apart is None else [bool(x) for x in apart]
@@ -232,18 +237,6 @@ def html_table(table_id: str, df: pd.DataFrame, cols: list[Col], *, apart: pd.Se
         out.append(f'<tbody><tr class="sep"><td colspan="{len(cols)}">{esc(apart_label)}</td></tr>{"".join(bodies[1])}</tbody>')
     out.append("</table></div>")
     return "".join(out)
-
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_text(df: pd.DataFrame) -> str:
-    """CSV of ``df`` for spreadsheets: text cells that a spreadsheet would run as a formula get a leading quote."""
-    safe = df.copy()
-    for col in safe.columns:
-        if not pd.api.types.is_numeric_dtype(safe[col]) and not pd.api.types.is_bool_dtype(safe[col]):
-            safe[col] = safe[col].map(lambda v: "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v)
-    return safe.to_csv(index=False, float_format="%.6g")
 
 
 def csv_link(df: pd.DataFrame, filename: str, label: str = "download CSV") -> str:

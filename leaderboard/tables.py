@@ -192,7 +192,9 @@ def random_rows(history: pd.DataFrame) -> pd.DataFrame:
     """
     if history.empty:
         return history.iloc[0:0]
-    newest = history.sort_values("timestamp").groupby(["benchmark", "dimension"]).tail(1)
+    # the newest result that knows the tie rate (a model that does not score a dimension may leave it out)
+    known = history.assign(_h=history["human_tie_rate"].notna())
+    newest = known.sort_values(["_h", "timestamp"]).groupby(["benchmark", "dimension"]).tail(1).drop(columns="_h")
     out = newest.copy()
     h = out["human_tie_rate"].astype(float)
     out["model"] = RANDOM_MODEL
@@ -322,8 +324,21 @@ def parquet_bytes(df: pd.DataFrame) -> bytes:
     return buf.getvalue()
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_text(df: pd.DataFrame) -> str:
+    """CSV of ``df`` for spreadsheets: text cells that a spreadsheet would run as a formula (display names are free
+    text) get a leading quote. Parquet and JSON Lines keep the values as they are."""
+    safe = df.copy()
+    for col in safe.columns:
+        if not pd.api.types.is_numeric_dtype(safe[col]) and not pd.api.types.is_bool_dtype(safe[col]):
+            safe[col] = safe[col].map(lambda v: "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v)
+    return safe.to_csv(index=False, float_format="%.6g")
+
+
 def csv_bytes(df: pd.DataFrame) -> bytes:
-    return df.to_csv(index=False, float_format="%.6g").encode("utf-8")
+    return csv_text(df).encode("utf-8")
 
 
 def jsonl_bytes(df: pd.DataFrame) -> bytes:

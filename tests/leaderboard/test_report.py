@@ -12,7 +12,8 @@ from leaderboard_helpers import add
 
 from videobench.leaderboard.build import build, publish, result_files
 from videobench.leaderboard.layout import result_path
-from videobench.leaderboard.report import GEN_COLUMNS, csv_text, html_table
+from videobench.leaderboard.report import GEN_COLUMNS, html_table
+from videobench.leaderboard.tables import csv_text
 from videobench.leaderboard.synthetic import eval_result
 from videobench.results import result_to_dict
 
@@ -80,6 +81,8 @@ def test_csv_download_is_the_table_with_formulas_neutralised(local_store):
     table = pd.read_csv(__import__("io").StringIO(text))
     assert list(table["model"]) == ["org/a", "org/b", "random (expected)"]
     assert "'=HYPERLINK(\"http://x\")" in set(table["display_name"])
+    stored = pd.read_csv(local_store.root / "table/reward_models.csv")  # the store's CSV table too
+    assert "'=HYPERLINK(\"http://x\")" in set(stored["display_name"])
     assert "<" not in href and '"' not in html.unescape(href).split(",", 1)[1].replace('%22', '')
     assert csv_text(pd.DataFrame({"x": ["-1+2", "ok", "@cmd"], "n": [-1.5, 2.0, 3.0]})).splitlines() == [
         "x,n", "'-1+2,-1.5", "ok,2", "'@cmd,3"]

@@ -122,3 +122,14 @@ def test_series_groups_checkpoints():
     assert series_of("org/rm-step1000") == series_of("org/rm-step2000") == "org/rm"
     assert series_of("org/rm_checkpoint-12") == "org/rm"
     assert series_of("org/rm-v2") == "org/rm-v2"
+
+
+def test_random_row_uses_the_newest_known_tie_rate(local_store):
+    r = eval_result("org/new", seed=5)
+    r.dimensions["TA"].available = False
+    r.dimensions["TA"].human_tie_rate = None  # a result that does not score TA may not know its tie rate
+    newer = result_files(__import__("json").dumps(result_to_dict(r)).encode(),
+                         result_path("videogen-rewardbench", "org/new", "20260105T000000000000Z"))
+    publish(local_store, {**add("org/old", stamp="20260101T000000000000Z"), **newer})
+    board = pd.read_parquet(local_store.root / "table/reward_models.parquet").set_index("model")
+    assert board.loc[RANDOM_MODEL, "TA w/ ties"] == pytest.approx(0.35)  # h = 0.3 -> max(0.3, 0.35)

@@ -11,9 +11,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "videoalign_reference"
@@ -22,32 +24,21 @@ TOL = 1e-4
 DIMS = ("VQ", "MQ", "TA", "Overall")
 MIN_PIXELS = 128 * 28 * 28  # VideoAlign's video minimum (vision_process.VIDEO_MIN_PIXELS)
 
-# What today's code gets wrong (issue 12), per case; strict xfail, so a fix shows up as XPASS and its mark must go.
-CLAMP_FRAMES = (
-    "videobench.video.sampling raises when num_frames exceeds the video's frames; VideoAlign's smart_nframes "
-    "clamps to total_frames (bikes.mp4 has 16 frames, 20 are asked)"
-)
-
-
-def known_defect(test: str, case: dict) -> str | None:
-    if case["num_frames"] is not None and case["num_frames"] > 16:
-        return CLAMP_FRAMES
-    return None
-
-
-def _params(test: str, variants=("lora", "full")):
-    out = []
-    for case in REFERENCE["cases"]:
-        if case["variant"] not in variants:
-            continue
-        reason = known_defect(test, case)
-        marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-        out.append(pytest.param(case, id=_case_id(case), marks=marks))
-    return out
-
 
 def _case_id(case: dict) -> str:
     return f"{case['variant']}-{case['name']}"
+
+
+def _params(variants=("lora", "full"), unique_settings=False):
+    """One param per reference case (with ``unique_settings``: one per sampling setting)."""
+    out, seen = [], set()
+    for case in REFERENCE["cases"]:
+        setting = (case["fps"], case["num_frames"], case["max_pixels"])
+        if case["variant"] not in variants or (unique_settings and setting in seen):
+            continue
+        seen.add(setting)
+        out.append(pytest.param(case, id=_case_id(case)))
+    return out
 
 
 def _sampling(case: dict):
@@ -104,7 +95,7 @@ def test_reference_scores_are_not_degenerate():
         assert len({round(v, 3) for v in overall}) == len(overall), case["name"]
 
 
-@pytest.mark.parametrize("case", _params("frames", variants=("lora",)))
+@pytest.mark.parametrize("case", _params(variants=("lora",), unique_settings=True))
 def test_decoded_frames_match_videoalign_decoder(case):
     """Our decoder picks the same frame indices and yields the same uint8 pixels as VideoAlign's (decord)."""
     sampling = _sampling(case)
@@ -116,7 +107,7 @@ def test_decoded_frames_match_videoalign_decoder(case):
         assert _sha256(clip.frames) == seen["decoded_sha256"], f"{item['clip']}: decoded pixels differ"
 
 
-@pytest.mark.parametrize("case", _params("resize", variants=("lora",)))
+@pytest.mark.parametrize("case", _params(variants=("lora",), unique_settings=True))
 def test_resize_matches_videoalign(case):
     """VideoAlign's resize rule (budget tested before the minimum) and its bicubic uint8 resize, pixel for pixel."""
     import torch
@@ -125,15 +116,13 @@ def test_resize_matches_videoalign(case):
 
     sampling = _sampling(case)
     for item in case["items"]:
-        clip = _clip(item["clip"], sampling)
-        frames = torch.as_tensor(clip.frames)
-        h, w = frames.shape[1:3]
-        size = smart_resize(h, w, min_pixels=MIN_PIXELS, max_pixels=sampling.max_pixels)
+        frames = torch.as_tensor(_clip(item["clip"], sampling).frames)
+        size = smart_resize(frames.shape[1], frames.shape[2], min_pixels=MIN_PIXELS, max_pixels=sampling.max_pixels)
         assert list(size) == item["frames"]["resized_hw"], item["clip"]
         assert _sha256(resize_frames(frames, *size)) == item["frames"]["resized_sha256"], item["clip"]
 
 
-@pytest.mark.parametrize("case", _params("scores"))
+@pytest.mark.parametrize("case", _params())
 def test_scores_match_videoalign(case):
     model = _model(case["variant"], case["fps"], case["num_frames"], case["max_pixels"], case["use_norm"])
     clips = [_clip(item["clip"], model.sampling) for item in case["items"]]
@@ -146,3 +135,32 @@ def test_scores_match_videoalign(case):
     want = {d: np.array([item["scores"][d] for item in case["items"]]) for d in DIMS}
     for d in DIMS:
         np.testing.assert_allclose(got[d], want[d], rtol=0, atol=TOL, err_msg=f"{_case_id(case)} {d}")
+
+
+def test_cli_eval_scores_match_videoalign(tmp_path: Path):
+    """``videobench eval --model 'videoreward:RUN?template=...'`` on a two-pair benchmark of the fixture's clips: the
+    per-video scores it writes are VideoAlign's (the base model is found from model_config.json's relative name)."""
+    from typer.testing import CliRunner
+
+    from videobench.cli import _register, app
+
+    case = next(c for c in REFERENCE["cases"] if c["variant"] == "lora" and c["name"] == "pairs_batched")
+    items = case["items"]
+    shutil.copytree(FIXTURE / "clips", tmp_path / "clips")
+    rows = [{"pair_id": f"p{k}", "prompt": a["prompt"], "video_A": f"clips/{a['clip']}",
+             "video_B": f"clips/{b['clip']}", "label_Overall": 1} for k, (a, b) in enumerate(zip(items[::2], items[1::2]))]
+    assert all(a["prompt"] == b["prompt"] for a, b in zip(items[::2], items[1::2]))
+    pd.DataFrame(rows).to_csv(tmp_path / "bench.csv", index=False)
+    spec = f"videoreward:{FIXTURE / 'lora'}?template={FIXTURE / 'template.txt'}&device=cpu&dtype=float32"
+    _register()
+    result = CliRunner().invoke(app, ["eval", "--bench", str(tmp_path / "bench.csv"), "--model", spec,
+                                      "--output", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    [videos_file] = (tmp_path / "out").glob("*.videos.parquet")
+    got = pd.read_parquet(videos_file)
+    got["clip"] = got["video"].map(lambda v: Path(v).name)
+    for item in items:
+        row = got[(got["clip"] == item["clip"]) & (got["prompt"] == item["prompt"])]
+        assert len(row) == 1, (item["clip"], item["prompt"])
+        for d in DIMS:
+            assert abs(float(row[d].iloc[0]) - item["scores"][d]) <= TOL, (item["clip"], d)

@@ -10,6 +10,21 @@ from pathlib import Path
 
 import pytest
 
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _table_rows(text: str) -> list[list[str]]:
+    """The data rows of a printed result table: cells of the lines that start with '│'."""
+    return [[cell.strip() for cell in line.strip().strip("│").split("│")]
+            for line in text.splitlines() if line.strip().startswith("│")]
+
+
+def _documented_demo_table(page: Path) -> str:
+    """The text block of ``page`` that shows what `make demo` prints (the one opening with the sanity title)."""
+    text = page.read_text(encoding="utf-8")
+    start = text.index("```text\nsanity: pairwise accuracy")
+    return text[start:text.index("```", start + 3)]
+
 
 @pytest.mark.slow
 def test_default_eval_builds_sanity_and_ranks_classical_above_random(tmp_path: Path) -> None:
@@ -28,3 +43,6 @@ def test_default_eval_builds_sanity_and_ranks_classical_above_random(tmp_path: P
     assert classical["dimensions"]["TA"]["available"] is False  # n/a, never a fake 50%
     assert (results / "report.html").stat().st_size > 1_000_000  # plotly inlined: opens offline
     assert (results / classical["per_pair_file"]).is_file()
+    printed = _table_rows(out.stdout)
+    for page in (ROOT / "README.md", ROOT / "docs" / "getting-started.md"):  # the documented output is the real one
+        assert _table_rows(_documented_demo_table(page)) == printed, page.name

@@ -35,6 +35,14 @@ def test_frame_count_rule_rounds_half_to_even(k, expected):
     assert num_sampled_frames(100, 25.0, Sampling(fps=None, num_frames=k)) == expected
 
 
+@pytest.mark.parametrize(("total", "k", "expected"), [(16, 20, 16), (15, 20, 15), (8, 10, 8), (8, 8, 8)])
+def test_frame_count_above_the_video_is_clamped(total, k, expected):
+    """VideoAlign's smart_nframes: a count above the video's frames becomes the video's frame count (even or not)."""
+    n = num_sampled_frames(total, 25.0, Sampling(fps=None, num_frames=k))
+    assert n == expected
+    assert sample_indices(total, 25.0, Sampling(fps=None, num_frames=k)).tolist() == list(range(expected))
+
+
 def test_frame_count_overrides_fps():
     assert len(sample_indices(100, 25.0, Sampling(fps=2.0, num_frames=6))) == 6
 
@@ -46,7 +54,7 @@ def test_exact_indices():
 
 @pytest.mark.parametrize(
     ("total", "video_fps", "sampling"),
-    [(1, 25.0, Sampling()), (0, 25.0, Sampling()), (8, 25.0, Sampling(fps=None, num_frames=10)),
+    [(1, 25.0, Sampling()), (0, 25.0, Sampling()), (8, 25.0, Sampling(fps=None, num_frames=1)),
      (10, None, Sampling()), (10, 0.0, Sampling()), (10, 25.0, Sampling(fps=None))],
 )
 def test_impossible_sampling_raises(total, video_fps, sampling):
@@ -85,9 +93,9 @@ def test_fps_rule_properties(total, video_fps, fps):
 @settings(max_examples=100, deadline=None)
 @given(total=st.integers(2, 2000), k=st.integers(1, 800))
 def test_frame_count_rule_properties(total, k):
-    n = round(k / 2) * 2
+    n = min(round(k / 2) * 2, total)  # a count above the video's is clamped to it (VideoAlign's smart_nframes)
     sampling = Sampling(fps=None, num_frames=k)
-    if 2 <= n <= total:
+    if 2 <= n:
         idx = sample_indices(total, 30.0, sampling)
         assert len(idx) == n and idx[0] == 0 and idx[-1] == total - 1
         assert np.all(np.diff(idx) > 0)

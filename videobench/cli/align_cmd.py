@@ -25,7 +25,8 @@ align_app = typer.Typer(
 )
 app.add_typer(align_app, name="align")
 
-CONFIG_HELP = "YAML file of settings (the keys of videobench.align.AlignConfig)."
+CONFIG_HELP = ("YAML file of settings (the keys of videobench.align.AlignConfig; `videobench align settings` "
+               "prints them all as YAML).")
 SET_HELP = (  # "\\[": a literal bracket for rich, which would take [to_q,to_v] for markup and drop it
     "Override any setting: --set key=value (repeatable; values parsed as YAML, e.g. --set lr=1e-4 "
     "--set lora_targets=\\[to_q,to_v] --set prompts=\\[a cat,a dog]). Run `videobench align settings` for the list."
@@ -224,15 +225,29 @@ def sft_command(
 
 
 @align_app.command("settings")
-def settings_command() -> None:
-    """List every setting with its default (the YAML keys and --set names)."""
-    import dataclasses
+def settings_command(
+    command: str = typer.Argument("dpo", help="dpo, rwr or sft (the settings of videobench.align.AlignConfig) or "
+                                              "latent-rm (videobench.align.latent_rm_train.LatentRMConfig)."),
+) -> None:
+    """Print every setting of COMMAND with its default, as YAML to paste into a --config file."""
+    with friendly_errors():
+        import dataclasses
 
-    from videobench.align.config import AlignConfig
+        import yaml
 
-    for f in dataclasses.fields(AlignConfig):
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
-        console.print(f"{f.name}: {default!r}", highlight=False)
+        if command in ("dpo", "rwr", "sft"):
+            from videobench.align.config import AlignConfig as config_class
+        elif command == "latent-rm":
+            from videobench.align.latent_rm_train import LatentRMConfig as config_class
+        else:
+            raise UserError(f"unknown command {command!r}: settings exist for dpo, rwr, sft and latent-rm")
+        values = {}
+        for f in dataclasses.fields(config_class):
+            if f.name == "method":  # set by the command itself (align dpo / rwr / sft)
+                continue
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+            values[f.name] = list(default) if isinstance(default, tuple) else default
+        typer.echo(yaml.safe_dump(values, sort_keys=False, default_flow_style=None, allow_unicode=True), nl=False)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -240,10 +255,14 @@ def settings_command() -> None:
 # ---------------------------------------------------------------------------------------------------------------
 @align_app.command("latent-rm")
 def latent_rm_command(
-    config: Optional[Path] = _CONFIG,
-    sets: list[str] = typer.Option([], "--set", "-s", help="Override a setting of LatentRMConfig: --set key=value."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML file of settings (the keys of "
+                                          "LatentRMConfig; `videobench align settings latent-rm` lists them)."),
+    sets: list[str] = typer.Option([], "--set", "-s", help="Override any setting: --set key=value (repeatable; "
+                                   "values parsed as YAML)."),
     pipeline: Optional[str] = _PIPELINE,
-    output_dir: Optional[str] = _OUTPUT,
+    output_dir: Optional[str] = typer.Option(None, "--output-dir", "-o", help="Where the reward model (config.json "
+                                             "+ safetensors, what --rm and +nrg: take), its config, logs, eval and "
+                                             "checkpoints go."),
     max_steps: Optional[int] = _STEPS,
     lr: Optional[float] = _LR,
     resume_from: Optional[str] = _RESUME,
@@ -277,16 +296,16 @@ def nrg_command(
     pipeline: str = typer.Option(..., "--pipeline", help="Diffusers pipeline folder or Hub id (Wan or LTX)."),
     reward_model: str = typer.Option(..., "--reward-model", "--rm", help="Latent reward model folder."),
     prompts: list[str] = typer.Option(..., "--prompt", "-p", help="Prompt (repeatable)."),
-    output_dir: Path = typer.Option(Path("nrg-output"), "--output-dir", "-o", help="Where the mp4s and nrg.json go."),
+    output_dir: Path = typer.Option(Path("nrg-output"), "--output-dir", "-o", help="Where the videos (promptNNN__seedS.mp4) and nrg.json (settings, per-step guidance history) go."),
     weights: Optional[str] = typer.Option(None, "--weights", help="λ per dimension, e.g. VQ=0.1,MQ=0.1,TA=0.8."),
     w: float = typer.Option(100.0, "--w", help="Guidance strength (the paper: 100; 0 = unguided)."),
     seeds: list[int] = typer.Option([0], "--seed", help="Seed (repeatable)."),
-    steps: int = typer.Option(50, "--steps"),
+    steps: int = typer.Option(50, "--steps", help="Denoising steps."),
     guidance: float = typer.Option(5.0, "--guidance", help="Classifier-free guidance scale."),
-    height: int = typer.Option(480, "--height"),
-    width: int = typer.Option(832, "--width"),
-    num_frames: int = typer.Option(81, "--num-frames"),
-    fps: float = typer.Option(16.0, "--fps"),
+    height: int = typer.Option(480, "--height", help="Frame height of each video."),
+    width: int = typer.Option(832, "--width", help="Frame width of each video."),
+    num_frames: int = typer.Option(81, "--num-frames", help="Frames per video."),
+    fps: float = typer.Option(16.0, "--fps", help="Frame rate written into the mp4 files."),
     sigma_min: float = typer.Option(0.0, "--sigma-min", help="Guide only for σ >= this."),
     sigma_max: float = typer.Option(1.0, "--sigma-max", help="Guide only for σ <= this."),
     max_factor: float = typer.Option(50.0, "--max-factor", help="Clamp of σ/(1 − σ)."),

@@ -28,8 +28,8 @@ def compare(
     ),
     reward: list[str] = typer.Option(..., "--reward", "-r", help="Reward model spec as for eval, "
                                      "PREFIX\\[:ARG]\\[@REV]\\[?key=value&...] (quote it); repeatable."),
-    output: Path = typer.Option(..., "--output", "-o", help="Folder for compare.json, items.parquet/csv, "
-                                                            "per_prompt.csv and report.html."),
+    output: Path = typer.Option(Path("videobench-compare"), "--output", "-o",
+                                help="Folder for compare.json, items.parquet/csv, per_prompt.csv and report.html."),
     baseline: Optional[str] = typer.Option(None, "--baseline", "-b", help="Generator name to compare against "
                                                                           "(default: the first --generator)."),
     seeds: str = typer.Option("0", "--seeds", help="Comma-separated seeds; every generator renders every prompt "

@@ -173,11 +173,13 @@ def publish_cmd(
     result: list[Path] = typer.Option([], "--result", help="Result JSON to add (per-item Parquet beside it is added too)."),
     model_id: Optional[str] = typer.Option(None, "--model-id", help="Board id org/name for --result (default: its model name)."),
     model_card: bool = typer.Option(False, "--model-card", help="Also merge the results into the model repo's card "
-                                    "(model-index + .eval_results/); only for repos you own."),
+                                    "(model-index + .eval_results/, with the benchmark as the dataset); needs a Hub "
+                                    "store and an org/name id, checked before anything is committed; only for repos "
+                                    "you own."),
     endpoint: Optional[str] = typer.Option(None, "--endpoint", help=ENDPOINT_HELP),
 ) -> None:
     """Add results (optional) and commit the rebuilt table, report and card in one commit. A result the store already
-    holds byte for byte (same model folder) is not added again."""
+    holds (same model folder, same content and per-item files) is not added again."""
     from videobench.leaderboard.build import publish
     from videobench.leaderboard.cards import check_model_card_update, update_model_card
     from videobench.leaderboard.hub_store import HubStore

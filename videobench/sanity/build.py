@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -82,15 +83,19 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _write_into(folder: Path, plan: Plan, clips: tuple[SourceClip, ...]) -> None:
-    """Render every video of ``plan`` into ``folder``, then the table, the card and the manifest."""
+def _write_into(folder: Path, plan: Plan, clips: tuple[SourceClip, ...], progress: bool = False) -> None:
+    """Render every video of ``plan`` into ``folder``, then the table, the card and the manifest. ``progress``: a
+    bar on stderr while rendering (shown on a terminal only)."""
+    from tqdm.auto import tqdm
+
     from videobench.sanity.card import card_text
 
     by_id = {c.clip_id: c for c in clips}
     canvases = decode_canvases(clips)
     fps = {s: source_fps(s) for s in sorted({c.source for c in clips})}
     info: dict[str, tuple[float, int]] = {}
-    for spec in plan.videos:
+    for spec in tqdm(plan.videos, desc="building sanity", unit="video", disable=None if progress else True,
+                     file=sys.stderr, leave=False):
         target = folder / spec.path
         if spec.kind == "real":
             name = Path(spec.path).stem  # carphone_pristine / carphone_distorted
@@ -179,9 +184,12 @@ def ensure_built(cache_dir: str | os.PathLike | None = None) -> Path:
     if is_complete(folder):
         return folder
     root.mkdir(parents=True, exist_ok=True)
+    # First use: say why the command is busy (about half a minute), in logs too, where the bar is not drawn.
+    print(f"building the built-in sanity benchmark into {folder} (first use only, about half a minute)",
+          file=sys.stderr, flush=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.building-", dir=root))
     try:
-        _write_into(tmp, make_plan(SOURCE_CLIPS), SOURCE_CLIPS)
+        _write_into(tmp, make_plan(SOURCE_CLIPS), SOURCE_CLIPS, progress=True)
         if folder.exists() and not is_complete(folder):
             shutil.rmtree(folder)  # left by an older, interrupted layout; never by us (we rename whole folders)
         try:

@@ -25,7 +25,8 @@ def _round_even(x: float) -> int:
 def num_sampled_frames(total_frames: int, video_fps: float | None, sampling: Sampling) -> int:
     """How many frames ``sampling`` takes from a video of ``total_frames`` frames at ``video_fps``.
 
-    Raises ``ValueError`` when the rule cannot be met (fewer than 2 frames, or more requested than the video has).
+    A frame count above the video's is clamped to ``total_frames`` (VideoAlign's ``smart_nframes``; the count may then
+    be odd). Raises ``ValueError`` when fewer than 2 frames would be taken.
     """
     if total_frames <= 0:
         raise ValueError(f"a video needs at least one frame, got total_frames={total_frames}")
@@ -40,6 +41,7 @@ def num_sampled_frames(total_frames: int, video_fps: float | None, sampling: Sam
         max_frames = math.floor(min(MAX_FRAMES, total_frames) / FRAME_FACTOR) * FRAME_FACTOR
         n_float = total_frames / video_fps * sampling.fps
         n = _round_even(min(max(n_float, min_frames), max_frames))
+    n = min(n, total_frames)
     if not FRAME_FACTOR <= n <= total_frames:
         raise ValueError(
             f"cannot sample {n} frames from a video of {total_frames} frames "
