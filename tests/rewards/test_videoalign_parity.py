@@ -23,21 +23,6 @@ REFERENCE = json.loads((FIXTURE / "scores.json").read_text())
 TOL = 1e-4
 DIMS = ("VQ", "MQ", "TA", "Overall")
 MIN_PIXELS = 128 * 28 * 28  # VideoAlign's video minimum (vision_process.VIDEO_MIN_PIXELS)
-CLAMP_FRAMES = (
-    "videobench.video.sampling raises when num_frames exceeds the video's frames; VideoAlign's smart_nframes "
-    "clamps to total_frames (bikes.mp4 has 16 frames, 20 are asked)"
-)
-
-
-def _sampling_clamps() -> bool:
-    """Whether our sampling clamps a frame count above the video's to its length, as VideoAlign's smart_nframes."""
-    from videobench.rewards.base import Sampling
-    from videobench.video.sampling import num_sampled_frames
-
-    try:
-        return num_sampled_frames(16, 25.0, Sampling(fps=None, num_frames=20)) == 16
-    except ValueError:
-        return False
 
 
 def _case_id(case: dict) -> str:
@@ -45,17 +30,14 @@ def _case_id(case: dict) -> str:
 
 
 def _params(variants=("lora", "full"), unique_settings=False):
-    """One param per reference case; a known defect is a strict xfail that applies only while the defect is there."""
+    """One param per reference case (with ``unique_settings``: one per sampling setting)."""
     out, seen = [], set()
     for case in REFERENCE["cases"]:
         setting = (case["fps"], case["num_frames"], case["max_pixels"])
         if case["variant"] not in variants or (unique_settings and setting in seen):
             continue
         seen.add(setting)
-        marks = []
-        if case["num_frames"] is not None and case["num_frames"] > 16:
-            marks.append(pytest.mark.xfail(not _sampling_clamps(), strict=True, reason=CLAMP_FRAMES))
-        out.append(pytest.param(case, id=_case_id(case), marks=marks))
+        out.append(pytest.param(case, id=_case_id(case)))
     return out
 
 
