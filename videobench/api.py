@@ -173,6 +173,8 @@ def save_evaluations(evaluations: Sequence[Evaluation], directory: str | os.Path
                      report: bool = True) -> list[Path]:
     """Save several evaluations side by side (file stems made unique) and, with ``report``, ``report.html``."""
     written = []
+    if report and evaluations:  # the old report describes results about to be replaced: none, not a stale one, on a kill
+        (Path(directory) / "report.html").unlink(missing_ok=True)
     for ev, stem in zip(evaluations, unique_names([slug(e.name) for e in evaluations])):
         written.append(ev.save(directory, stem))
     if report and evaluations:
@@ -190,7 +192,6 @@ class _ScoresFile:
     """A file of precomputed scores: evaluated from its table, never through the scoring engine."""
 
     path: str
-    name: str | None = None
 
 
 @dataclass
@@ -307,7 +308,6 @@ def run_evaluation(config: EvalConfig, names: Sequence[str | None] | None = None
     """Evaluate every model of ``config`` on its benchmark: score files first, then the random baseline, then the
     models that score the videos (all of them in one pass of the scoring engine, each video decoded once, scores
     cached in ``cache_dir``). ``names``: display names replacing the models' own (one per model, None keeps it)."""
-    from videobench.results import ModelInfo  # noqa: F401  (fail early on a broken install)
     from videobench.scoring import check_benchmark, score_benchmark
     from videobench.scoring.shards import merge_shards
 
@@ -325,7 +325,7 @@ def run_evaluation(config: EvalConfig, names: Sequence[str | None] | None = None
     table_entries = [e for e in entries if _is_table_model(e)]
     for entry in table_entries:
         model = _load(entry, bench)
-        out.append(_evaluate_table(bench, model, _table_spec(entry, model), entry.name, opts))
+        out.append(_evaluate_table(bench, model, _table_spec(entry), entry.name, opts))
     if config.random_baseline:
         out.append(_random_baseline(bench, config.seed, opts))
     if not engine:
@@ -353,7 +353,8 @@ def run_evaluation(config: EvalConfig, names: Sequence[str | None] | None = None
     return out
 
 
-def _table_spec(entry: _Entry, model: Any) -> str:
+def _table_spec(entry: _Entry) -> str:
+    """The spec a score file's result records: ``scores:ABSOLUTE_PATH`` (plus the spec's own options)."""
     if entry.spec is not None:
         return str(entry.spec)
     from videobench.rewards.registry import parse_reward_spec
