@@ -1,5 +1,6 @@
 """Published-compatibility options of eval: the fixed tie threshold (``--tie-threshold``) beside the calibrated and
-cross-fitted numbers, and pair-id subsets (``--subset``), through evaluate_margins, ``videobench.evaluate`` and the CLI."""
+cross-fitted numbers, and pair-id subsets (``--subset``), through evaluate_margins, ``videobench.evaluate`` and the
+CLI."""
 
 from __future__ import annotations
 
@@ -127,7 +128,8 @@ def test_api_takes_threshold_and_subset(tmp_path: Path) -> None:
 def test_cli_threshold_and_subset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     ids_file = _ids_file(tmp_path / "ids.txt", _example_ids(30))
-    args = ["eval", "--bench", str(EXAMPLE / "example-bench.csv"), "--scores", str(EXAMPLE / "example-model.scores.csv"),
+    args = ["eval", "--bench", str(EXAMPLE / "example-bench.csv"),
+            "--scores", str(EXAMPLE / "example-model.scores.csv"),
             "--n-resamples", "20", "--tie-threshold", "0.25", "--subset", str(ids_file), "-o", "out"]
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
