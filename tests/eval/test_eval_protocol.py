@@ -18,7 +18,7 @@ from videobench.cli import _register, app
 from videobench.data.benchmark import BenchmarkError, PairBenchmark
 from videobench.data.registry import apply_subset, load_benchmark
 from videobench.evaluation import evaluate_margins
-from videobench.results import ModelInfo, load_result, result_from_dict, result_to_dict, save_result
+from videobench.results import ModelInfo, ResultFormatError, load_result, result_from_dict, result_to_dict, save_result
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "videobench" / "resources" / "example"
 _register()
@@ -72,6 +72,9 @@ def test_without_a_threshold_nothing_changes_and_old_files_load() -> None:
         del old["dimensions"]["VQ"][key]
     loaded = result_from_dict(old)
     assert loaded.dimensions["VQ"].accuracy_with_ties_fixed is None and loaded.dimensions["VQ"].tie_threshold is None
+    old["dimensions"]["VQ"]["tie_threshold"] = "<b>0.25</b>"  # results arrive as submissions: refused, not rendered
+    with pytest.raises(ResultFormatError, match="tie_threshold must be a finite number"):
+        result_from_dict(old, source="sub.json")
 
 
 def test_bad_threshold_is_refused() -> None:
