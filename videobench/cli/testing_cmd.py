@@ -52,6 +52,7 @@ def make_tiny(
             if not overwrite:
                 raise UserError(f"{out} exists and is not empty (--overwrite replaces it)")
             shutil.rmtree(out) if out.is_dir() else out.unlink()
+        _quiet_progress_bars()  # a tiny model saves in a blink; transformers' and diffusers' bars are only noise here
         # Build next to OUT and rename into place, so an interrupted run never leaves a half-written model.
         # The staging folder is named like every videobench temp file, so the next run removes one a kill left.
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -65,6 +66,14 @@ def make_tiny(
             shutil.rmtree(staging, ignore_errors=True)
             raise
         console.print(f"made a tiny {kind} in {out}", highlight=False)
+
+
+def _quiet_progress_bars() -> None:
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
+
+    diffusers_logging.disable_progress_bar()
+    transformers_logging.disable_progress_bar()
 
 
 def _wan(staging: Path, final: Path, seed: int, pipeline: Optional[Path]) -> None:
