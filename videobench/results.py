@@ -245,6 +245,9 @@ def _dimension(d: dict[str, Any]) -> DimensionResult:
                 "accuracy_with_ties_fixed"):
         if key in d:
             d[key] = _estimate(d[key])
+    t = d.get("tie_threshold")
+    if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 <= t < math.inf):
+        raise TypeError(f"tie_threshold must be a finite number >= 0 or null, got {t!r}")  # reported as malformed
     return DimensionResult(**d)
 
 

@@ -1,5 +1,6 @@
 """Published-compatibility options of eval: the fixed tie threshold (``--tie-threshold``) beside the calibrated and
-cross-fitted numbers, and pair-id subsets (``--subset``), through evaluate_margins, ``videobench.evaluate`` and the CLI."""
+cross-fitted numbers, and pair-id subsets (``--subset``), through evaluate_margins, ``videobench.evaluate`` and the
+CLI."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from videobench.cli import _register, app
 from videobench.data.benchmark import BenchmarkError, PairBenchmark
 from videobench.data.registry import apply_subset, load_benchmark
 from videobench.evaluation import evaluate_margins
-from videobench.results import ModelInfo, load_result, result_from_dict, result_to_dict, save_result
+from videobench.results import ModelInfo, ResultFormatError, load_result, result_from_dict, result_to_dict, save_result
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "videobench" / "resources" / "example"
 _register()
@@ -71,6 +72,9 @@ def test_without_a_threshold_nothing_changes_and_old_files_load() -> None:
         del old["dimensions"]["VQ"][key]
     loaded = result_from_dict(old)
     assert loaded.dimensions["VQ"].accuracy_with_ties_fixed is None and loaded.dimensions["VQ"].tie_threshold is None
+    old["dimensions"]["VQ"]["tie_threshold"] = "<b>0.25</b>"  # results arrive as submissions: refused, not rendered
+    with pytest.raises(ResultFormatError, match="tie_threshold must be a finite number"):
+        result_from_dict(old, source="sub.json")
 
 
 def test_bad_threshold_is_refused() -> None:
@@ -127,7 +131,8 @@ def test_api_takes_threshold_and_subset(tmp_path: Path) -> None:
 def test_cli_threshold_and_subset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     ids_file = _ids_file(tmp_path / "ids.txt", _example_ids(30))
-    args = ["eval", "--bench", str(EXAMPLE / "example-bench.csv"), "--scores", str(EXAMPLE / "example-model.scores.csv"),
+    args = ["eval", "--bench", str(EXAMPLE / "example-bench.csv"),
+            "--scores", str(EXAMPLE / "example-model.scores.csv"),
             "--n-resamples", "20", "--tie-threshold", "0.25", "--subset", str(ids_file), "-o", "out"]
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output

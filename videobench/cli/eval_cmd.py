@@ -171,6 +171,8 @@ def eval_command(
         for path in score_files:
             if not Path(path).is_file():
                 raise UserError(f"scores file {path} does not exist")
+        if subset is not None and not subset.is_file():
+            raise UserError(f"--subset file {subset} does not exist")
         # Pre-flight of every folder this run writes, before any loading or scoring.
         if num_shards > 1:
             if shard_dir is not None:
@@ -190,7 +192,8 @@ def eval_command(
         config = EvalConfig(
             models=[Path(p) for p in score_files] + specs, bench=bench, random_baseline=random_baseline,
             columns=columns, format=bench_format, split=split, dedupe=dedupe, allow_absolute_paths=allow_absolute_paths,
-            subset=subset, n_resamples=n_resamples, level=level, folds=folds, tie_threshold=tie_threshold, seed=seed, cache_dir=cache_dir, use_cache=not no_cache,
+            subset=subset, n_resamples=n_resamples, level=level, folds=folds, tie_threshold=tie_threshold, seed=seed,
+            cache_dir=cache_dir, use_cache=not no_cache,
             batch_size=batch_size, skip_unreadable=skip_unreadable, show_progress=not quiet, num_shards=num_shards,
             shard_index=shard_index, shard_dir=shard_dir, merge=merge,
         )

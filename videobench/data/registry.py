@@ -111,7 +111,8 @@ def read_subset_ids(path: str | os.PathLike) -> SubsetIds:
         if not pair_id or pair_id.startswith("#"):
             continue
         if pair_id in first_line:
-            raise BenchmarkError(f"subset file {p} line {number}: pair id {pair_id!r} repeats line {first_line[pair_id]}")
+            raise BenchmarkError(
+                f"subset file {p} line {number}: pair id {pair_id!r} repeats line {first_line[pair_id]}")
         first_line[pair_id] = number
     if not first_line:
         raise BenchmarkError(f"subset file {p}: no pair ids (one a line expected)")
@@ -129,7 +130,8 @@ def apply_subset(bench: PairBenchmark, path: str | os.PathLike) -> tuple[PairBen
     present = bench.pairs["pair_id"].astype(str)
     missing = sorted(set(subset.ids) - set(present))
     if missing:
-        shown = ", ".join(repr(x) for x in missing[:10]) + (f", ... ({len(missing)} in all)" if len(missing) > 10 else "")
+        shown = ", ".join(repr(x) for x in missing[:10])
+        shown += f", ... ({len(missing)} in all)" if len(missing) > 10 else ""
         raise BenchmarkError(f"subset file {subset.path}: {len(missing)} pair id(s) not in benchmark {bench.name!r}: "
                              f"{shown}")
     keep = present.isin(set(subset.ids)).to_numpy()

@@ -154,11 +154,19 @@ class _Evaluator:
             return weighted_with_ties(self.table, counts, "grouped")  # type: ignore[arg-type]
         if self.name == "accuracy_with_ties_reference":
             return weighted_with_ties(self.table, counts, "reference")  # type: ignore[arg-type]
-        out = np.empty(len(counts))
-        for r, w in enumerate(counts[:, self.codes]):  # arbitrary callable: no way around a loop
-            idx = np.repeat(np.arange(self.h.size), w)
-            out[r] = _point(None, self.statistic, self.h[idx], self.m[idx]) if idx.size else math.nan
-        return out
+        return _looped(lambda h, m: _point(None, self.statistic, h, m), (self.h, self.m), self.codes, counts)
+
+
+def _looped(statistic: Callable[..., float], arrays: tuple[np.ndarray, ...], codes: np.ndarray,
+            counts: np.ndarray) -> np.ndarray:
+    """A statistic that is not linear in item weights, one call per resample on the expanded items (each item
+    repeated its cluster's draw count); nan for a resample that drew nothing."""
+    out = np.empty(len(counts))
+    index = np.arange(codes.size)
+    for r, w in enumerate(counts[:, codes]):
+        idx = np.repeat(index, w)
+        out[r] = statistic(*(a[idx] for a in arrays)) if idx.size else math.nan
+    return out
 
 
 def _percentile(values: np.ndarray, level: float) -> tuple[float, float]:
@@ -229,13 +237,8 @@ def bootstrap_items_ci(
     if n == 0:
         raise ValueError("cannot bootstrap an empty set of items")
     codes = as_clusters(clusters, n)
-    index = np.arange(n)
-    values = []
-    for counts in resample_counts(codes, n_resamples, seed):
-        for w in counts[:, codes]:
-            idx = np.repeat(index, w)
-            values.append(statistic(*(a[idx] for a in arrays)) if idx.size else math.nan)
-    low, high = _percentile(np.asarray(values, dtype=np.float64), level)
+    values = np.concatenate([_looped(statistic, arrays, codes, c) for c in resample_counts(codes, n_resamples, seed)])
+    low, high = _percentile(values, level)
     return ConfidenceInterval(low, high, level, n_resamples, float(statistic(*arrays)), name)
 
 
