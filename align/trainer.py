@@ -22,6 +22,8 @@ from typing import Any
 
 import torch
 
+from videobench.faults import fault_point
+
 from .config import AlignConfig
 from .data import EmptyDataError, LatentDataset, concat_datasets, encode_pairs, pairs_from_benchmark, render_rollouts
 from .flow import SigmaSampler
@@ -200,9 +202,10 @@ def _generator(seed: int, position: int) -> torch.Generator:
 # checkpoints
 # ---------------------------------------------------------------------------------------------------------------
 def latest_checkpoint(output_dir: str | Path) -> Path | None:
+    """The newest complete checkpoint: ``checkpoint-N`` only (a save killed midway leaves ``checkpoint-N.tmp``)."""
     folder = Path(output_dir) / "checkpoints"
-    found = sorted(folder.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1])) if folder.is_dir() else []
-    return found[-1] if found else None
+    found = [p for p in folder.glob("checkpoint-*") if p.name.split("-", 1)[1].isdigit()] if folder.is_dir() else []
+    return max(found, key=lambda p: int(p.name.split("-", 1)[1])) if found else None
 
 
 def _save_checkpoint(folder: Path, step: int, model: torch.nn.Module, optimizer: Any, scheduler: Any,
@@ -217,6 +220,7 @@ def _save_checkpoint(folder: Path, step: int, model: torch.nn.Module, optimizer:
         save_file({n: t.cpu().contiguous() for n, t in ema.items()}, str(tmp / "ema.safetensors"))
     torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}, tmp / "optimizer.pt")
     (tmp / "state.json").write_text(json.dumps({"step": step}))
+    fault_point("align:checkpoint-written")
     shutil.rmtree(folder, ignore_errors=True)
     tmp.rename(folder)
 

@@ -75,8 +75,11 @@ def default_work_root() -> Path:
 def work_folder(store: Store, req: Request, root: Path | None = None) -> Path:
     """The request's work folder: the same for every worker of this machine, so a resumed job finds what the
     killed one wrote there."""
-    store_key = hashlib.sha256(store.describe().encode()).hexdigest()[:12]
-    return Path(root or default_work_root()) / store_key / req.id
+    return _store_work(store, root) / req.id
+
+
+def _store_work(store: Store, root: Path | None) -> Path:
+    return Path(root or default_work_root()) / hashlib.sha256(store.describe().encode()).hexdigest()[:12]
 
 
 def dead_here(req: Request) -> bool:
@@ -244,16 +247,36 @@ def run_one(store: Store, evaluator: Evaluator, worker: str, settings: QueueSett
 def _discard(work: Path, root: Path) -> None:
     """Remove a request's work folder, then its store folder and the root when nothing else is left in them."""
     shutil.rmtree(work, ignore_errors=True)
-    for path in (work.parent, root):
+    _prune(work.parent, root)
+
+
+def _prune(store_work: Path, root: Path) -> None:
+    for path in (store_work, root):
         try:
             path.rmdir()
-        except OSError:  # another request's folder (or another store's) keeps it
+        except OSError:  # absent, or another request's folder (or another store's) keeps it
             break
+
+
+def clean_work_folders(store: Store, workdir: Path | None = None) -> list[Path]:
+    """Remove this store's request work folders whose request is no longer RUNNING (left by a worker killed after its
+    outcome was committed); a RUNNING request's folder stays for whoever resumes it, and other folders there (the
+    board's score cache) are not the queue's to remove."""
+    parent = _store_work(store, workdir)
+    if not parent.is_dir():
+        return []
+    done = {r.id for r in read_requests(store.snapshot())[0] if r.status != "RUNNING"}
+    removed = [p for p in parent.iterdir() if p.is_dir() and p.name in done]  # never the board's own folders (cache)
+    for path in removed:
+        shutil.rmtree(path, ignore_errors=True)
+    _prune(parent, Path(workdir or default_work_root()))
+    return removed
 
 
 def run_queue(store: Store, evaluator: Evaluator, worker: str | None = None, *, max_requests: int | None = None,
               settings: QueueSettings | None = None, workdir: Path | None = None) -> list[Outcome]:
     worker = worker or default_worker_id()
+    clean_work_folders(store, workdir)
     outcomes: list[Outcome] = []
     while max_requests is None or len(outcomes) < max_requests:
         out = run_one(store, evaluator, worker, settings, workdir)

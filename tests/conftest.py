@@ -97,3 +97,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         report.outcome = "failed"
         report.longrepr = (f"skipped under {STRICT_ENV}=1 for a reason not on the allow-list in tests/conftest.py: "
                            f"{reason}")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _queue_work_folder(tmp_path_factory):
+    """The leaderboard queue's work folders and board score cache (default ~/.cache/videobench/queue) go to this
+    session's temp folder, so tests never leave anything in the home folder."""
+    if "VIDEOBENCH_QUEUE_DIR" not in os.environ:
+        os.environ["VIDEOBENCH_QUEUE_DIR"] = str(tmp_path_factory.mktemp("queue"))
+    yield

@@ -54,12 +54,16 @@ class EvalConfig:
     split: str | None = None
     dedupe: bool = False
     allow_absolute_paths: bool = False
+    #: a text file of pair ids (one a line): evaluate only those pairs of the benchmark
+    subset: str | Path | None = None
 
     # -- metrics
     n_resamples: int = 1000
     level: float = 0.95
     folds: int = 5
     seed: int = 0
+    #: also report accuracy with ties at this fixed, hand-set threshold (|margin| <= it is a predicted tie)
+    tie_threshold: float | None = None
 
     # -- scoring (models that run on the videos)
     #: score cache folder (default $VIDEOBENCH_CACHE or ~/.cache/videobench/scores); reused across runs
@@ -95,6 +99,9 @@ class EvalConfig:
             raise EvalConfigError(f"level must be in [0.5, 1), got {self.level}")
         if self.folds < 2:
             raise EvalConfigError(f"folds must be >= 2, got {self.folds}")
+        if self.tie_threshold is not None and not (
+                isinstance(self.tie_threshold, (int, float)) and 0 <= self.tie_threshold < float("inf")):
+            raise EvalConfigError(f"tie_threshold must be a finite number >= 0, got {self.tie_threshold!r}")
         if self.batch_size < 1 or self.num_workers < 0:
             raise EvalConfigError("batch_size must be >= 1 and num_workers >= 0")
         if self.num_shards < 1 or not 0 <= self.shard_index < self.num_shards:
@@ -131,7 +138,7 @@ class EvalConfig:
 
     def metric_options(self) -> dict[str, Any]:
         return {"n_resamples": self.n_resamples, "level": self.level, "seed": self.seed, "folds": self.folds,
-                "command": self.command}
+                "tie_threshold": self.tie_threshold, "command": self.command}
 
 
 @dataclass
@@ -173,6 +180,8 @@ def save_evaluations(evaluations: Sequence[Evaluation], directory: str | os.Path
                      report: bool = True) -> list[Path]:
     """Save several evaluations side by side (file stems made unique) and, with ``report``, ``report.html``."""
     written = []
+    if report and evaluations:  # the old report describes results about to be replaced: none, not a stale one, on a kill
+        (Path(directory) / "report.html").unlink(missing_ok=True)
     for ev, stem in zip(evaluations, unique_names([slug(e.name) for e in evaluations])):
         written.append(ev.save(directory, stem))
     if report and evaluations:
@@ -190,7 +199,6 @@ class _ScoresFile:
     """A file of precomputed scores: evaluated from its table, never through the scoring engine."""
 
     path: str
-    name: str | None = None
 
 
 @dataclass
@@ -234,12 +242,17 @@ def _load_benchmark(config: EvalConfig, need_videos: bool) -> "PairBenchmark":
     from videobench.data.benchmark import PairBenchmark
     from videobench.data.registry import load_benchmark
 
+    from videobench.data.registry import apply_subset
+
     if isinstance(config.bench, PairBenchmark):
-        return config.bench
-    if config.bench is None:
+        bench = config.bench
+    elif config.bench is None:
         raise EvalConfigError("no benchmark: give bench=NAME|PATH|HUB_ID (or a PairBenchmark)")
-    return load_benchmark(config.bench, columns=config.columns, format=config.format, split=config.split,
-                          dedupe=config.dedupe, allow_absolute=config.allow_absolute_paths, need_videos=need_videos)
+    else:
+        bench = load_benchmark(config.bench, columns=config.columns, format=config.format, split=config.split,
+                               dedupe=config.dedupe, allow_absolute=config.allow_absolute_paths,
+                               need_videos=need_videos)
+    return bench if config.subset is None else apply_subset(bench, config.subset)[0]
 
 
 def _model_info(model: Any, spec: str, name: str | None, dims: Sequence[str]) -> Any:
@@ -307,7 +320,6 @@ def run_evaluation(config: EvalConfig, names: Sequence[str | None] | None = None
     """Evaluate every model of ``config`` on its benchmark: score files first, then the random baseline, then the
     models that score the videos (all of them in one pass of the scoring engine, each video decoded once, scores
     cached in ``cache_dir``). ``names``: display names replacing the models' own (one per model, None keeps it)."""
-    from videobench.results import ModelInfo  # noqa: F401  (fail early on a broken install)
     from videobench.scoring import check_benchmark, score_benchmark
     from videobench.scoring.shards import merge_shards
 
@@ -320,12 +332,16 @@ def run_evaluation(config: EvalConfig, names: Sequence[str | None] | None = None
     engine = [e for e in entries if not _is_table_model(e)]
     bench = _load_benchmark(config, need_videos=bool(engine) and config.merge is None)
     opts = config.metric_options()
+    if config.subset is not None:
+        from videobench.data.registry import read_subset_ids
+
+        opts["extra_provenance"] = {"benchmark_subset": read_subset_ids(config.subset).provenance()}
 
     out = []
     table_entries = [e for e in entries if _is_table_model(e)]
     for entry in table_entries:
         model = _load(entry, bench)
-        out.append(_evaluate_table(bench, model, _table_spec(entry, model), entry.name, opts))
+        out.append(_evaluate_table(bench, model, _table_spec(entry), entry.name, opts))
     if config.random_baseline:
         out.append(_random_baseline(bench, config.seed, opts))
     if not engine:
@@ -353,7 +369,8 @@ def run_evaluation(config: EvalConfig, names: Sequence[str | None] | None = None
     return out
 
 
-def _table_spec(entry: _Entry, model: Any) -> str:
+def _table_spec(entry: _Entry) -> str:
+    """The spec a score file's result records: ``scores:ABSOLUTE_PATH`` (plus the spec's own options)."""
     if entry.spec is not None:
         return str(entry.spec)
     from videobench.rewards.registry import parse_reward_spec

@@ -52,17 +52,18 @@ def _unavailable(n_pairs: int, n_ties: int) -> DimensionResult:
 
 
 def _estimate(statistic: str, value: float, h: np.ndarray, m: np.ndarray, codes: np.ndarray,
-              n_resamples: int, level: float, seed: int) -> Estimate:
+              n_resamples: int, level: float, seed: int, threshold: float | None = None) -> Estimate:
     value_or_none = _none_if_nan(value)
     if value_or_none is None or n_resamples <= 0:
         return Estimate(value_or_none, level=level)
-    ci = metrics.bootstrap_ci(statistic, h, m, clusters=codes, n_resamples=n_resamples, level=level, seed=seed)
+    ci = metrics.bootstrap_ci(statistic, h, m, clusters=codes, n_resamples=n_resamples, level=level, seed=seed,
+                              threshold=threshold)
     return Estimate(value_or_none, _none_if_nan(ci.low), _none_if_nan(ci.high), level)
 
 
 def _dimension(h: np.ndarray, m: np.ndarray, codes: np.ndarray, excluded: list[str],
                in_file_order: tuple[np.ndarray, np.ndarray], *, n_resamples: int, level: float, seed: int,
-               folds: int) -> DimensionResult:
+               folds: int, tie_threshold: float | None = None) -> DimensionResult:
     """Metrics of one dimension; ``h, m, codes`` in ``pair_id`` order, ``in_file_order`` = the same (h, m) in the
     file's row order for the reference-mode point value."""
     n = int(h.size)
@@ -75,6 +76,10 @@ def _dimension(h: np.ndarray, m: np.ndarray, codes: np.ndarray, excluded: list[s
     without = _estimate("accuracy_without_ties", metrics.accuracy_without_ties(h, m), h, m, codes, **stats)
     grouped = metrics.accuracy_with_ties(h, m, mode="grouped")
     reference = metrics.accuracy_with_ties(*in_file_order, mode="reference")
+    fixed = None
+    if tie_threshold is not None:
+        value = metrics.accuracy_with_ties(h, m, mode="fixed", threshold=tie_threshold).value
+        fixed = _estimate("accuracy_with_ties_fixed", value, h, m, codes, threshold=tie_threshold, **stats)
     try:
         crossfit = _none_if_nan(metrics.accuracy_with_ties_crossfit(h, m, codes, folds=folds, seed=seed))
     except ValueError:  # fewer prompts than folds: no honest split exists
@@ -89,6 +94,8 @@ def _dimension(h: np.ndarray, m: np.ndarray, codes: np.ndarray, excluded: list[s
         accuracy_with_ties_reference=_estimate("accuracy_with_ties_reference", reference.value, h, m, codes, **stats),
         epsilon_reference=float(reference.epsilon) if math.isfinite(reference.epsilon) else None,
         accuracy_with_ties_crossfit=Estimate(crossfit, level=level),
+        accuracy_with_ties_fixed=fixed,
+        tie_threshold=tie_threshold,
         n_excluded=len(excluded),
         excluded_pair_ids=excluded,
         available=True,
@@ -111,8 +118,13 @@ def leaderboard_averages(dimensions: Mapping[str, DimensionResult]) -> dict[str,
         "accuracy_with_ties_reference")
     both = None if without is None or with_ties is None else (without + with_ties) / 2
     both_ref = None if without is None or reference is None else (without + reference) / 2
-    return {"without_ties": without, "with_ties": with_ties, "overall": both,
-            "with_ties_reference": reference, "overall_reference": both_ref}
+    averages = {"without_ties": without, "with_ties": with_ties, "overall": both,
+                "with_ties_reference": reference, "overall_reference": both_ref}
+    if any(d.tie_threshold is not None for d in dimensions.values()):  # only when asked for: old keys unchanged
+        fixed = mean("accuracy_with_ties_fixed")
+        averages["with_ties_fixed"] = fixed
+        averages["overall_fixed"] = None if without is None or fixed is None else (without + fixed) / 2
+    return averages
 
 
 def benchmark_info(benchmark: PairBenchmark) -> BenchmarkInfo:
@@ -135,6 +147,7 @@ def evaluate_margins(
     level: float = 0.95,
     seed: int = 0,
     folds: int = 5,
+    tie_threshold: float | None = None,
     command: list[str] | None = None,
     extra_provenance: Mapping[str, Any] | None = None,
 ) -> tuple[EvalResult, pd.DataFrame]:
@@ -143,7 +156,12 @@ def evaluate_margins(
     A dimension missing from ``margins`` is reported unavailable (never a made-up 50%). Pairs whose margin is NaN
     (a video the model could not score) are excluded and counted per dimension. Returns the result and a per-pair
     table (benchmark order) with labels, margins and predictions.
+
+    ``tie_threshold``: also report accuracy with ties at this hand-set threshold (|margin| <= it is a predicted tie),
+    beside the calibrated and cross-fitted numbers.
     """
+    if tie_threshold is not None:
+        tie_threshold = metrics.pairwise.check_threshold(tie_threshold)
     pairs = benchmark.pairs
     n = len(pairs)
     ids = pairs["pair_id"].astype(str).to_numpy()
@@ -172,7 +190,7 @@ def evaluate_margins(
         keep_file = file_order[valid[file_order]]
         dims[dim] = _dimension(labels[keep], m[keep], codes.astype(np.int64), excluded,
                                (labels[keep_file], m[keep_file]), n_resamples=n_resamples, level=level, seed=seed,
-                               folds=folds)
+                               folds=folds, tie_threshold=tie_threshold)
         eps = dims[dim].epsilon
         sign = np.sign(np.where(valid, m, 0.0)).astype(np.int8)
         tie_pred = np.where(np.abs(m) <= eps, 0, sign).astype(np.int8) if eps is not None else sign
@@ -180,10 +198,15 @@ def evaluate_margins(
         # Predictions: +1 / -1 / 0 (0 = predicted tie); <NA> where the pair was excluded.
         per_pair[f"prediction_{dim}"] = pd.Series(sign, dtype="Int8").where(valid)
         per_pair[f"prediction_ties_{dim}"] = pd.Series(tie_pred, dtype="Int8").where(valid)
+        if tie_threshold is not None:
+            fixed_pred = np.where(np.abs(m) <= tie_threshold, 0, sign).astype(np.int8)
+            per_pair[f"prediction_fixed_{dim}"] = pd.Series(fixed_pred, dtype="Int8").where(valid)
 
     provenance = collect(command, seeds={"bootstrap": seed, "crossfit": seed})
     provenance.update({"n_resamples": n_resamples, "level": level, "folds": folds,
                        "benchmark_excluded": dict(benchmark.excluded)})
+    if tie_threshold is not None:
+        provenance["tie_threshold"] = tie_threshold
     provenance.update(extra_provenance or {})
     result = EvalResult(
         model=model_info,

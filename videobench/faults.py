@@ -16,9 +16,11 @@ def fault_point(name: str) -> None:
     spec = os.environ.get("VIDEOBENCH_FAULT")
     if not spec:
         return
-    point, _, nth = spec.partition(":")
+    point, _, nth = spec.rpartition(":")
+    if not nth.isdigit():  # no count given: the point's own name may hold colons
+        point, nth = spec, "1"
     if point != name:
         return
     _reached[name] = _reached.get(name, 0) + 1
-    if _reached[name] >= int(nth or 1):
+    if _reached[name] >= int(nth):
         os._exit(137)

@@ -25,7 +25,24 @@ REPORT_METRICS: tuple[tuple[str, str], ...] = (
     ("accuracy_without_ties", "Accuracy without ties"),
     ("accuracy_with_ties", "Accuracy with ties (tie-calibrated, grouped)"),
     ("accuracy_with_ties_crossfit", "Accuracy with ties, threshold fitted out of fold (cross-fit)"),
+    ("accuracy_with_ties_fixed", "Accuracy with ties at the fixed threshold (--tie-threshold)"),
 )
+
+
+#: Metrics computed only when asked for: shown only when some result has them.
+OPTIONAL_METRICS = frozenset({"accuracy_with_ties_fixed"})
+
+
+def _has_metric(results: Sequence[EvalResult], attr: str) -> bool:
+    """Optional metrics (the fixed threshold) get a figure only when some result carries them."""
+    return any(getattr(d, attr, None) is not None for r in results for d in r.dimensions.values())
+
+
+def _fixed_threshold(dim: object) -> str:
+    est, t = getattr(dim, "accuracy_with_ties_fixed", None), getattr(dim, "tie_threshold", None)
+    if est is None or t is None:
+        return "n/a"
+    return f"{format_percent(est.value, est.ci_low, est.ci_high)} (t={t:g})"
 
 
 def esc(value: object) -> str:
@@ -169,7 +186,8 @@ def eval_report_html(results: Sequence[EvalResult], title: str | None = None) ->
         "the leaderboard; whiskers are prompt-clustered bootstrap 95% confidence intervals; n/a means the model does not "
         "score that dimension.</p>"
     ]
-    for i, (attr, metric_title) in enumerate(REPORT_METRICS):
+    shown = [m for m in REPORT_METRICS if m[0] not in OPTIONAL_METRICS or _has_metric(results, m[0])]
+    for i, (attr, metric_title) in enumerate(shown):
         fig = grouped_bar_figure(dims, _series(results, dims, attr), metric_title)
         parts.append(figure_html(fig, first=i == 0, div_id=f"videobench-figure-{i}"))
 
@@ -200,11 +218,12 @@ def eval_report_html(results: Sequence[EvalResult], title: str | None = None) ->
                 "n/a" if not dim.available else "no ties" if dim.epsilon is None else f"{dim.epsilon:.4g}",
                 "n/a" if ref is None else format_percent(ref.value),
                 "n/a" if dim.accuracy_with_ties_crossfit is None else format_percent(dim.accuracy_with_ties_crossfit.value),
+                _fixed_threshold(dim),
                 dim.n_excluded,
             ])
     parts.append(html_table(
         ["model", "dimension", "pairs", "human tie rate", "ε* (grouped)", "w/ ties % (reference script)",
-         "w/ ties % (cross-fit)", "excluded"],
+         "w/ ties % (cross-fit)", "w/ ties % (fixed threshold t)", "excluded"],
         detail_rows, caption="Details per dimension",
     ))
     prov_rows = [[r.model.name, r.model.spec, r.model.fingerprint, " ".join(map(str, r.provenance.get("command", []))),

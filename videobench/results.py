@@ -50,7 +50,8 @@ class DimensionResult:
 
     ``accuracy_with_ties`` is the order-independent tie-calibrated accuracy (grouped mode) with the chosen threshold
     ``epsilon``; ``accuracy_with_ties_reference`` reproduces the published VideoAlign script; ``accuracy_with_ties_crossfit``
-    picks the threshold on held-out folds (the honest number). ``available`` is False when the model does not score this
+    picks the threshold on held-out folds (the honest number); ``accuracy_with_ties_fixed`` uses the hand-set ``tie_threshold``
+    (|margin| <= tie_threshold is a predicted tie, as VideoScore2 reports; None unless asked for). ``available`` is False when the model does not score this
     dimension (then every metric is None and tables show "n/a").
     """
 
@@ -63,6 +64,8 @@ class DimensionResult:
     accuracy_with_ties_reference: Estimate | None = None
     epsilon_reference: float | None = None
     accuracy_with_ties_crossfit: Estimate | None = None
+    accuracy_with_ties_fixed: Estimate | None = None
+    tie_threshold: float | None = None
     n_excluded: int = 0
     excluded_pair_ids: list[str] = field(default_factory=list)
     available: bool = True
@@ -238,9 +241,13 @@ def _estimate(d: Any) -> Estimate | None:
 
 def _dimension(d: dict[str, Any]) -> DimensionResult:
     d = dict(d)
-    for key in ("accuracy_without_ties", "accuracy_with_ties", "accuracy_with_ties_reference", "accuracy_with_ties_crossfit"):
+    for key in ("accuracy_without_ties", "accuracy_with_ties", "accuracy_with_ties_reference", "accuracy_with_ties_crossfit",
+                "accuracy_with_ties_fixed"):
         if key in d:
             d[key] = _estimate(d[key])
+    t = d.get("tie_threshold")
+    if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 <= t < math.inf):
+        raise TypeError(f"tie_threshold must be a finite number >= 0 or null, got {t!r}")  # reported as malformed
     return DimensionResult(**d)
 
 

@@ -229,7 +229,9 @@ def run_videobench(args: list[str], env: dict[str, str], cwd: Path) -> tuple[int
     from typer.testing import CliRunner
 
     runner = CliRunner()
-    old_argv, old_cwd = sys.argv, os.getcwd()
+    # Commands may set variables for their own children (e.g. VIDEOBENCH_COMMAND for provenance): none may leak
+    # into the tests that run after this one in the same process.
+    old_argv, old_cwd, old_env = sys.argv, os.getcwd(), dict(os.environ)
     sys.argv = ["videobench", *args]
     os.chdir(cwd)
     try:
@@ -237,6 +239,8 @@ def run_videobench(args: list[str], env: dict[str, str], cwd: Path) -> tuple[int
     finally:
         sys.argv = old_argv
         os.chdir(old_cwd)
+        os.environ.clear()
+        os.environ.update(old_env)
     output = result.output
     with contextlib.suppress(ValueError):
         output += result.stderr

@@ -229,3 +229,13 @@ def test_single_output_head_reads_each_token(tiny_lora, tmp_path, clips, prompts
                                          batch["video_grid_thw"])
     expected = torch.stack([hidden[b, batch["reward_positions"][b]] @ head[0] for b in range(2)]).numpy()
     np.testing.assert_allclose(model.raw_rewards(clips[:2], prompts[:2]), expected, atol=1e-5)
+
+
+def test_merged_lora_gives_the_same_scores_in_float32(tiny_lora, lora_model, clips, prompts):
+    merged = VideoRewardModel.load(str(tiny_lora), merge_lora=True, **TINY_OPTIONS)
+    assert all(m.merged for m in merged.net.modules() if hasattr(m, "lora_A"))
+    assert any(hasattr(m, "lora_A") and not m.merged for m in lora_model.net.modules())  # the default runs it beside
+    a, b = merged.score(clips, prompts), lora_model.score(clips, prompts)
+    for dim in lora_model.dimensions:
+        np.testing.assert_allclose(a[dim], b[dim], atol=1e-4)
+    assert merged.fingerprint() != lora_model.fingerprint()

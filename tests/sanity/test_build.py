@@ -187,7 +187,7 @@ def test_cache_is_built_once_atomically(small_clips: tuple, one_pair_plan, tmp_p
     monkeypatch.setattr(B, "SOURCE_CLIPS", small_clips)
     monkeypatch.setattr(B, "make_plan", one_pair_plan)
 
-    def crash(folder: Path, plan, clips) -> None:
+    def crash(folder: Path, plan, clips, progress: bool = False) -> None:
         (folder / "videos").mkdir()
         (folder / "videos" / "half.mp4").write_bytes(b"x")
         raise KeyboardInterrupt

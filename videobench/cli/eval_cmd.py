@@ -63,12 +63,15 @@ def _print_table(runs: list["Evaluation"]) -> None:
     table.add_column("average", justify="right", no_wrap=True)
     for run in runs:
         r = run.result
-        for attr, label, avg in (("accuracy_without_ties", "w/o ties", "without_ties"),
-                                 ("accuracy_with_ties", "w/ ties", "with_ties")):
+        rows = [("accuracy_without_ties", "w/o ties", "without_ties"), ("accuracy_with_ties", "w/ ties", "with_ties")]
+        threshold = next((d.tie_threshold for d in r.dimensions.values() if d.tie_threshold is not None), None)
+        if threshold is not None:
+            rows.append(("accuracy_with_ties_fixed", f"w/ ties, t={threshold:g}", "with_ties_fixed"))
+        for attr, label, avg in rows:
             cells = []
             for d in dims:
                 dim = r.dimensions.get(d)
-                est = getattr(dim, attr) if dim is not None and dim.available else None
+                est = getattr(dim, attr, None) if dim is not None and dim.available else None
                 cells.append(Text("n/a" if est is None else format_estimate(est.value, est.ci_low, est.ci_high, sep="±")))
             average = r.averages.get(avg)
             table.add_row(Text(run.name), label, *cells, "n/a" if average is None else f"{average:.3f}")
@@ -118,6 +121,16 @@ def eval_command(
     n_resamples: int = typer.Option(1000, "--n-resamples", min=0, help="Bootstrap resamples for CIs (0: no CIs)."),
     level: float = typer.Option(0.95, "--level", min=0.5, max=0.999, help="Confidence level of the intervals."),
     folds: int = typer.Option(5, "--folds", min=2, help="Folds (by prompt) for the cross-fitted accuracy with ties."),
+    tie_threshold: Optional[float] = typer.Option(
+        None, "--tie-threshold", min=0.0,
+        help="Also report accuracy with ties at this fixed threshold (|margin| <= it is a predicted tie), with CIs, "
+             "beside the calibrated and cross-fitted numbers; e.g. 0.25 reproduces VideoScore2's VideoReward numbers.",
+    ),
+    subset: Optional[Path] = typer.Option(
+        None, "--subset",
+        help="Text file of pair ids, one a line (# comments allowed): evaluate only those pairs; an id the benchmark "
+             "lacks is an error. The ids' sha256 is recorded in each result's provenance.",
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap, the folds and the random baseline."),
     report: bool = typer.Option(True, "--report/--no-report", help="Write report.html (self-contained, opens offline)."),
     cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="Score cache folder for --model runs."),
@@ -158,6 +171,8 @@ def eval_command(
         for path in score_files:
             if not Path(path).is_file():
                 raise UserError(f"scores file {path} does not exist")
+        if subset is not None and not subset.is_file():
+            raise UserError(f"--subset file {subset} does not exist")
         # Pre-flight of every folder this run writes, before any loading or scoring.
         if num_shards > 1:
             if shard_dir is not None:
@@ -177,7 +192,8 @@ def eval_command(
         config = EvalConfig(
             models=[Path(p) for p in score_files] + specs, bench=bench, random_baseline=random_baseline,
             columns=columns, format=bench_format, split=split, dedupe=dedupe, allow_absolute_paths=allow_absolute_paths,
-            n_resamples=n_resamples, level=level, folds=folds, seed=seed, cache_dir=cache_dir, use_cache=not no_cache,
+            subset=subset, n_resamples=n_resamples, level=level, folds=folds, tie_threshold=tie_threshold, seed=seed,
+            cache_dir=cache_dir, use_cache=not no_cache,
             batch_size=batch_size, skip_unreadable=skip_unreadable, show_progress=not quiet, num_shards=num_shards,
             shard_index=shard_index, shard_dir=shard_dir, merge=merge,
         )

@@ -155,10 +155,10 @@ def build_cmd(
         if snap.revision is None and not snap.files:
             raise UserError(f"{snap.store.describe()} is empty or does not exist")
         built = build(snap)
+        from videobench.atomic import write_bytes
+
         for rel, data in built.files.items():
-            target = out / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
+            write_bytes(out / rel, data)  # whole files only, also when the build is killed midway
         for path, message in built.tables.problems:
             err_console.print(f"skipped {path}: {message}", highlight=False, markup=False)
         if png:

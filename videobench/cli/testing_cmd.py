@@ -5,14 +5,14 @@ The builders live in ``videobench.testing`` (the test suite uses the same ones);
 from __future__ import annotations
 
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Optional
 
 import typer
 
 from videobench.cli import app
-from videobench.cli.common import UserError, console, friendly_errors
+from videobench.atomic import clean_stale, temp_path
+from videobench.cli.common import UserError, check_output_dir, console, friendly_errors
 
 testing_app = typer.Typer(
     name="testing",
@@ -47,13 +47,18 @@ def make_tiny(
             raise UserError(f"unknown kind {kind!r}; make-tiny knows: {', '.join(KINDS)}")
         if pipeline is not None and kind != "latent-rm":
             raise UserError("--pipeline applies to latent-rm only")
+        check_output_dir(out, "OUT")
         if out.exists() and (not out.is_dir() or any(out.iterdir())):
             if not overwrite:
                 raise UserError(f"{out} exists and is not empty (--overwrite replaces it)")
             shutil.rmtree(out) if out.is_dir() else out.unlink()
+        _quiet_progress_bars()  # a tiny model saves in a blink; transformers' and diffusers' bars are only noise here
         # Build next to OUT and rename into place, so an interrupted run never leaves a half-written model.
+        # The staging folder is named like every videobench temp file, so the next run removes one a kill left.
         out.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+        clean_stale(out.parent, out.name)
+        staging = temp_path(out)
+        staging.mkdir()
         try:
             _BUILDERS[kind](staging, out.resolve(), seed, pipeline)
             staging.rename(out)
@@ -61,6 +66,14 @@ def make_tiny(
             shutil.rmtree(staging, ignore_errors=True)
             raise
         console.print(f"made a tiny {kind} in {out}", highlight=False)
+
+
+def _quiet_progress_bars() -> None:
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
+
+    diffusers_logging.disable_progress_bar()
+    transformers_logging.disable_progress_bar()
 
 
 def _wan(staging: Path, final: Path, seed: int, pipeline: Optional[Path]) -> None:
@@ -80,11 +93,14 @@ def _videoreward(staging: Path, final: Path, seed: int, pipeline: Optional[Path]
 
     # The builder writes <dir>/base and <dir>/videoreward; the checkpoint folder becomes OUT itself, with the base
     # model inside it at OUT/base (its config names the base by the absolute path it will have).
-    with tempfile.TemporaryDirectory(dir=staging.parent) as parts:
-        root = build_tiny_videoreward_checkpoint(parts, seed=seed, base_model_name=str(final / "base"))
-        for item in root.iterdir():
-            shutil.move(str(item), staging / item.name)
-        shutil.move(str(Path(parts) / "base"), staging / "base")
+    # Built inside the staging folder, so a kill leaves nothing beside OUT that the next run would not remove.
+    parts = staging / ".parts"
+    parts.mkdir()
+    root = build_tiny_videoreward_checkpoint(parts, seed=seed, base_model_name=str(final / "base"))
+    for item in root.iterdir():
+        shutil.move(str(item), staging / item.name)
+    shutil.move(str(parts / "base"), staging / "base")
+    shutil.rmtree(parts)
 
 
 def _latent_rm(staging: Path, final: Path, seed: int, pipeline: Optional[Path]) -> None:

@@ -11,7 +11,10 @@ options they have no use for.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -77,6 +80,67 @@ def load_benchmark(spec: str | Path, **options: Any) -> PairBenchmark:
         f"benchmark {text!r}: not a registered name ({known}), not an existing file or folder, and not a Hub "
         "dataset id (owner/name[@revision])"
     )
+
+
+@dataclass(frozen=True)
+class SubsetIds:
+    """A list of pair ids read from a text file; ``sha256`` hashes the sorted ids (one per line, ``\n``-joined),
+    so the same set of ids has the same hash whatever the file's order, comments or line endings."""
+
+    path: str
+    ids: tuple[str, ...]
+    sha256: str
+
+    def provenance(self) -> dict[str, Any]:
+        return {"file": self.path, "n_ids": len(self.ids), "ids_sha256": self.sha256}
+
+
+def read_subset_ids(path: str | os.PathLike) -> SubsetIds:
+    """Pair ids, one a line; blank lines and lines starting with ``#`` are skipped, surrounding spaces stripped.
+    A repeated id is an error naming both lines (a list meant to be a published subset must not be ambiguous)."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise BenchmarkError(f"subset file {p}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BenchmarkError(f"subset file {p}: cannot be read as UTF-8 text ({exc})") from None
+    first_line: dict[str, int] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        pair_id = line.strip()
+        if not pair_id or pair_id.startswith("#"):
+            continue
+        if pair_id in first_line:
+            raise BenchmarkError(
+                f"subset file {p} line {number}: pair id {pair_id!r} repeats line {first_line[pair_id]}")
+        first_line[pair_id] = number
+    if not first_line:
+        raise BenchmarkError(f"subset file {p}: no pair ids (one a line expected)")
+    ids = tuple(first_line)
+    digest = hashlib.sha256("\n".join(sorted(ids)).encode("utf-8")).hexdigest()
+    return SubsetIds(str(p), ids, digest)
+
+
+def apply_subset(bench: PairBenchmark, path: str | os.PathLike) -> tuple[PairBenchmark, SubsetIds]:
+    """The benchmark cut down to the pair ids listed in ``path`` (``read_subset_ids``), rows in their file order.
+
+    Every listed id must be a pair of the benchmark (an error names those that are not, so a list made for another
+    version of the benchmark is caught). The dropped pairs are counted in ``excluded`` under "not in subset"."""
+    subset = read_subset_ids(path)
+    present = bench.pairs["pair_id"].astype(str)
+    missing = sorted(set(subset.ids) - set(present))
+    if missing:
+        shown = ", ".join(repr(x) for x in missing[:10])
+        shown += f", ... ({len(missing)} in all)" if len(missing) > 10 else ""
+        raise BenchmarkError(f"subset file {subset.path}: {len(missing)} pair id(s) not in benchmark {bench.name!r}: "
+                             f"{shown}")
+    keep = present.isin(set(subset.ids)).to_numpy()
+    excluded = dict(bench.excluded)
+    dropped = int((~keep).sum())
+    if dropped:
+        excluded["not in subset"] = excluded.get("not in subset", 0) + dropped
+    cut = replace(bench, pairs=bench.pairs[keep].reset_index(drop=True), excluded=excluded)
+    return cut, subset
 
 
 def _only(options: dict[str, Any], *names: str) -> dict[str, Any]:

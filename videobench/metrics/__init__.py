@@ -1,13 +1,21 @@
-"""videobench.metrics: pairwise accuracy, tie calibration, bootstrap CIs and checkpoint comparison.
+"""videobench.metrics: pairwise accuracy, tie calibration, MOS correlations, bootstrap CIs, checkpoint comparison.
 
 Pure functions on numpy arrays (numpy and scipy only; importing this package never imports torch).
 Labels are +1 (A better), -1 (B better), 0 (tie); margins are score(A) - score(B).
 """
 
 from .baselines import random_scores
-from .bootstrap import STATISTICS, ConfidenceInterval, PairedDifference, bootstrap_ci, paired_difference
+from .bootstrap import (
+    STATISTICS,
+    ConfidenceInterval,
+    PairedDifference,
+    bootstrap_ci,
+    bootstrap_items_ci,
+    paired_difference,
+)
 from .compare import BradleyTerryCI, WinRateStat, bradley_terry, bradley_terry_ci, win_rate
 from .correlation import kendall, spearman
+from .mos import MOS_METRICS, Logistic4Fit, fit_logistic4, krcc, logistic4, mos_metrics, plcc, srcc
 from .pairwise import (
     NO_TIES_EPSILON,
     TieCalibratedAccuracy,
@@ -18,7 +26,9 @@ from .pairwise import (
 )
 
 __all__ = [
+    "MOS_METRICS",
     "NO_TIES_EPSILON",
+    "Logistic4Fit",
     "STATISTICS",
     "BradleyTerryCI",
     "ConfidenceInterval",
@@ -29,12 +39,19 @@ __all__ = [
     "accuracy_with_ties_crossfit",
     "accuracy_without_ties",
     "bootstrap_ci",
+    "bootstrap_items_ci",
     "bradley_terry",
     "bradley_terry_ci",
+    "fit_logistic4",
     "kendall",
+    "krcc",
+    "logistic4",
+    "mos_metrics",
     "paired_difference",
+    "plcc",
     "random_scores",
     "spearman",
+    "srcc",
     "tie_counts",
     "win_rate",
 ]

@@ -22,6 +22,8 @@ from .pairwise import (
     TieCalibratedAccuracy,
     accuracy_with_ties,
     accuracy_without_ties,
+    check_threshold,
+    weighted_fixed,
     weighted_with_ties,
     weighted_without_ties,
 )
@@ -33,7 +35,7 @@ _CACHE_ELEMENTS = 4_000_000
 Statistic = Union[str, Callable[..., object]]
 
 #: Names accepted as ``statistic``.
-STATISTICS = ("accuracy_without_ties", "accuracy_with_ties", "accuracy_with_ties_reference")
+STATISTICS = ("accuracy_without_ties", "accuracy_with_ties", "accuracy_with_ties_reference", "accuracy_with_ties_fixed")
 
 
 @dataclass(frozen=True)
@@ -64,8 +66,10 @@ class PairedDifference:
     n_resamples: int = 0
 
 
-def _statistic_name(statistic: Statistic) -> str | None:
+def _statistic_name(statistic: Statistic, threshold: float | None = None) -> str | None:
     """Name of a built-in statistic, or None for an arbitrary callable (looped fallback)."""
+    if (statistic == "accuracy_with_ties_fixed") != (threshold is not None):
+        raise ValueError("threshold is required with statistic 'accuracy_with_ties_fixed' and only allowed with it")
     if isinstance(statistic, str):
         if statistic not in STATISTICS:
             raise ValueError(f"unknown statistic {statistic!r}; expected one of {', '.join(STATISTICS)} or a callable")
@@ -118,7 +122,10 @@ def resample_weights(codes: np.ndarray, n_resamples: int, seed: int) -> Iterator
         yield counts[:, codes]
 
 
-def _point(name: str | None, statistic: Statistic, h: np.ndarray, m: np.ndarray) -> float:
+def _point(name: str | None, statistic: Statistic, h: np.ndarray, m: np.ndarray,
+           threshold: float | None = None) -> float:
+    if name == "accuracy_with_ties_fixed":
+        return accuracy_with_ties(h, m, mode="fixed", threshold=threshold).value
     if name == "accuracy_without_ties":
         return accuracy_without_ties(h, m)
     if name == "accuracy_with_ties":
@@ -132,22 +139,34 @@ def _point(name: str | None, statistic: Statistic, h: np.ndarray, m: np.ndarray)
 class _Evaluator:
     """Statistic values for a chunk of cluster counts; sorting and cluster sums are done once."""
 
-    def __init__(self, name: str | None, statistic: Statistic, h: np.ndarray, m: np.ndarray, codes: np.ndarray):
+    def __init__(self, name: str | None, statistic: Statistic, h: np.ndarray, m: np.ndarray, codes: np.ndarray,
+                 threshold: float | None = None):
         self.name, self.statistic, self.h, self.m, self.codes = name, statistic, h, m, codes
+        self.threshold = None if threshold is None else check_threshold(threshold)
         self.table = PairTable(h, m, codes) if name is not None else None
 
     def __call__(self, counts: np.ndarray) -> np.ndarray:
+        if self.name == "accuracy_with_ties_fixed":
+            return weighted_fixed(self.table, counts, self.threshold)  # type: ignore[arg-type]
         if self.name == "accuracy_without_ties":
             return weighted_without_ties(self.table, counts)  # type: ignore[arg-type]
         if self.name == "accuracy_with_ties":
             return weighted_with_ties(self.table, counts, "grouped")  # type: ignore[arg-type]
         if self.name == "accuracy_with_ties_reference":
             return weighted_with_ties(self.table, counts, "reference")  # type: ignore[arg-type]
-        out = np.empty(len(counts))
-        for r, w in enumerate(counts[:, self.codes]):  # arbitrary callable: no way around a loop
-            idx = np.repeat(np.arange(self.h.size), w)
-            out[r] = _point(None, self.statistic, self.h[idx], self.m[idx]) if idx.size else math.nan
-        return out
+        return _looped(lambda h, m: _point(None, self.statistic, h, m), (self.h, self.m), self.codes, counts)
+
+
+def _looped(statistic: Callable[..., float], arrays: tuple[np.ndarray, ...], codes: np.ndarray,
+            counts: np.ndarray) -> np.ndarray:
+    """A statistic that is not linear in item weights, one call per resample on the expanded items (each item
+    repeated its cluster's draw count); nan for a resample that drew nothing."""
+    out = np.empty(len(counts))
+    index = np.arange(codes.size)
+    for r, w in enumerate(counts[:, codes]):
+        idx = np.repeat(index, w)
+        out[r] = statistic(*(a[idx] for a in arrays)) if idx.size else math.nan
+    return out
 
 
 def _percentile(values: np.ndarray, level: float) -> tuple[float, float]:
@@ -173,26 +192,54 @@ def bootstrap_ci(
     n_resamples: int = 1000,
     level: float = 0.95,
     seed: int = 0,
+    threshold: float | None = None,
 ) -> ConfidenceInterval:
     """Percentile bootstrap CI of a pairwise metric: [q_(1-level)/2, q_(1+level)/2] of the resampled statistic.
 
     ``statistic``: ``"accuracy_without_ties"``, ``"accuracy_with_ties"`` (grouped), ``"accuracy_with_ties_reference"``,
+    ``"accuracy_with_ties_fixed"`` (needs ``threshold``: |margin| <= threshold is a predicted tie),
     one of the functions ``accuracy_without_ties`` / ``accuracy_with_ties``, or any callable ``f(labels, margins)``
     returning a float (evaluated in a loop, one call per resample). ``clusters`` (e.g. prompts) are resampled with
     replacement when given, pairs otherwise. Resamples where the statistic is undefined (nan) are left out.
     """
     _check_common(n_resamples, level)
-    name = _statistic_name(statistic)
+    name = _statistic_name(statistic, threshold)
     h = as_labels(labels)
     m = as_values(margins, "margins")
     n = same_length(labels=h, margins=m)
     if n == 0:
         raise ValueError("cannot bootstrap an empty set of pairs")
     codes = as_clusters(clusters, n)
-    evaluate = _Evaluator(name, statistic, h, m, codes)
+    evaluate = _Evaluator(name, statistic, h, m, codes, threshold)
     values = np.concatenate([evaluate(c) for c in resample_counts(codes, n_resamples, seed)])
     low, high = _percentile(values, level)
-    return ConfidenceInterval(low, high, level, n_resamples, _point(name, statistic, h, m), name or "callable")
+    point = _point(name, statistic, h, m, threshold)
+    return ConfidenceInterval(low, high, level, n_resamples, point, name or "callable")
+
+
+def bootstrap_items_ci(
+    statistic: Callable[..., float],
+    arrays: tuple[np.ndarray, ...],
+    clusters: ArrayLike | None = None,
+    n_resamples: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+    name: str = "callable",
+) -> ConfidenceInterval:
+    """Percentile bootstrap CI of any statistic of per-item arrays (e.g. SRCC of scores against MOS).
+
+    Same resampling as ``bootstrap_ci`` (clusters drawn with replacement, every item of a drawn cluster repeated
+    that many times, same seeded stream), evaluated in a loop: one ``statistic(*resampled_arrays)`` per resample,
+    for statistics that are not linear in item weights (rank correlations, a refitted logistic).
+    """
+    _check_common(n_resamples, level)
+    n = same_length(**{f"array_{i}": a for i, a in enumerate(arrays)})
+    if n == 0:
+        raise ValueError("cannot bootstrap an empty set of items")
+    codes = as_clusters(clusters, n)
+    values = np.concatenate([_looped(statistic, arrays, codes, c) for c in resample_counts(codes, n_resamples, seed)])
+    low, high = _percentile(values, level)
+    return ConfidenceInterval(low, high, level, n_resamples, float(statistic(*arrays)), name)
 
 
 def paired_difference(
@@ -204,6 +251,7 @@ def paired_difference(
     n_resamples: int = 1000,
     level: float = 0.95,
     seed: int = 0,
+    threshold: float | None = None,
 ) -> PairedDifference:
     """Difference d = stat(margins_1) - stat(margins_2) of two models on the same pairs and the same resamples.
 
@@ -212,7 +260,7 @@ def paired_difference(
     resamples. Identical models give p = 1.
     """
     _check_common(n_resamples, level)
-    name = _statistic_name(statistic)
+    name = _statistic_name(statistic, threshold)
     h = as_labels(labels)
     m1 = as_values(margins_1, "margins_1")
     m2 = as_values(margins_2, "margins_2")
@@ -220,8 +268,8 @@ def paired_difference(
     if n == 0:
         raise ValueError("cannot compare on an empty set of pairs")
     codes = as_clusters(clusters, n)
-    eval_1 = _Evaluator(name, statistic, h, m1, codes)
-    eval_2 = _Evaluator(name, statistic, h, m2, codes)
+    eval_1 = _Evaluator(name, statistic, h, m1, codes, threshold)
+    eval_2 = _Evaluator(name, statistic, h, m2, codes, threshold)
     diffs = np.concatenate([eval_1(c) - eval_2(c) for c in resample_counts(codes, n_resamples, seed)])
     diffs = diffs[~np.isnan(diffs)]
     low, high = _percentile(diffs, level)
@@ -231,5 +279,5 @@ def paired_difference(
     else:
         tail = min(int(np.count_nonzero(diffs <= 0)), int(np.count_nonzero(diffs >= 0)))
         p = min(1.0, 2 * (tail + 1) / (r + 1))
-    point = _point(name, statistic, h, m1) - _point(name, statistic, h, m2)
+    point = _point(name, statistic, h, m1, threshold) - _point(name, statistic, h, m2, threshold)
     return PairedDifference(point, low, high, p, level, n_resamples)

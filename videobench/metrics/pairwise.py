@@ -9,7 +9,8 @@ model margin m = score(A) - score(B), and a tie threshold eps (|m| <= eps is a p
     model tie    Tm:  h != 0, |m| <= eps
     both tie     Thm: h == 0, |m| <= eps
 
-    accuracy_with_ties(eps) = (C + Thm) / N,  maximised over eps.
+    accuracy_with_ties(eps) = (C + Thm) / N,  maximised over eps ("grouped", "reference"), or at a hand-set eps
+                                               ("fixed", as VideoScore2 reports: e.g. eps = 0.25 for VideoReward).
 
 Sweeping eps upwards turns pairs into predicted ties in order of |m|. Turning pair i into a predicted tie changes
 the number of correct pairs by delta_i = [h_i == 0] - [h_i * m_i > 0], so after sorting by |m| every candidate's
@@ -31,7 +32,8 @@ from ._validate import as_clusters, as_labels, as_values, same_length
 #: (JSON has no -inf; ``videobench.results`` stores it as null.)
 NO_TIES_EPSILON = -math.inf
 
-Mode = Literal["grouped", "reference"]
+Mode = Literal["grouped", "reference", "fixed"]
+MODES = ("grouped", "reference", "fixed")
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,21 @@ def group_ends(abs_sorted: np.ndarray) -> np.ndarray:
     return np.flatnonzero(np.append(abs_sorted[1:] != abs_sorted[:-1], True))
 
 
+def check_threshold(threshold: float | None) -> float:
+    """A hand-set tie threshold as a float: finite and >= 0 (a negative one would mean "no ties", say so instead)."""
+    t = float(threshold)  # type: ignore[arg-type]
+    if not (math.isfinite(t) and t >= 0):
+        raise ValueError(f"tie threshold must be a finite number >= 0, got {threshold!r}")
+    return t
+
+
+def fixed_correct(h: np.ndarray, m: np.ndarray, threshold: float) -> np.ndarray:
+    """Per pair, 1 where a fixed-threshold prediction is right: a tie on both sides (|m| <= t, h == 0) or a
+    concordant non-tie prediction (|m| > t, h * m > 0). Summed, the ``concordant + both_tie`` of ``tie_counts``."""
+    tie_m = np.abs(m) <= threshold
+    return np.where(tie_m, h == 0, h * m > 0)
+
+
 def tie_counts(labels: ArrayLike, margins: ArrayLike, epsilon: float) -> dict[str, int]:
     """The five sufficient statistics at a given threshold (|margin| <= epsilon is a predicted tie)."""
     h, m = _check(labels, margins)
@@ -163,7 +180,8 @@ def _cell_counts(n: int, n_ht: int, n_mt: int, both: int, conc: int) -> dict[str
     }
 
 
-def accuracy_with_ties(labels: ArrayLike, margins: ArrayLike, mode: Mode = "grouped") -> TieCalibratedAccuracy:
+def accuracy_with_ties(labels: ArrayLike, margins: ArrayLike, mode: Mode = "grouped",
+                       threshold: float | None = None) -> TieCalibratedAccuracy:
     """Tie-calibrated pairwise accuracy (Deutsch et al. 2023, Algorithm 1), see the module docstring.
 
     ``mode="grouped"`` (default): candidates are "no predicted ties" (reported as ``epsilon = -inf``) and every
@@ -176,12 +194,23 @@ def accuracy_with_ties(labels: ArrayLike, margins: ArrayLike, mode: Mode = "grou
     result depends on input order when |margin| values repeat, by construction: pass pairs in the benchmark
     file's row order to get the published number.
 
+    ``mode="fixed"``: no calibration; ``threshold`` (required, >= 0) is the hand-set tie threshold and
+    |margin| <= threshold is a predicted tie. This reproduces numbers published with a fixed threshold (VideoScore2
+    scores VideoReward with 0.25); ``epsilon`` is the threshold itself.
+
     Empty input gives ``value = nan``.
     """
-    if mode not in ("grouped", "reference"):
-        raise ValueError(f"mode must be 'grouped' or 'reference', got {mode!r}")
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    if (mode == "fixed") != (threshold is not None):
+        raise ValueError("threshold is required with mode='fixed' and only allowed with it")
     h, m = _check(labels, margins)
     n = h.size
+    if mode == "fixed":
+        eps = check_threshold(threshold)
+        counts = tie_counts(h, m, eps)
+        value = (counts["concordant"] + counts["both_tie"]) / n if n else math.nan
+        return TieCalibratedAccuracy(value, eps, counts, mode)
     if n == 0:
         return TieCalibratedAccuracy(math.nan, NO_TIES_EPSILON, tie_counts(h, m, NO_TIES_EPSILON), mode)
     _, abs_sorted, tie_h, conc = _sorted_cells(h, m)
@@ -259,6 +288,7 @@ class PairTable:
 
         n = h.size
         n_clusters = int(codes.max()) + 1 if n else 0
+        self.h, self.m, self.codes, self.n_clusters = h, m, codes, n_clusters
         conc = (h * m > 0).astype(np.float64)
         self.size_c = np.bincount(codes, minlength=n_clusters).astype(np.float64)
         self.concordant_c = np.bincount(codes, weights=conc, minlength=n_clusters)
@@ -337,6 +367,15 @@ def weighted_without_ties(table: PairTable, counts: np.ndarray) -> np.ndarray:
     """Accuracy without ties per resample: sum_i w_i [h_i m_i > 0] / sum_i w_i [h_i != 0], via cluster sums."""
     counts = counts.astype(np.float64)
     return _ratio(counts @ table.concordant_c, counts @ table.nontie_c)
+
+
+def weighted_fixed(table: PairTable, counts: np.ndarray, threshold: float) -> np.ndarray:
+    """Fixed-threshold accuracy with ties per resample: sum_i w_i correct_i / sum_i w_i (``fixed_correct``); linear
+    in the weights, so one product with per-cluster sums."""
+    correct = fixed_correct(table.h, table.m, threshold).astype(np.float64)
+    correct_c = np.bincount(table.codes, weights=correct, minlength=table.n_clusters)
+    c = counts.astype(np.float64)
+    return _ratio(c @ correct_c, c @ table.size_c)
 
 
 def weighted_with_ties(table: PairTable, counts: np.ndarray, mode: Mode = "grouped") -> np.ndarray:

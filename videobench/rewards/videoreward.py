@@ -376,7 +376,7 @@ class VideoRewardModel:
         use_norm: bool = True,
         trust_remote_code: bool = False,
         attn_implementation: str | None = "sdpa",
-        merge_lora: bool = True,
+        merge_lora: bool = False,
         name: str | None = None,
     ) -> "VideoRewardModel":
         """Load a VideoReward checkpoint (VideoAlign's trainer layout) from a local folder or a Hub repo id.
@@ -396,7 +396,9 @@ class VideoRewardModel:
             no such key, as VideoAlign's ``DataConfig``; qwen-vl-utils' default for the clip when it is null).
         min_pixels: the per-frame floor of the resize (VideoAlign: 128*28*28; lower only to make tests cheap).
         use_norm: z-score each dimension with ``inference_config``'s mean and std, as VideoAlign's ``use_norm``.
-        batch_size, trust_remote_code, attn_implementation, merge_lora (fold LoRA into the weights), name: as named.
+        merge_lora: fold the LoRA into the base weights (a little faster; the same scores in float32, rounding
+            differences in bfloat16). Default: the LoRA runs beside the base weights, as in VideoAlign's inference.
+        batch_size, trust_remote_code, attn_implementation, name: as named.
         """
         root, commit = resolve_source(str(source), revision)
         if revision and commit is None:
@@ -626,7 +628,7 @@ def _apply_lora(net: RewardNet, config_path: Path, adapter_path: Path, merge: bo
     if missing:
         raise CheckpointError(f"{adapter_path}: LoRA weights missing from the adapter: {_format_keys(missing)}")
     net.backbone.load_state_dict(mapped, strict=False)
-    if merge:  # fold B @ A into the base weights: same scores (to rounding), no adapter cost per token
+    if merge:  # fold B @ A into the base weights: same scores up to rounding, no adapter cost per token
         for module in net.backbone.modules():
             if hasattr(module, "lora_A") and hasattr(module, "merge"):
                 module.merge()

@@ -147,7 +147,10 @@ def check_base_weights(base_dir: Path) -> list[Path]:
             "weights from .safetensors only (unpickling can run code). Convert them (load with transformers, "
             "save_pretrained(safe_serialization=True)) and pass base_model=PATH"
         )
-    raise CheckpointError(f"{base_dir}: the base model has no weights (*.safetensors)")
+    raise CheckpointError(
+        f"{base_dir}: the base model has no .safetensors weights (pickle weights such as pytorch_model.bin are not "
+        "loaded, nor downloaded from the Hub); pass base_model=PATH to a copy with safetensors weights"
+    )
 
 
 def load_state_file(path: Path) -> dict[str, torch.Tensor]:
