@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
+
+from clip_benches import random_clip_bench
 
 from videobench.cli import _register, app
 
@@ -19,22 +20,7 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def video_bench(tmp_path_factory) -> Path:
     """A VideoGen-RewardBench-style CSV over 6 small real H.264 clips."""
-    from videobench.video import write_video
-
-    root = tmp_path_factory.mktemp("vbench")
-    rng = np.random.default_rng(0)
-    for i in range(6):
-        frames = (rng.integers(0, 255, size=(1, 32, 32, 3)) + np.arange(8)[:, None, None, None] * (i + 1)) % 256
-        write_video(root / f"v{i}.mp4", frames.astype(np.uint8), fps=8)
-    rows = []
-    for k in range(12):
-        a, b = rng.choice(6, size=2, replace=False)
-        label = ["A", "B", "same"][k % 3]
-        rows.append({"path_A": f"v{a}.mp4", "path_B": f"v{b}.mp4", "A_model": "x", "B_model": "y",
-                     "prompt": f"prompt {k % 4}", "fps_A": 8, "num_frames_A": 8, "fps_B": 8, "num_frames_B": 8,
-                     "VQ": label, "MQ": label, "TA": label, "Overall": label})
-    pd.DataFrame(rows).to_csv(root / "bench.csv", index=False)
-    return root / "bench.csv"
+    return random_clip_bench(tmp_path_factory.mktemp("vbench"))
 
 
 def _eval(*args: str) -> object:

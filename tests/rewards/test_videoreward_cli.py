@@ -13,6 +13,8 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
+from clip_benches import pair_row, write_bench, write_clips
+
 from videobench.cli import _register, app
 
 _register()
@@ -22,18 +24,10 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def small_bench(tmp_path_factory) -> Path:
     """4 real H.264 clips of 64x64 (VideoAlign's resize scales them up to the 128*28*28 floor: 336x336), 4 pairs."""
-    from videobench.video import write_video
-
     root = tmp_path_factory.mktemp("bench")
-    rng = np.random.default_rng(1)
-    for i in range(4):
-        frames = (rng.integers(0, 255, size=(1, 64, 64, 3)) + np.arange(8)[:, None, None, None] * (i + 2)) % 256
-        write_video(root / f"v{i}.mp4", frames.astype(np.uint8), fps=8)
-    rows = [{"path_A": f"v{a}.mp4", "path_B": f"v{b}.mp4", "A_model": "x", "B_model": "y", "prompt": f"a cat {k}",
-             "fps_A": 8, "num_frames_A": 8, "fps_B": 8, "num_frames_B": 8, "VQ": lab, "MQ": lab, "TA": lab,
-             "Overall": lab} for k, (a, b, lab) in enumerate([(0, 1, "A"), (2, 3, "B"), (1, 2, "A"), (3, 0, "same")])]
-    pd.DataFrame(rows).to_csv(root / "bench.csv", index=False)
-    return root / "bench.csv"
+    write_clips(root, 4, 64, np.random.default_rng(1), step=2)
+    pairs = [(0, 1, "A"), (2, 3, "B"), (1, 2, "A"), (3, 0, "same")]
+    return write_bench(root, [pair_row(a, b, f"a cat {k}", lab) for k, (a, b, lab) in enumerate(pairs)])
 
 
 def _eval(bench: Path, spec: str, out: Path):
