@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal, Mapping, get_args, get_origin, get_type_hints
 
+from videobench.settings import read_settings_yaml, settings_from_mapping
+
 __all__ = ["AlignConfig", "ConfigError", "check_reward_spec", "coerce_fields", "parse_override"]
 
 Method = Literal["dpo", "rwr", "sft"]
@@ -137,20 +139,11 @@ class AlignConfig:
     # -- (de)serialisation -------------------------------------------------------------------------------------
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> "AlignConfig":
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - names)
-        if unknown:
-            raise ConfigError(f"unknown setting(s) {unknown}; known: {', '.join(sorted(names))}")
-        return cls(**dict(values))
+        return settings_from_mapping(cls, values, ConfigError)
 
     @classmethod
     def from_yaml(cls, path: str | Path, overrides: Mapping[str, Any] | None = None) -> "AlignConfig":
-        import yaml
-
-        text = Path(path).read_text(encoding="utf-8")
-        values = yaml.safe_load(text) or {}
-        if not isinstance(values, dict):
-            raise ConfigError(f"{path}: expected a mapping of settings, got {type(values).__name__}")
+        values = read_settings_yaml(path, ConfigError)
         values.update(overrides or {})
         return cls.from_dict(values)
 

@@ -30,6 +30,8 @@ from typing import Any, Literal, Mapping, get_args, get_origin, get_type_hints
 
 import torch
 
+from videobench.settings import read_settings_yaml, settings_from_mapping
+
 from .config import ConfigError, coerce_fields, parse_override
 from .data import EmptyDataError
 from .flow import SigmaSampler, add_noise
@@ -134,19 +136,11 @@ class LatentRMConfig:
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> "LatentRMConfig":
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - names)
-        if unknown:
-            raise ConfigError(f"unknown setting(s) {unknown}; known: {', '.join(sorted(names))}")
-        return cls(**dict(values))
+        return settings_from_mapping(cls, values, ConfigError)
 
     @classmethod
     def from_yaml(cls, path: str | Path, overrides: Mapping[str, Any] | None = None) -> "LatentRMConfig":
-        import yaml
-
-        values = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        if not isinstance(values, dict):
-            raise ConfigError(f"{path}: expected a mapping of settings, got {type(values).__name__}")
+        values = read_settings_yaml(path, ConfigError)
         return cls.from_dict({**values, **(overrides or {})})
 
     def to_dict(self) -> dict[str, Any]:

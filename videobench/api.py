@@ -23,6 +23,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
+from videobench.settings import read_settings_yaml, settings_from_mapping
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -109,24 +111,13 @@ class EvalConfig:
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> "EvalConfig":
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - names)
-        if unknown:
-            raise EvalConfigError(f"unknown setting(s) {unknown}; known: {', '.join(sorted(names))}")
-        return cls(**dict(values))
+        return settings_from_mapping(cls, values, EvalConfigError)
 
     @classmethod
     def from_yaml(cls, path: str | os.PathLike, **overrides: Any) -> "EvalConfig":
         """Settings from a YAML mapping (``models: [...]``, ``bench: ...``, ``n_resamples: 200``, ...); ``overrides``
         replace keys of the file."""
-        import yaml
-
-        try:
-            values = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise EvalConfigError(f"{path}: not valid YAML: {exc}") from None
-        if not isinstance(values, dict):
-            raise EvalConfigError(f"{path}: expected a mapping of settings, got {type(values).__name__}")
+        values = read_settings_yaml(path, EvalConfigError)
         values.update(overrides)
         try:
             return cls.from_dict(values)
