@@ -8,19 +8,27 @@ DEV_STAMP := $(VENV)/.videobench-dev-installed
 
 .PHONY: demo test bench mutation install dev system-deps clean
 
+# pip's and setuptools' chatter (the editable-install notice, this machine's index warnings) goes to a log that is
+# printed only when a step fails, so `make demo` shows its table and nothing else of ours.
+LOG := $(VENV)/install.log
+QUIET = >>$(LOG) 2>&1 || { cat $(LOG); echo "install failed: see $(LOG)"; exit 1; }
+
 $(PY):
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) install -q --upgrade pip
+	@echo "installing into $(VENV) (log: $(LOG))"
+	@$(PIP) install -q --upgrade pip $(QUIET)
 
 # torch first, pinned to the CPU build, so nothing later pulls a multi-GB CUDA build.
 $(STAMP): pyproject.toml | $(PY)
-	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e .
-	touch $@
+	@echo "installing torch (CPU build), then videobench"
+	@$(PIP) install -q torch==2.13.0 $(QUIET)
+	@$(PIP) install -q -e . $(QUIET)
+	@touch $@
 
 $(DEV_STAMP): $(STAMP)
-	$(PIP) install -q -e ".[dev]"
-	touch $@
+	@echo "installing the dev extras"
+	@$(PIP) install -q -e ".[dev]" $(QUIET)
+	@touch $@
 
 install: $(STAMP)
 dev: $(DEV_STAMP)
