@@ -55,7 +55,8 @@ def _errors():
 
 @app.command("submit")
 def submit_cmd(
-    model: Optional[str] = typer.Option(None, "--model", help="Reward model spec, e.g. videoreward:org/model."),
+    model: Optional[str] = typer.Option(None, "--model", help="Reward model spec with its options, e.g. "
+                                         "'videoreward:org/model?template=vr.txt&fps=2' (quote it for the shell)."),
     generator: Optional[str] = typer.Option(None, "--generator", help="Generator spec, e.g. wan:org/base+lora:org/dpo."),
     revision: str = typer.Option("main", "--revision", help="Branch, tag or commit; resolved to a commit now."),
     bench: Optional[str] = typer.Option(None, "--bench", help="Benchmark for a reward model."),
@@ -103,7 +104,11 @@ def run_queue_cmd(
     baseline_generator: Optional[str] = typer.Option(None, "--baseline-generator",
                                                      help="Generator spec to compare against while the board has none."),
     render_dir: Optional[Path] = typer.Option(None, "--render-dir", help="Keep renders here between runs."),
-    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="Keep reward scores here between runs."),
+    cache_dir: Optional[Path] = typer.Option(
+        None, "--cache-dir",
+        help="Score cache of the board's jobs, so a killed job resumes without rescoring (default: scores/ in this "
+             "store's folder under $VIDEOBENCH_QUEUE_DIR, else ~/.cache/videobench/queue).",
+    ),
     sampling: Optional[str] = typer.Option(None, "--sampling", help="The board's sampling for every generator it "
                                            "renders, e.g. steps=50&guidance=5&height=480&width=832&num_frames=81&fps=16 "
                                            "(default: each pipeline family's own)."),
