@@ -29,6 +29,7 @@ from typing import Callable
 
 from videobench.atomic import pid_alive
 from videobench.faults import fault_point
+from videobench.paths import user_cache_folder
 
 from videobench.leaderboard.build import rebuild_plan, result_files
 from videobench.leaderboard.errors import LeaderboardError
@@ -65,11 +66,7 @@ def default_worker_id() -> str:
 
 def default_work_root() -> Path:
     """``$VIDEOBENCH_QUEUE_DIR``, else ``$XDG_CACHE_HOME/videobench/queue`` (``~/.cache/...``)."""
-    env = os.environ.get("VIDEOBENCH_QUEUE_DIR")
-    if env:
-        return Path(env).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base).expanduser() / "videobench" / "queue"
+    return user_cache_folder("VIDEOBENCH_QUEUE_DIR", "queue")
 
 
 def work_folder(store: Store, req: Request, root: Path | None = None) -> Path:

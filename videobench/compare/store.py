@@ -18,16 +18,13 @@ import numpy as np
 
 from videobench.atomic import replacing, write_text
 from videobench.compare.spec import RenderSettings
+from videobench.paths import user_cache_folder
 from videobench.prompts import Prompt
 
 
 def default_render_dir() -> Path:
     """``$VIDEOBENCH_RENDERS`` when set, else ``$XDG_CACHE_HOME/videobench/renders`` (``~/.cache/...``)."""
-    env = os.environ.get("VIDEOBENCH_RENDERS")
-    if env:
-        return Path(env).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base).expanduser() / "videobench" / "renders"
+    return user_cache_folder("VIDEOBENCH_RENDERS", "renders")
 
 
 class RenderStore:

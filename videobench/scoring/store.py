@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from typing import Iterable, Mapping
 
+from videobench.paths import user_cache_folder
+
 STORE_FILENAME = "scores.sqlite"
 SCHEMA_VERSION = 1
 #: Keys looked up per SELECT (well under SQLite's bound-variable limit).
@@ -61,11 +63,7 @@ def prompt_hash(prompt: str) -> str:
 
 def default_cache_dir() -> Path:
     """``$VIDEOBENCH_CACHE`` when set, else ``$XDG_CACHE_HOME/videobench/scores`` (``~/.cache/videobench/scores``)."""
-    env = os.environ.get("VIDEOBENCH_CACHE")
-    if env:
-        return Path(env).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base).expanduser() / "videobench" / "scores"
+    return user_cache_folder("VIDEOBENCH_CACHE", "scores")
 
 
 def _encode(scores: Mapping[str, float]) -> str:
