@@ -300,7 +300,7 @@ def nrg_command(
     pipeline: str = typer.Option(..., "--pipeline", help="Diffusers pipeline folder or Hub id (Wan or LTX)."),
     reward_model: str = typer.Option(..., "--reward-model", "--rm", help="Latent reward model folder."),
     prompts: list[str] = typer.Option(..., "--prompt", "-p", help="Prompt (repeatable)."),
-    output_dir: Path = typer.Option(Path("nrg-output"), "--output-dir", "-o", help="Where the videos (promptNNN__seedS.mp4) and nrg.json (settings, per-step guidance history) go."),
+    output_dir: Path = typer.Option(Path("nrg-output"), "--output-dir", "-o", help="Where the videos (promptNNN__seedS.mp4), .items/ (one record per video) and nrg.json (settings, per-step guidance history) go; a rerun into the same folder renders only what is missing or was made with other settings."),
     weights: Optional[str] = typer.Option(None, "--weights", help="λ per dimension, e.g. VQ=0.1,MQ=0.1,TA=0.8."),
     w: float = typer.Option(100.0, "--w", help="Guidance strength (the paper: 100; 0 = unguided)."),
     seeds: list[int] = typer.Option([0], "--seed", help="Seed (repeatable)."),
@@ -318,40 +318,22 @@ def nrg_command(
     """Sample with Flow-NRG: v ← v − w·σ/(1−σ)·∇ₓ Σₖ λₖ rₖ(x, σ, prompt) at every step."""
     with friendly_errors():
         check_output_dir(output_dir, "--output-dir")
-        import json
-
-        import numpy as np
         import torch
+        from tqdm.auto import tqdm
 
         from videobench.align.models import NotFlowMatchingError
         from videobench.align.nrg import apply_nrg
+        from videobench.align.nrg_sample import NRGRun, sample_nrg
         from videobench.align.trainer import load_pipeline
-        from videobench.video.writer import write_video
 
         try:
             pipe = load_pipeline(pipeline, "cuda" if torch.cuda.is_available() else "cpu")
-            handle = apply_nrg(pipe, reward_model, w, weights, sigma_min, sigma_max, max_factor, max_grad_norm)
+            apply_nrg(pipe, reward_model, w, weights, sigma_min, sigma_max, max_factor, max_grad_norm)
         except (NotFlowMatchingError, ValueError, TypeError) as exc:
             raise UserError(str(exc)) from None
-        output_dir.mkdir(parents=True, exist_ok=True)
-        items = []
-        for i, prompt in enumerate(prompts):
-            for seed in seeds:
-                handle.guidance.history.clear()
-                out = pipe(prompt=prompt, num_inference_steps=steps, guidance_scale=guidance, height=height,
-                           width=width, num_frames=num_frames, output_type="np",
-                           generator=torch.Generator("cpu").manual_seed(seed))
-                frames = (np.clip(out.frames[0], 0, 1) * 255).round().astype(np.uint8)
-                path = write_video(output_dir / f"prompt{i:03d}__seed{seed}.mp4", frames, fps=fps)
-                items.append({"prompt": prompt, "seed": seed, "video": path.name,
-                              "steps": list(handle.guidance.history)})
-        s = handle.settings
-        (output_dir / "nrg.json").write_text(json.dumps({
-            "pipeline": pipeline, "reward_model": reward_model, "w": s.w, "weights": s.weights,
-            "sigma_min": s.sigma_min, "sigma_max": s.sigma_max, "max_factor": s.max_factor,
-            "max_grad_norm": s.max_grad_norm, "sampling": {"steps": steps, "guidance": guidance, "height": height,
-                                                           "width": width, "num_frames": num_frames},
-            "items": items}, indent=2))
+        run = NRGRun(pipeline, reward_model, prompts, seeds, steps, guidance, height, width, num_frames, fps)
+        with tqdm(total=len(prompts) * len(seeds), desc="nrg", unit="video") as bar:
+            items = sample_nrg(pipe, run, output_dir, progress=bar.update)["items"]
         console.print(f"nrg: {len(items)} video(s) written to {output_dir}", highlight=False)
 
 
