@@ -205,7 +205,7 @@ class RewardModelResult:
     @property
     def spec(self) -> str:
         """The reward spec that loads the trained model (``videobench eval --model``)."""
-        return f"videoreward:{self.output_dir}"
+        return f"videoreward:{Path(self.output_dir).resolve()}"
 
 
 # ---------------------------------------------------------------------------------------------------------------

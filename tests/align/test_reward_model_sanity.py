@@ -62,7 +62,8 @@ def test_trained_model_beats_random_on_held_out_clips(sanity_model, scores_dir: 
 
 
 @pytest.mark.slow
-def test_round_trip_eval_compare_and_dpo_with_the_trained_model(sanity_model, scores_dir: Path, tmp_path: Path) -> None:
+def test_round_trip_eval_compare_and_dpo_with_the_trained_model(sanity_model, scores_dir: Path,
+                                                                 tmp_path: Path) -> None:
     """train (the fixture) -> `videobench eval --model videoreward:OUT` -> `videobench compare --reward
     videoreward:OUT` -> `videobench align dpo` with `reward: videoreward:OUT`, all with no model options."""
     import yaml
