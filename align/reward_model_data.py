@@ -111,8 +111,10 @@ class RewardPairs:
         held = set(val_groups) if val_groups else split_groups(self.groups, val_fraction, seed)
         unknown = sorted(held - set(self.groups))
         if unknown:
+            have = sorted(set(self.groups))
+            more = ", ..." if len(have) > 10 else ""
             raise BenchmarkError(f"val_groups {unknown} are not groups of the benchmark (it has "
-                                 f"{', '.join(sorted(set(self.groups))[:10])}, ...)")
+                                 f"{', '.join(have[:10])}{more})")
         val_rows = [i for i, g in enumerate(self.groups) if g in held]
         val_videos = set(self.index[val_rows].flatten().tolist()) if val_rows else set()
         train_rows, shared = [], 0
