@@ -26,7 +26,7 @@ from .grpo_math import clipped_policy_loss, gaussian_kl, gaussian_log_prob, grou
 from .lora import POLICY_ADAPTER
 from .models import FlowFamily
 
-__all__ = ["Trajectories", "guided_velocity", "sample_sde", "train_grpo"]
+__all__ = ["Rollouts", "Trajectories", "guided_velocity", "loss_and_backward", "sample_sde", "train_grpo"]
 
 Predict = Callable[[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]], torch.Tensor]
 
@@ -97,7 +97,9 @@ def _window(config: AlignConfig, step: int, n_steps: int) -> range:
 
 
 @dataclass
-class _Rollouts:
+class Rollouts:
+    """One step's rollouts on this process: trajectories, log-probs, conditioning, rewards, groups."""
+
     states: torch.Tensor
     log_probs: torch.Tensor
     cond: dict[str, torch.Tensor]
@@ -108,7 +110,7 @@ class _Rollouts:
 
 def _render_step(config: AlignConfig, pipe: Any, family: FlowFamily, predict: Predict, terms: list, prompts: list[str],
                  positions: list[tuple[int, int]], sigmas: torch.Tensor, window: range, uncond: dict | None, step: int,
-                 device: torch.device, timings: dict[str, float]) -> _Rollouts:
+                 device: torch.device, timings: dict[str, float]) -> Rollouts:
     from .trainer import _generator
 
     k = config.samples_per_prompt
@@ -142,7 +144,7 @@ def _render_step(config: AlignConfig, pipe: Any, family: FlowFamily, predict: Pr
         conds.append(cond_k)
         totals.extend(total.tolist())
         positions_out.extend([pos] * k)
-    return _Rollouts(
+    return Rollouts(
         states=torch.cat(states),
         log_probs=torch.cat(log_probs),
         cond={key: torch.cat([c[key] for c in conds]) for key in conds[0]},
@@ -152,7 +154,7 @@ def _render_step(config: AlignConfig, pipe: Any, family: FlowFamily, predict: Pr
     )
 
 
-def _advantages(config: AlignConfig, acc: Any, roll: _Rollouts) -> tuple[torch.Tensor, dict[str, float]]:
+def _advantages(config: AlignConfig, acc: Any, roll: Rollouts) -> tuple[torch.Tensor, dict[str, float]]:
     """Gather every process's rewards (same count on each), compute the advantages over all of them, keep ours."""
     local = torch.stack([roll.rewards, roll.positions.double(), *roll.scores.values()], dim=1).to(acc.device)
     table = acc.gather(local).cpu() if acc.num_processes > 1 else local.cpu()
@@ -167,7 +169,7 @@ def _advantages(config: AlignConfig, acc: Any, roll: _Rollouts) -> tuple[torch.T
     return mine, stats
 
 
-def _train_on(config: AlignConfig, acc: Any, setup: Any, family: FlowFamily, roll: _Rollouts, adv: torch.Tensor,
+def _train_on(config: AlignConfig, acc: Any, setup: Any, family: FlowFamily, roll: Rollouts, adv: torch.Tensor,
               sigmas: torch.Tensor, window: range, uncond: dict | None, step: int) -> dict[str, float]:
     from .trainer import _generator, update_ema
 
@@ -188,9 +190,10 @@ def _train_on(config: AlignConfig, acc: Any, setup: Any, family: FlowFamily, rol
                 for wi, j in enumerate(window):
                     last = mi == len(micro) - 1 and wi == len(window) - 1
                     with contextlib.nullcontext() if last else acc.no_sync(model):
-                        stats = _loss_and_backward(config, acc, policy, reference, roll, adv, idx.to(roll.states.device),
-                                                   wi, float(sigmas[j]), float(sigmas[j + 1]), uncond,
-                                                   len(idx) / (len(chunk) * len(window)), device)
+                        stats = loss_and_backward(config, acc.backward, policy, reference.predict, roll, adv,
+                                                  idx.to(roll.states.device), wi, float(sigmas[j]),
+                                                  float(sigmas[j + 1]), uncond, len(idx) / (len(chunk) * len(window)),
+                                                  device)
                     lows.append(stats.pop("ratio_min"))
                     highs.append(stats.pop("ratio_max"))
                     for key, v in stats.items():
@@ -210,7 +213,12 @@ def _train_on(config: AlignConfig, acc: Any, setup: Any, family: FlowFamily, rol
     return out
 
 
-def _loss_and_backward(config, acc, policy, reference, roll, adv, idx, wi, s, s_next, uncond, scale, device):
+def loss_and_backward(config: AlignConfig, backward: Callable[[torch.Tensor], None], policy: Predict,
+                      reference: Predict, roll: "Rollouts", adv: torch.Tensor, idx: torch.Tensor, wi: int, s: float,
+                      s_next: float, uncond: dict | None, scale: float, device: torch.device) -> dict[str, float]:
+    """The GRPO loss of samples ``idx`` at the ``wi``-th step of the window (σ → σ_next): the clipped ratio of the
+    policy's log-probability of the step taken to the rollout's, plus β·KL to ``reference``; backpropagated with
+    weight ``scale`` (the samples' share of the optimiser step). Returns the step's statistics."""
     x = roll.states[idx, wi].to(device)
     x_next = roll.states[idx, wi + 1].to(device)
     cond = {key: v[idx].to(device) for key, v in roll.cond.items()}
@@ -223,14 +231,14 @@ def _loss_and_backward(config, acc, policy, reference, roll, adv, idx, wi, s, s_
     kl_value = 0.0
     if config.kl_beta > 0:
         with torch.no_grad():
-            v_ref = guided_velocity(reference.predict, x, s, cond, uncond, config.guidance_scale)
+            v_ref = guided_velocity(reference, x, s, cond, uncond, config.guidance_scale)
             ref_mean = sde_step(x, v_ref, s, s_next, config.noise_level).mean
         kl = gaussian_kl(step.mean, ref_mean, step.std).mean()
         loss = loss + config.kl_beta * kl
         kl_value = float(kl.detach())
     stats["kl"] = kl_value
     stats["loss"] = float(loss.detach())
-    acc.backward(loss * scale)
+    backward(loss * scale)
     return stats
 
 
