@@ -45,7 +45,7 @@ def sft(config: "AlignConfig | None" = None, *, pipe: Any = None, dataset: Any =
 
 def grpo(config: "AlignConfig | None" = None, *, pipe: Any = None, **overrides: Any) -> "AlignResult":
     """Flow-GRPO: online RL with the SDE sampler, group-relative advantages, the clipped-ratio objective and a KL
-    to the base policy; several rewards with weights (``rewards``). See :mod:`videobench.align.grpo`."""
+    to the base policy; several rewards with weights (``rewards``). See :mod:`videobench.align.grpo_trainer`."""
     return _run("grpo", config, pipe, None, overrides)
 
 

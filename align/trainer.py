@@ -313,6 +313,39 @@ def setup_training(config: AlignConfig, transformer: torch.nn.Module, pipeline_c
     return TrainingSetup(model, unwrapped, optimizer, scheduler, params, reference, ema, step)
 
 
+def append_log(log: list[dict[str, Any]], entry: dict[str, Any], path: Path, acc: Any) -> None:
+    """One ``log.jsonl`` line (written by the main process), kept in ``log`` too."""
+    log.append(entry)
+    if acc.is_main_process:
+        with path.open("a") as fh:
+            fh.write(json.dumps(entry) + "\n")
+
+
+def maybe_checkpoint(config: AlignConfig, step: int, setup: TrainingSetup, pipeline_cls: type, acc: Any) -> None:
+    """``checkpoints/checkpoint-N`` every ``checkpoint_every`` steps (not after the last: the outputs are final)."""
+    if config.checkpoint_every and step % config.checkpoint_every == 0 and step < config.max_steps:
+        if acc.is_main_process:
+            save_checkpoint(Path(config.output_dir) / "checkpoints" / f"checkpoint-{step}", step, setup.unwrapped,
+                            setup.optimizer, setup.scheduler, setup.ema, pipeline_cls)
+        acc.wait_for_everyone()
+
+
+def start_run(config: AlignConfig, pipe: Any, accelerator: Any) -> tuple[Any, Path, Any, bool]:
+    """The accelerator, the output folder with ``align_config.yaml``, and the pipeline (loaded when not given;
+    the last value says whether it was)."""
+    from accelerate import Accelerator
+
+    acc = accelerator or Accelerator(mixed_precision=config.mixed_precision, cpu=config.cpu)
+    out = Path(config.output_dir)
+    if acc.is_main_process:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "align_config.yaml").write_text(config.to_yaml())
+    owns_pipe = pipe is None
+    if owns_pipe:
+        pipe = load_pipeline(config.pipeline, acc.device)
+    return acc, out, pipe, owns_pipe
+
+
 def update_ema(ema: dict[str, torch.Tensor] | None, model: torch.nn.Module, decay: float | None) -> None:
     """EMA of the LoRA weights after an optimiser step (no-op without ``ema_decay``)."""
     if ema is None:
@@ -337,22 +370,14 @@ def train(config: AlignConfig, pipe: Any = None, dataset: LatentDataset | None =
     ``dataset``: precomputed latents (skips data preparation).
     """
     if config.method == "grpo":
-        from .grpo import train_grpo
+        from .grpo_trainer import train_grpo
 
         return train_grpo(config, pipe=pipe, accelerator=accelerator)
-    from accelerate import Accelerator
     from tqdm.auto import tqdm
 
     from .monitor import Monitor
 
-    acc = accelerator or Accelerator(mixed_precision=config.mixed_precision, cpu=config.cpu)
-    out = Path(config.output_dir)
-    if acc.is_main_process:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "align_config.yaml").write_text(config.to_yaml())
-    owns_pipe = pipe is None
-    if owns_pipe:
-        pipe = load_pipeline(config.pipeline, acc.device)
+    acc, out, pipe, owns_pipe = start_run(config, pipe, accelerator)
     family = family_for(pipe)
     if config.rollout_every:  # load a registry reward once, not once per round
         from .rewards import resolve_reward
@@ -432,15 +457,8 @@ def train(config: AlignConfig, pipe: Any = None, dataset: LatentDataset | None =
                 entry |= {"round": round_index, "rollout_reward": rounds[-1]["mean_reward"]}
             if grad_norm is not None:
                 entry["grad_norm"] = grad_norm
-            log.append(entry)
-            if acc.is_main_process:
-                with log_path.open("a") as fh:
-                    fh.write(json.dumps(entry) + "\n")
-        if config.checkpoint_every and step % config.checkpoint_every == 0 and step < config.max_steps:
-            if acc.is_main_process:
-                save_checkpoint(out / "checkpoints" / f"checkpoint-{step}", step, unwrapped, optimizer, scheduler, ema,
-                                pipeline_cls)
-            acc.wait_for_everyone()
+            append_log(log, entry, log_path, acc)
+        maybe_checkpoint(config, step, setup, pipeline_cls, acc)
         if monitor is not None:
             module_mode = unwrapped.training
             unwrapped.eval()

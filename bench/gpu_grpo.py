@@ -4,8 +4,8 @@ model: a Wan-1.3B-sized transformer and the Wan 2.1 VAE, random bf16 weights (no
     python bench/gpu_grpo.py               # Wan2.1-T2V-1.3B config, 480p × 33 frames, K = 4 samples, 10 steps
     python bench/gpu_grpo.py --tiny        # the same code on the tiny configs (CPU is fine), a smoke test
 
-The GRPO step is the library's own code (:func:`videobench.align.grpo.sample_sde` for the K rollouts of one prompt,
-the family's decode, ``pixel:contrast`` as the reward, :func:`videobench.align.grpo.loss_and_backward` on every
+The GRPO step is the library's own code (:func:`videobench.align.grpo_trainer.sample_sde` for the K rollouts of one prompt,
+the family's decode, ``pixel:contrast`` as the reward, :func:`videobench.align.grpo_trainer.loss_and_backward` on every
 window step with the KL to the disabled adapter). LoRA rank 64 in float32, gradient checkpointing on, text
 embeddings random (512 × 4096, as UMT5-XXL gives). The DPO step is ``flow_dpo_step`` on one pair of the same size.
 Peak memory is ``torch.cuda.max_memory_allocated`` over the timed repetitions (weights included).
@@ -32,7 +32,7 @@ def run(tiny: bool, k: int, steps: int, window: int, repeats: int, rank: int, de
     from diffusers.video_processor import VideoProcessor
 
     from videobench.align.config import AlignConfig
-    from videobench.align.grpo import Rollouts, loss_and_backward, sample_sde
+    from videobench.align.grpo_trainer import Rollouts, loss_and_backward, sample_sde
     from videobench.align.grpo_math import group_advantages
     from videobench.align.lora import LoraSettings, add_lora, lora_parameters
     from videobench.align.models import WanFamily

@@ -15,7 +15,6 @@ import contextlib
 import json
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -258,7 +257,6 @@ def _reduce(acc: Any, stats: dict[str, float]) -> dict[str, float]:
 def train_grpo(config: AlignConfig, pipe: Any = None, accelerator: Any = None) -> Any:
     """Flow-GRPO on ``config`` (see the module docstring); writes what :func:`.trainer.train` writes, plus
     ``monitor.jsonl`` / ``monitor.html`` when ``eval_every`` is set."""
-    from accelerate import Accelerator
     from tqdm.auto import tqdm
 
     from .models import family_for
@@ -268,20 +266,15 @@ def train_grpo(config: AlignConfig, pipe: Any = None, accelerator: Any = None) -
         AlignResult,
         _prompt_list,
         _stream,
-        load_pipeline,
+        append_log,
+        maybe_checkpoint,
         run_info,
-        save_checkpoint,
         save_final,
         setup_training,
+        start_run,
     )
 
-    acc = accelerator or Accelerator(mixed_precision=config.mixed_precision, cpu=config.cpu)
-    out = Path(config.output_dir)
-    if acc.is_main_process:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "align_config.yaml").write_text(config.to_yaml())
-    if pipe is None:
-        pipe = load_pipeline(config.pipeline, acc.device)
+    acc, out, pipe, _ = start_run(config, pipe, accelerator)
     family = family_for(pipe)
     prompts = _prompt_list(config)
     entries = config.rewards if config.rewards is not None else [config.reward]
@@ -327,15 +320,8 @@ def train_grpo(config: AlignConfig, pipe: Any = None, accelerator: Any = None) -
             entry = {"step": step, **reward_stats, **train_stats, "lr": setup.scheduler.get_last_lr()[0],
                      "window_start": window.start, "window_size": len(window), **_reduce(acc, timings),
                      "step_seconds": time.perf_counter() - started}
-            log.append(entry)
-            if acc.is_main_process:
-                with log_path.open("a") as fh:
-                    fh.write(json.dumps(entry) + "\n")
-        if config.checkpoint_every and step % config.checkpoint_every == 0 and step < config.max_steps:
-            if acc.is_main_process:
-                save_checkpoint(out / "checkpoints" / f"checkpoint-{step}", step, setup.unwrapped, setup.optimizer,
-                                setup.scheduler, setup.ema, pipeline_cls)
-            acc.wait_for_everyone()
+            append_log(log, entry, log_path, acc)
+        maybe_checkpoint(config, step, setup, pipeline_cls, acc)
         if monitor is not None:
             monitor.maybe_run(step, force=step == config.max_steps)
     bar.close()
