@@ -13,7 +13,7 @@ the spec written into a result reruns from any folder. ``@REVISION`` is split of
 winner would make the recorded spec lie about the run.
 
 Built in: ``videoreward:PATH_OR_HUB_ID[@REV]``, ``scores:FILE``, ``random[:SEED]``, ``classical[:ARG]``,
-``pixel:KIND``, ``python:module:attr``, ``http://HOST:PORT`` (a model served by ``videobench serve-reward``). Third-party packages add prefixes through the ``videobench.reward_models``
+``pixel:KIND``, ``python:module:attr``, ``judge:PATH_OR_HUB_ID`` (a generative VLM judge), ``http://HOST:PORT`` (a model served by ``videobench serve-reward``). Third-party packages add prefixes through the ``videobench.reward_models``
 entry point group (name = prefix, value = ``module:attr`` of a factory); code can call ``register_reward_model``.
 
 A factory is called as ``factory(ARGUMENT, **options)``, or ``factory(**options)`` when the spec has no argument, so a
@@ -65,6 +65,23 @@ def _videoreward_options(argument: str | None) -> dict[str, inspect.Parameter]:
 
 
 _videoreward.videobench_options = _videoreward_options  # type: ignore[attr-defined]
+
+
+def _judge(argument: str | Path | None = None, **options: Any) -> RewardModel:
+    from videobench.rewards.judge import VLMJudge
+
+    if not argument:
+        raise RewardSpecError("judge needs a model: judge:PATH_OR_HUB_ID[@REVISION][?mode=scores|pairwise&OPTIONS]")
+    return VLMJudge.load(str(argument), **options)
+
+
+def _judge_options(argument: str | None) -> dict[str, inspect.Parameter]:
+    from videobench.rewards.judge import VLMJudge
+
+    return _keyword_parameters(VLMJudge.load, skip_first=True)
+
+
+_judge.videobench_options = _judge_options  # type: ignore[attr-defined]
 
 
 def _scores(argument: str | Path | None = None, *, name: str | None = None, dimensions: tuple[str, ...] | None = None,
@@ -120,6 +137,7 @@ _python.videobench_options = _python_options  # type: ignore[attr-defined]
 
 _BUILTINS: dict[str, Factory] = {
     "videoreward": _videoreward,
+    "judge": _judge,
     "scores": _scores,
     "random": _random,
     "classical": "videobench.rewards.classical:ClassicalReward",
