@@ -264,3 +264,15 @@ def test_tiny_qwen25vl_judge_scores_the_sanity_benchmark_through_eval(tiny_vlms,
         assert 0 <= a["unparseable"] <= a["answers"] and a["counted_as"] == "excluded"
         assert result["dimensions"][dim]["n_excluded"] + result["dimensions"][dim]["n_pairs"] == len(ids)
     assert f"unparseable answers VQ {answers['VQ']['unparseable']}/{n_videos}" in " ".join(res.output.split())
+
+
+def test_compare_and_align_refuse_a_pairwise_judge_before_any_work(tiny_vlms):
+    from videobench.align.rewards import resolve_reward
+    from videobench.compare.scoring import resolve_rewards
+    from videobench.rewards.base import ModelOutputError
+
+    spec = f"judge:{tiny_vlms['qwen2-vl']}?mode=pairwise&{SMALL}"
+    with pytest.raises(ModelOutputError, match="no per-video score, which compare needs"):
+        resolve_rewards([spec])
+    with pytest.raises(ModelOutputError, match="which align needs"):
+        resolve_reward(spec)

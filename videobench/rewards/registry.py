@@ -50,38 +50,26 @@ class RewardSpecError(SpecError):
     """A model spec that cannot be resolved: unknown prefix or option, missing module, bad argument or value."""
 
 
-def _videoreward(argument: str | Path | None = None, **options: Any) -> RewardModel:
-    from videobench.rewards.videoreward import VideoRewardModel
+def _loads_from(target: str, usage: str) -> Callable[..., Any]:
+    """A factory for a class whose ``load(source, **options)`` builds the model from a folder or Hub id (imported
+    only when used); its options are ``load``'s keywords."""
 
-    if not argument:
-        raise RewardSpecError("videoreward needs a checkpoint: videoreward:PATH_OR_HUB_ID[@REVISION][?OPTIONS]")
-    return VideoRewardModel.load(str(argument), **options)
+    def factory(argument: str | Path | None = None, **options: Any) -> RewardModel:
+        if not argument:
+            raise RewardSpecError(usage)
+        return _import_target(target, usage).load(str(argument), **options)
 
+    def options(argument: str | None) -> dict[str, inspect.Parameter]:
+        return _keyword_parameters(_import_target(target, usage).load, skip_first=True)
 
-def _videoreward_options(argument: str | None) -> dict[str, inspect.Parameter]:
-    from videobench.rewards.videoreward import VideoRewardModel
-
-    return _keyword_parameters(VideoRewardModel.load, skip_first=True)
-
-
-_videoreward.videobench_options = _videoreward_options  # type: ignore[attr-defined]
-
-
-def _judge(argument: str | Path | None = None, **options: Any) -> RewardModel:
-    from videobench.rewards.judge import VLMJudge
-
-    if not argument:
-        raise RewardSpecError("judge needs a model: judge:PATH_OR_HUB_ID[@REVISION][?mode=scores|pairwise&OPTIONS]")
-    return VLMJudge.load(str(argument), **options)
+    factory.videobench_options = options  # type: ignore[attr-defined]
+    return factory
 
 
-def _judge_options(argument: str | None) -> dict[str, inspect.Parameter]:
-    from videobench.rewards.judge import VLMJudge
-
-    return _keyword_parameters(VLMJudge.load, skip_first=True)
-
-
-_judge.videobench_options = _judge_options  # type: ignore[attr-defined]
+_videoreward = _loads_from("videobench.rewards.videoreward:VideoRewardModel",
+                           "videoreward needs a checkpoint: videoreward:PATH_OR_HUB_ID[@REVISION][?OPTIONS]")
+_judge = _loads_from("videobench.rewards.judge:VLMJudge",
+                     "judge needs a model: judge:PATH_OR_HUB_ID[@REVISION][?mode=scores|pairwise&OPTIONS]")
 
 
 def _scores(argument: str | Path | None = None, *, name: str | None = None, dimensions: tuple[str, ...] | None = None,
