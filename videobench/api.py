@@ -480,7 +480,7 @@ _CONFIG_FIELDS = frozenset(f.name for f in fields(EvalConfig)) - {"models", "ben
 
 def evaluate(model: Any = None, bench: Any = None, *, name: str | None = None,
              model_options: Mapping[str, Any] | None = None, config: EvalConfig | None = None,
-             **options: Any) -> Evaluation:
+             suite: Any = None, output: str | os.PathLike | None = None, **options: Any) -> Any:
     """Evaluate one reward model on one benchmark and return its :class:`Evaluation`.
 
     - ``model``: a reward spec (``"videoreward:DIR?template=vr.txt&fps=2"``), a ``RewardModel`` object, or a file of
@@ -492,7 +492,21 @@ def evaluate(model: Any = None, bench: Any = None, *, name: str | None = None,
       spec; giving one both ways with different values is an error).
     - ``options``: any field of :class:`EvalConfig` (``n_resamples``, ``level``, ``folds``, ``seed``, ``cache_dir``,
       ``batch_size``, ``skip_unreadable``, ...); ``config`` supplies them all at once.
+    - ``suite``: a suite name or YAML path instead of ``bench``: the model (or a list of models) is evaluated on
+      every benchmark of the suite by ``videobench.suites.run_suite`` (what ``videobench eval --suite`` runs), which
+      writes into ``output`` and returns its ``SuiteRun`` (joint table and per-benchmark results).
     """
+    if suite is not None:
+        from videobench.suites import run_suite
+
+        if bench is not None or config is not None or model_options:
+            raise TypeError("evaluate(suite=...) takes models, output and options; the suite names the benchmarks")
+        if output is None:
+            raise TypeError("evaluate(suite=...) needs output=FOLDER (the suite's results are written there)")
+        models = list(model) if isinstance(model, (list, tuple)) else [model]
+        return run_suite(models, suite, output, names=[name] * len(models) if name else None, **options)
+    if output is not None:
+        raise TypeError("output= goes with suite=; save one evaluation with Evaluation.save(folder)")
     unknown = sorted(set(options) - _CONFIG_FIELDS)
     if unknown:
         raise TypeError(f"evaluate() got unknown option(s) {unknown}; known: {', '.join(sorted(_CONFIG_FIELDS))}")

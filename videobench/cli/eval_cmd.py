@@ -115,6 +115,28 @@ def _print_mos_table(results: list, dims: list[str]) -> None:
     console.print(table)
 
 
+def _run_suite(suite: str, specs: list[str], output: Path, protocol: dict, *, report: bool, quiet: bool,
+               **scoring: object) -> None:
+    from rich.markdown import Markdown
+
+    from videobench.suites import load_suite, markdown, run_suite
+
+    check_output_dir(output)
+    if scoring.get("cache_dir") is not None and scoring.get("use_cache"):
+        check_output_dir(scoring["cache_dir"], "--cache-dir")  # type: ignore[arg-type]
+    loaded = load_suite(suite)
+    run = run_suite(specs, loaded, output, report=report, show_progress=not quiet,
+                    **{k: v for k, v in protocol.items() if v is not None}, **scoring)
+    if quiet:
+        return
+    console.print(Markdown(markdown(run.suite, run.table, list(next(iter(run.results.values()))))))
+    if run.reused:
+        console.print(f"Reused {len(run.reused)} result(s) already in {output}: "
+                      + ", ".join(f"{m} on {b}" for m, b in run.reused), markup=False, highlight=False)
+    console.print(f"Results written to {output.resolve()}: suite.json, suite.md, suite.html and one folder per "
+                  "benchmark", markup=False, highlight=False)
+
+
 @app.command("eval")
 def eval_command(
     bench: Optional[str] = typer.Option(
@@ -156,9 +178,13 @@ def eval_command(
     allow_absolute_paths: bool = typer.Option(
         False, "--allow-absolute-paths", help="Accept absolute video paths in the benchmark file.",
     ),
-    n_resamples: int = typer.Option(1000, "--n-resamples", min=0, help="Bootstrap resamples for CIs (0: no CIs)."),
-    level: float = typer.Option(0.95, "--level", min=0.5, max=0.999, help="Confidence level of the intervals."),
-    folds: int = typer.Option(5, "--folds", min=2, help="Folds (by prompt) for the cross-fitted accuracy with ties."),
+    n_resamples: Optional[int] = typer.Option(
+        None, "--n-resamples", min=0, help="Bootstrap resamples for CIs (0: no CIs; default 1000, or the suite's)."),
+    level: Optional[float] = typer.Option(
+        None, "--level", min=0.5, max=0.999, help="Confidence level of the intervals (default 0.95, or the suite's)."),
+    folds: Optional[int] = typer.Option(
+        None, "--folds", min=2,
+        help="Folds (by prompt) for the cross-fitted accuracy with ties (default 5, or the suite's)."),
     tie_threshold: Optional[float] = typer.Option(
         None, "--tie-threshold", min=0.0,
         help="Also report accuracy with ties at this fixed threshold (|margin| <= it is a predicted tie), with CIs, "
@@ -175,7 +201,15 @@ def eval_command(
         help="Text file of pair ids, one a line (# comments allowed): evaluate only those pairs; an id the benchmark "
              "lacks is an error. The ids' sha256 is recorded in each result's provenance.",
     ),
-    seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap, the folds and the random baseline."),
+    seed: Optional[int] = typer.Option(
+        None, "--seed", help="Seed of the bootstrap, the folds and the random baseline (default 0, or the suite's)."),
+    suite: Optional[str] = typer.Option(
+        None, "--suite",
+        help="Evaluate every --model on every benchmark of a suite (a built-in name: mini, public; or a suite YAML "
+             "file) under its protocol; writes <benchmark>/<model>.json per pair, and the joint table suite.json, "
+             "suite.md and suite.html into --output. Results already there from the same suite are reused. "
+             "--n-resamples, --level, --folds, --seed and --tie-threshold, when given, override the suite's.",
+    ),
     report: bool = typer.Option(True, "--report/--no-report", help="Write report.html (self-contained, opens offline)."),
     cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="Score cache folder for --model runs."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the score cache."),
@@ -204,6 +238,24 @@ def eval_command(
     with friendly_errors():
         score_files = [str(p) for p in scores or []]
         specs = list(model or [])
+        protocol = {"n_resamples": n_resamples, "level": level, "folds": folds, "seed": seed,
+                    "tie_threshold": tie_threshold}
+        if suite is not None:
+            given = [flag for flag, value in (("--bench", bench), ("--scores", score_files),
+                                              ("--random-baseline", random_baseline), ("--columns", columns),
+                                              ("--split", split), ("--subset", subset),
+                                              ("--dimension-map", dimension_map), ("--merge", merge))
+                     if value]
+            if given or bench_format != "auto" or num_shards > 1:
+                raise UserError(f"--suite sets the benchmarks and how they are read; drop {', '.join(given) or '--format/--num-shards'} "
+                                "(add random:0 as a --model for the chance baseline)")
+            if not specs:
+                raise UserError("--suite needs at least one --model SPEC")
+            _run_suite(suite, specs, output, protocol, report=report, quiet=quiet, cache_dir=cache_dir,
+                       use_cache=not no_cache, batch_size=batch_size, skip_unreadable=skip_unreadable)
+            return
+        n_resamples, level, folds, seed = (1000 if n_resamples is None else n_resamples, 0.95 if level is None else level,
+                                           5 if folds is None else folds, 0 if seed is None else seed)
         if bench is None and not score_files and not specs:
             plan = default_run()
             bench, score_files, specs = plan.bench, plan.scores, plan.models
