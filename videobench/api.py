@@ -402,8 +402,9 @@ def run_evaluation(config: EvalConfig, names: Sequence[str | None] | None = None
         info = _model_info(model, _spec_text(entry, model), entry.name, dims)
         ev = evaluate_videos(bench, table[["video", "prompt", *dims]], info, opts,
                              allow_missing=config.skip_unreadable, dimension_map=config.dimension_map)
-        if hasattr(model, "judge_provenance"):  # a generative judge: how many answers did not parse
-            ev.result.provenance["judge"] = _score_judge_counts(model, table, dims)
+        judge = model.judge_provenance() if hasattr(model, "judge_provenance") else None
+        if judge is not None:  # a generative judge: how many answers did not parse
+            ev.result.provenance["judge"] = _score_judge_counts(model, judge, table, dims)
         out.append(ev)
     return out
 
@@ -412,12 +413,13 @@ def _is_pairwise(model: Any) -> bool:
     return bool(getattr(model, "pairwise", False)) and hasattr(model, "judge_pairs")
 
 
-def _score_judge_counts(model: Any, table: "pd.DataFrame", dims: Sequence[str]) -> dict[str, Any]:
+def _score_judge_counts(model: Any, judge: dict[str, Any], table: "pd.DataFrame",
+                        dims: Sequence[str]) -> dict[str, Any]:
     """A scores-mode judge: per dimension, (video, prompt) items answered and how many answers gave no score (NaN:
     the items' pairs are excluded)."""
     answers = {d: {"answers": len(table), "unparseable": int(table[d].isna().sum()), "counted_as": "excluded"}
                for d in dims}
-    return {**model.judge_provenance(), "answers": answers, "unparseable_examples": list(model.unparsed_examples)}
+    return {**judge, "answers": answers, "unparseable_examples": list(model.unparsed_examples)}
 
 
 def _evaluate_pairwise(bench: "PairBenchmark", model: Any, spec: str, name: str | None, config: EvalConfig,

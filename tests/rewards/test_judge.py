@@ -233,6 +233,25 @@ def test_unparseable_answers_are_counted(tiny_vlms, bench, tmp_path, monkeypatch
     assert ev.result.provenance["judge"]["unparseable_examples"][0] == "overall: maybe"
 
 
+@pytest.mark.parametrize("send", ["frames", "file"])
+def test_a_served_pairwise_judge_evaluates_as_in_process(tiny_vlms, bench, tmp_path, monkeypatch, send):
+    from reward_test_helpers import serving
+
+    from videobench.video import content_hash
+
+    names = {content_hash(p): p.name for p in bench.parent.glob("v*.mp4")}
+    with serving(f"judge:{tiny_vlms['qwen2.5-vl']}?mode=pairwise&swap=true&{SMALL}") as server:
+        monkeypatch.setattr(server.model, "generate", lambda videos, prompts: [
+            truthful(names[a.content_hash], names[b.content_hash]) for a, b in videos])
+        client = load_reward_model(f"{server.url}?send={send}")
+        assert client.pairwise and client.swap and client.unparseable == "exclude"
+        ev = _evaluate(client, bench, tmp_path)
+    assert ev.pairs["margin_Overall"].tolist() == [1, 1, -1, -1]  # as the in-process judge above
+    judge = ev.result.provenance["judge"]
+    assert judge["mode"] == "pairwise" and judge["served_from"] == server.url and judge["orders"] == ["AB", "BA"]
+    assert judge["answers"]["Overall"]["position"]["consistency"] == 1.0
+
+
 def test_one_order_reads_the_first_video_as_a(tiny_vlms, bench, tmp_path, monkeypatch):
     judge = _scripted_judge(tiny_vlms, bench, monkeypatch, truthful)
     ev = _evaluate(judge, bench, tmp_path)

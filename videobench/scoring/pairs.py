@@ -113,7 +113,10 @@ def judge_benchmark_pairs(
 
         def clip(content_hash: str) -> Clip:
             if content_hash not in clips:
-                clips[content_hash] = io.load_clip(path_of[content_hash], judge.sampling, content_hash)
+                path = path_of[content_hash]
+                # a served judge sent file bytes or paths decodes on its side: no frames needed here
+                clips[content_hash] = io.load_clip(path, judge.sampling, content_hash) \
+                    if getattr(judge, "needs_frames", True) else Clip(str(path), content_hash)
                 if len(clips) > 4 * batch_size:
                     clips.popitem(last=False)
             clips.move_to_end(content_hash)
