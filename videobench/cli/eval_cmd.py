@@ -82,6 +82,22 @@ def _print_table(runs: list["Evaluation"]) -> None:
     console.print(table)
 
 
+def judge_summary(name: str, judge: dict) -> str:
+    """One line on a generative judge's answers: how many did not parse and what they counted as; with both orders
+    asked, its position bias."""
+    answers = judge.get("answers") or {}
+    counts = ", ".join(f"{d} {a['unparseable']}/{a['answers']}" for d, a in answers.items())
+    counted = next((a.get("counted_as") for a in answers.values()), "excluded")
+    text = f"{name} ({judge.get('mode')} judge): unparseable answers {counts} ({counted})"
+    for d, a in answers.items():
+        pos = a.get("position")
+        if pos and pos.get("pairs_with_both_orders"):
+            share = {k: "n/a" if pos[k] is None else f"{pos[k]:.2f}" for k in ("consistency", "first_shown_preferred")}
+            text += (f"; {d} position: same verdict both orders {share['consistency']}, first shown preferred "
+                     f"{share['first_shown_preferred']} ({pos['pairs_with_both_orders']} pairs)")
+    return text
+
+
 def _print_mos_table(results: list, dims: list[str]) -> None:
     from rich.table import Table
     from rich.text import Text
@@ -295,6 +311,10 @@ def eval_command(
         written = save_evaluations(runs, output, report=report)
         if not quiet:
             _print_table(runs)
+            for run in runs:
+                if run.result.provenance.get("judge"):
+                    console.print(judge_summary(run.name, run.result.provenance["judge"]), markup=False,
+                                  highlight=False)
             excluded = runs[0].result.provenance.get("benchmark_excluded")
             if excluded:
                 console.print(f"Excluded on purpose: {excluded}", markup=False, highlight=False)
