@@ -225,6 +225,11 @@ def run_suite(models: Sequence[Any], suite: str | os.PathLike | Suite, output: s
     bad = sorted(set(options) & {"bench", "models", "dimension_map", "subset", "format", "split", "columns"})
     if bad:
         raise SuiteError(f"{suite.source}: {bad} are set per benchmark by the suite, not for the whole run")
+    defaults = {"random_baseline": False, "num_shards": 1, "shard_index": 0, "shard_dir": None, "merge": None}
+    bad = sorted(k for k, default in defaults.items() if options.get(k, default) not in (None, default))
+    if bad:
+        raise SuiteError(f"a suite run takes models only ({bad} do not apply; add random:0 as a model for the "
+                         "chance baseline)")
     protocol = {k: v for k, v in suite.protocol.items() if k in PROTOCOL_KEYS}
     protocol.update({k: v for k, v in options.items() if k in PROTOCOL_KEYS and v is not None})
     rest = {k: v for k, v in options.items() if k not in PROTOCOL_KEYS}

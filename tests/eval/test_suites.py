@@ -177,6 +177,8 @@ def test_suite_files_are_checked(tmp_path: Path) -> None:
         load_suite(path)
     with pytest.raises(SuiteError, match="not a built-in suite"):
         load_suite("no-such-suite")
+    with pytest.raises(SuiteError, match=r"\['random_baseline'\] do not apply"):
+        run_suite(["random:0"], "mini", tmp_path / "o", random_baseline=True)  # refused before anything runs
     from typer.testing import CliRunner
 
     from videobench.cli import _register, app

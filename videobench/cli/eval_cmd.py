@@ -231,10 +231,12 @@ def eval_command(
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors; no progress bars."),
 ) -> None:
-    """Evaluate reward models against pairwise preference labels, per dimension, with and without ties.
+    """Evaluate reward models against human labels: pairwise preferences (accuracy per dimension, with and without
+    ties) or mean opinion scores of single videos (SRCC, PLCC, KRCC), or a whole --suite of benchmarks.
 
-    Accuracy comes with prompt-clustered bootstrap CIs. Writes <model>.json, <model>.pairs.parquet,
-    <model>.videos.parquet and report.html into --output."""
+    Every number comes with a prompt-clustered bootstrap CI. Writes <model>.json, <model>.pairs.parquet (pairwise
+    benchmarks), <model>.videos.parquet and report.html into --output; with --suite, one folder of these per benchmark
+    and the joint table suite.json, suite.md and suite.html."""
     with friendly_errors():
         score_files = [str(p) for p in scores or []]
         specs = list(model or [])
