@@ -144,6 +144,19 @@ def test_scores_come_from_the_decoded_answer(tiny_vlms, clips, monkeypatch):
     assert judge.unparsed_examples == ["visual quality: 1\nmotion quality: 3.5"]
 
 
+def test_a_users_template_and_pattern(tiny_vlms, clips, tmp_path, monkeypatch):
+    (tmp_path / "mine.txt").write_text("Grade the clip for: {prompt}\nReply as [[quality=N]] [[match=N]].")
+    judge = load_reward_model(f"judge:{tiny_vlms['qwen2-vl']}?{SMALL}&template={tmp_path / 'mine.txt'}"
+                              "&dimensions=VQ,TA&labels=quality,match"
+                              "&pattern=%5C%5B%5C%5B{label}%3D(?P<value>%5Cd)%5C%5D%5C%5D")
+    assert "Grade the clip for: a fox\nReply as [[quality=N]]" in judge.chat_text("a fox", [1])
+    monkeypatch.setattr(judge.model, "generate", _scripted_tokens(judge, ["[[match=2]] then [[quality=5]]",
+                                                                          "quality: 5\nmatch: 2"]))
+    out = judge.score(clips[:2], ["a", "b"])
+    _same(out["VQ"], [5, NAN])  # the second answer follows the default grammar, not this judge's pattern
+    _same(out["TA"], [2, NAN])
+
+
 def test_spec_options_are_checked(tiny_vlms):
     with pytest.raises(JudgeError, match="apply to pairwise judges"):
         load_reward_model(f"judge:{tiny_vlms['qwen2-vl']}?swap=true")

@@ -154,8 +154,9 @@ def eval_command(
     model: Optional[List[str]] = typer.Option(
         None, "--model", "-m",
         help="Reward model spec to score the videos with: PREFIX\\[:ARGUMENT]\\[@REVISION]\\[?key=value&...], e.g. "
-             "random:0 or 'videoreward:PATH_OR_HUB_ID?template=vr.txt&fps=2' (quote it: the shell splits at &). "
-             "Repeatable.",
+             "random:0, 'videoreward:PATH_OR_HUB_ID?template=vr.txt&fps=2', a generative judge "
+             "'judge:PATH_OR_HUB_ID?mode=scores|pairwise', or a served model http://HOST:PORT (quote it: the shell "
+             "splits at &). Repeatable.",
     ),
     random_baseline: bool = typer.Option(
         False, "--random-baseline", help="Also evaluate the seeded random baseline (N(0,1) per video).",
