@@ -4,8 +4,10 @@
     result = dpo(pipeline="path/to/wan", prompts=["a cat"], reward="pixel:brightness", max_steps=100)
     pipe.load_lora_weights(result.output_dir)
 
-``dpo`` / ``rwr`` / ``sft`` / ``grpo`` take an :class:`AlignConfig` or its fields as keywords (the same names as the YAML
-keys and the ``videobench align`` flags). Importing this package does not import torch; the submodules do.
+``train_reward_model(config)`` trains a VideoReward-style Qwen2-VL reward model from pairwise labels (see
+``videobench.align.reward_model_train``). ``dpo`` / ``rwr`` / ``sft`` / ``grpo`` take an :class:`AlignConfig` or its
+fields as keywords (the same names as the YAML keys and the ``videobench align`` flags). Importing this package does
+not import torch; the submodules do.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ if TYPE_CHECKING:
     from .config import AlignConfig
     from .trainer import AlignResult
 
-__all__ = ["AlignConfig", "AlignResult", "dpo", "grpo", "rwr", "sft", "train"]
+__all__ = ["AlignConfig", "AlignResult", "dpo", "grpo", "rwr", "sft", "train", "train_reward_model"]
 
 
 def _run(method: str, config: "AlignConfig | None", pipe: Any, dataset: Any, overrides: dict[str, Any]) -> "AlignResult":
@@ -62,4 +64,8 @@ def __getattr__(name: str) -> Any:
         from .trainer import train
 
         return train
+    if name == "train_reward_model":
+        from .reward_model_train import train_reward_model
+
+        return train_reward_model
     raise AttributeError(name)

@@ -263,8 +263,9 @@ def grpo_command(
 
 @align_app.command("settings")
 def settings_command(
-    command: str = typer.Argument("dpo", help="dpo, rwr, sft or grpo (the settings of videobench.align.AlignConfig) or "
-                                              "latent-rm (videobench.align.latent_rm_train.LatentRMConfig)."),
+    command: str = typer.Argument("dpo", help="dpo, rwr, sft or grpo (the settings of videobench.align.AlignConfig), "
+                                              "latent-rm (videobench.align.latent_rm_train.LatentRMConfig) or "
+                                              "reward-model (videobench.align.reward_model_train.RewardModelConfig)."),
 ) -> None:
     """Print every setting of COMMAND with its default, as YAML to paste into a --config file."""
     with friendly_errors():
@@ -276,8 +277,11 @@ def settings_command(
             from videobench.align.config import AlignConfig as config_class
         elif command == "latent-rm":
             from videobench.align.latent_rm_train import LatentRMConfig as config_class
+        elif command == "reward-model":
+            from videobench.align.reward_model_train import RewardModelConfig as config_class
         else:
-            raise UserError(f"unknown command {command!r}: settings exist for dpo, rwr, sft, grpo and latent-rm")
+            raise UserError(f"unknown command {command!r}: settings exist for dpo, rwr, sft, grpo, latent-rm and "
+                            "reward-model")
         values = {}
         for f in dataclasses.fields(config_class):
             if f.name == "method":  # set by the command itself (align dpo / rwr / sft)
@@ -368,3 +372,53 @@ def nrg_command(
         with tqdm(total=len(prompts) * len(seeds), desc="nrg", unit="video") as bar:
             items = sample_nrg(pipe, run, output_dir, progress=bar.update)["items"]
         console.print(f"nrg: {len(items)} video(s) written to {output_dir}", highlight=False)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the VideoReward-style reward model (videobench.align.reward_model_train)
+# ---------------------------------------------------------------------------------------------------------------
+@align_app.command("reward-model")
+def reward_model_command(
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML file of settings (the keys of "
+                                          "RewardModelConfig; `videobench align settings reward-model` lists them)."),
+    sets: list[str] = typer.Option([], "--set", "-s", help="Override any setting: --set key=value (repeatable; "
+                                   "values parsed as YAML)."),
+    base_model: Optional[str] = typer.Option(None, "--base-model", help="Qwen2-VL base: a folder or Hub id."),
+    benchmark: Optional[str] = typer.Option(None, "--benchmark", help="Labelled pairs: a benchmark name, file "
+                                            "(VideoAlign's training CSV, VideoGen-RewardBench CSV, ...), folder or "
+                                            "Hub id."),
+    output_dir: Optional[str] = typer.Option(None, "--output-dir", "-o", help="Where the model (VideoAlign's layout: "
+                                             "model_config.json, prompt_template.txt, checkpoint-N/; what "
+                                             "videoreward:DIR loads), logs, split, checkpoints and frame cache go."),
+    max_steps: Optional[int] = _STEPS,
+    lr: Optional[float] = _LR,
+    resume_from: Optional[str] = _RESUME,
+    eval_bench: Optional[str] = typer.Option(None, "--eval-bench", help="After training, evaluate the model on this "
+                                             "benchmark (as videobench eval) and write the EvalResult into "
+                                             "OUTPUT_DIR/eval/."),
+) -> None:
+    """Train a VideoReward-style Qwen2-VL reward model (VQ/MQ/TA) from pairwise human labels."""
+    with friendly_errors():
+        values = load_settings(config, [], base_model=base_model, benchmark=benchmark, output_dir=output_dir,
+                               max_steps=max_steps, lr=lr, resume_from=resume_from, eval_bench=eval_bench)
+        if values.get("output_dir"):
+            check_output_dir(values["output_dir"], "--output-dir")
+        from videobench.align.config import ConfigError
+        from videobench.align.data import EmptyDataError
+        from videobench.align.reward_model_train import RewardModelConfig, parse_rm_set, train_reward_model
+        from videobench.data.benchmark import BenchmarkError
+        from videobench.rewards.videoreward_files import CheckpointError
+
+        try:
+            values.update(dict(parse_rm_set(item) for item in sets))
+            cfg = RewardModelConfig.from_dict(values)
+            check_output_dir(cfg.output_dir, "--output-dir")
+            result = train_reward_model(cfg)
+        except (ConfigError, TypeError, EmptyDataError, BenchmarkError, CheckpointError) as exc:
+            raise UserError(str(exc)) from None
+        acc = ", ".join(f"{d} {v['accuracy_without_ties']:.3f}" for d, v in result.eval.items()
+                        if isinstance(v, dict) and v.get("accuracy_without_ties") is not None)
+        console.print(f"reward-model: {result.steps} steps; validation accuracy w/o ties {acc or 'n/a'}; model "
+                      f"written to {result.output_dir} (use it as videoreward:{result.output_dir})", highlight=False)
+        if result.eval_result is not None:
+            console.print(f"evaluation on {cfg.eval_bench}: {result.eval_result}", highlight=False)
