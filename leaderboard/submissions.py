@@ -102,6 +102,8 @@ class SubmissionPolicy:
     max_per_window: int = 5
     window_days: float = 7.0
     allow_remote_code: bool = False
+    #: whether a spec may name a folder on this machine (a public form, the Space on a Hub store, must not)
+    allow_local_paths: bool = True
 
 
 def parse_spec(spec: str) -> list[Component]:
@@ -438,6 +440,10 @@ def submit(store: Store, spec: str, benchmark: str, *, kind: Kind = "reward_mode
     if kind == "reward_model":
         spec = canonical_reward_spec(spec, policy)
     check_adapters(kind, parse_spec(spec))
+    if not policy.allow_local_paths:
+        local = [c.target for c in parse_spec(spec) if is_local(c.target)]
+        if local:
+            raise SubmissionRefused(f"{local[0]!r}: this board takes Hub repos (org/name) only, not local paths")
     components, checks = [], [check_target(kind, benchmark)]
     for comp in parse_spec(spec):
         resolved, notes = check_component(comp, revision, policy, endpoint=endpoint, token=token, cache_dir=cache_dir)
@@ -454,3 +460,25 @@ def submit(store: Store, spec: str, benchmark: str, *, kind: Kind = "reward_mode
     store.ensure()
     store.update(admission_plan(req, policy), f"videobench: submit {mid}@{rev[:12]} for {benchmark}")
     return req
+
+
+def submit_request(store: Store, *, model: str | None = None, generator: str | None = None, bench: str | None = None,
+                   prompts: str | None = None, revision: str = "main", name: str | None = None,
+                   submitter: str | None = None, verified_user: str | None = None,
+                   policy: SubmissionPolicy | None = None, endpoint: str | None = None) -> Request:
+    """What ``videobench submit``, ``align --submit`` and the Space's submission tab all run: the form's rules
+    (exactly one of a reward model with its benchmark, or a generator with its prompt suite), the submitter's identity
+    (``identity.submitter_identity``), then every check of ``submit``."""
+    from videobench.leaderboard.identity import submitter_identity
+
+    model = (model or "").strip() or None
+    generator = (generator or "").strip() or None
+    if (model is None) == (generator is None):
+        raise SubmissionRefused("pass exactly one of --model (a reward model) or --generator")
+    target = (bench if model is not None else prompts) or ""
+    if not target.strip():
+        raise SubmissionRefused("--model needs --bench NAME" if model is not None else "--generator needs --prompts SUITE")
+    who = submitter_identity(store, (submitter or "").strip() or None, verified_user=verified_user)
+    return submit(store, model or generator or "", target.strip(), kind="reward_model" if model else "generator",
+                  revision=(revision or "").strip() or "main", model_id=(name or "").strip() or None, submitter=who,
+                  policy=policy, endpoint=endpoint)
