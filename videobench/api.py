@@ -66,6 +66,8 @@ class EvalConfig:
     seed: int = 0
     #: also report accuracy with ties at this fixed, hand-set threshold (|margin| <= it is a predicted tie)
     tie_threshold: float | None = None
+    #: benchmark dimension -> model dimension(s) ("PC=MQ,Overall=VQ+MQ" or a mapping; ``videobench.dimension_map``)
+    dimension_map: Any = None
 
     # -- scoring (models that run on the videos)
     #: score cache folder (default $VIDEOBENCH_CACHE or ~/.cache/videobench/scores); reused across runs
@@ -104,6 +106,12 @@ class EvalConfig:
         if self.tie_threshold is not None and not (
                 isinstance(self.tie_threshold, (int, float)) and 0 <= self.tie_threshold < float("inf")):
             raise EvalConfigError(f"tie_threshold must be a finite number >= 0, got {self.tie_threshold!r}")
+        from videobench.dimension_map import DimensionMapError, parse_dimension_map
+
+        try:
+            parse_dimension_map(self.dimension_map)
+        except DimensionMapError as exc:
+            raise EvalConfigError(str(exc)) from None
         if self.batch_size < 1 or self.num_workers < 0:
             raise EvalConfigError("batch_size must be >= 1 and num_workers >= 0")
         if self.num_shards < 1 or not 0 <= self.shard_index < self.num_shards:
@@ -137,7 +145,8 @@ class Evaluation:
     """One model on one benchmark: the result, the per-pair table and (for per-video scores) the per-video table."""
 
     result: "EvalResult"
-    pairs: "pd.DataFrame"
+    #: one row per pair (None for a MOS benchmark, whose per-item table is ``videos``)
+    pairs: "pd.DataFrame | None"
     videos: "pd.DataFrame | None" = None
 
     @property
@@ -235,7 +244,7 @@ def _load_benchmark(config: EvalConfig, need_videos: bool) -> "PairBenchmark":
 
     from videobench.data.registry import apply_subset
 
-    if isinstance(config.bench, PairBenchmark):
+    if isinstance(config.bench, PairBenchmark) or _is_mos(config.bench):
         bench = config.bench
     elif config.bench is None:
         raise EvalConfigError("no benchmark: give bench=NAME|PATH|HUB_ID (or a PairBenchmark)")
@@ -243,6 +252,8 @@ def _load_benchmark(config: EvalConfig, need_videos: bool) -> "PairBenchmark":
         bench = load_benchmark(config.bench, columns=config.columns, format=config.format, split=config.split,
                                dedupe=config.dedupe, allow_absolute=config.allow_absolute_paths,
                                need_videos=need_videos)
+    if config.subset is not None and _is_mos(bench):
+        raise EvalConfigError(f"subset: pair-id lists apply to pairwise benchmarks; {bench.name!r} rates single videos")
     return bench if config.subset is None else apply_subset(bench, config.subset)[0]
 
 
@@ -261,29 +272,60 @@ def _spec_text(entry: _Entry, model: Any) -> str:
 
 
 def _evaluate_table(bench: "PairBenchmark", model: Any, spec: str, name: str | None,
-                    opts: dict[str, Any]) -> Evaluation:
+                    opts: dict[str, Any], dimension_map: Any = None) -> Evaluation:
     """A precomputed-scores model: per pair or per video, straight from its table."""
     from videobench.evaluation import evaluate_pair_scores, evaluate_video_scores
     from videobench.scores_file import pair_scores_for, video_scores_for
 
     info = _model_info(model, spec, name, model.dimensions)
     if model.per_pair:
+        if _is_mos(bench):
+            raise EvalConfigError(f"{model.name}: per-pair scores cannot be evaluated against the MOS benchmark "
+                                  f"{bench.name!r} (it rates single videos: give per-video scores)")
         result, per_pair = evaluate_pair_scores(bench, pair_scores_for(model.table, bench), info, **opts)
         return Evaluation(result, per_pair, None)
     table = video_scores_for(model.table, bench)
     keep = ["video", "prompt", *model.dimensions]
-    result, per_pair, per_video = evaluate_video_scores(bench, table[keep], info, **opts)
+    return evaluate_videos(bench, table[keep], info, opts, dimension_map=dimension_map)
+
+
+def _is_mos(bench: Any) -> bool:
+    return getattr(bench, "kind", "pairs") == "mos"
+
+
+def evaluate_videos(bench: Any, table: "pd.DataFrame", info: Any, opts: dict[str, Any],
+                    allow_missing: bool = False, dimension_map: Any = None) -> Evaluation:
+    """Per-video scores against a benchmark of either kind: pairwise accuracy (``evaluate_video_scores``) or MOS
+    correlations (``evaluate_mos_scores``; its per-video table is the evaluation's ``videos``). ``dimension_map``
+    renames and combines the model's columns into the benchmark's dimensions first (``videobench.dimension_map``)."""
+    from videobench.dimension_map import apply_dimension_map, parse_dimension_map
+
+    mapping = parse_dimension_map(dimension_map)
+    if mapping:
+        table, dims, used = apply_dimension_map(table, info.dimensions, bench.dimensions, mapping)
+        if not dims:
+            raise EvalConfigError(f"{info.name}: the dimension map {dimension_map!r} maps none of its dimensions "
+                                  f"{list(info.dimensions)} onto benchmark {bench.name!r} {list(bench.dimensions)}")
+        info = dataclasses.replace(info, dimensions=dims)
+        opts = {**opts, "extra_provenance": {**(opts.get("extra_provenance") or {}), "dimension_map": used}}
+    if _is_mos(bench):
+        from videobench.mos_evaluation import evaluate_mos_scores
+
+        result, per_video = evaluate_mos_scores(bench, table, info, allow_missing=allow_missing, **opts)
+        return Evaluation(result, None, per_video)
+    from videobench.evaluation import evaluate_video_scores
+
+    result, per_pair, per_video = evaluate_video_scores(bench, table, info, allow_missing=allow_missing, **opts)
     return Evaluation(result, per_pair, per_video)
 
 
 def _random_baseline(bench: "PairBenchmark", seed: int, opts: dict[str, Any]) -> Evaluation:
-    from videobench.evaluation import evaluate_video_scores, random_video_scores
+    from videobench.evaluation import random_video_scores
     from videobench.results import ModelInfo
 
     info = ModelInfo(name="random", spec=f"random:{seed}", fingerprint=f"random:v1:seed={seed}",
                      dimensions=list(bench.dimensions), sampling={})
-    result, per_pair, per_video = evaluate_video_scores(bench, random_video_scores(bench, seed), info, **opts)
-    return Evaluation(result, per_pair, per_video)
+    return evaluate_videos(bench, random_video_scores(bench, seed), info, opts)
 
 
 def _load(entry: _Entry, bench: "PairBenchmark") -> Any:
@@ -332,7 +374,7 @@ def run_evaluation(config: EvalConfig, names: Sequence[str | None] | None = None
     table_entries = [e for e in entries if _is_table_model(e)]
     for entry in table_entries:
         model = _load(entry, bench)
-        out.append(_evaluate_table(bench, model, _table_spec(entry), entry.name, opts))
+        out.append(_evaluate_table(bench, model, _table_spec(entry), entry.name, opts, config.dimension_map))
     if config.random_baseline:
         out.append(_random_baseline(bench, config.seed, opts))
     if not engine:
@@ -346,17 +388,14 @@ def run_evaluation(config: EvalConfig, names: Sequence[str | None] | None = None
         tables = merge_shards(config.merge)
     else:
         tables = score_benchmark(bench, models, **_scoring(config))
-    from videobench.evaluation import evaluate_video_scores
-
     for entry, model in zip(engine, models):
         if model.name not in tables:
             raise EvalConfigError(f"the merged shards hold no scores of {model.name!r} (they have {sorted(tables)})")
         table = tables[model.name]
         dims = [d for d in model.dimensions if d in table.columns]
         info = _model_info(model, _spec_text(entry, model), entry.name, dims)
-        result, per_pair, per_video = evaluate_video_scores(
-            bench, table[["video", "prompt", *dims]], info, allow_missing=config.skip_unreadable, **opts)
-        out.append(Evaluation(result, per_pair, per_video))
+        out.append(evaluate_videos(bench, table[["video", "prompt", *dims]], info, opts,
+                                   allow_missing=config.skip_unreadable, dimension_map=config.dimension_map))
     return out
 
 

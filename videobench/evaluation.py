@@ -381,7 +381,7 @@ def parquet_bytes(frame: pd.DataFrame) -> bytes:
 
 def save_evaluation(
     result: EvalResult,
-    per_pair: pd.DataFrame,
+    per_pair: pd.DataFrame | None,
     directory: str | os.PathLike,
     stem: str,
     per_video: pd.DataFrame | None = None,
@@ -390,8 +390,10 @@ def save_evaluation(
     (``save_result_set``): a kill at any point leaves the old set, no JSON, or the new set, never a JSON beside tables
     of another run. The JSON names the tables relative to itself."""
     directory = Path(directory)
-    tables = {f"{stem}.pairs.parquet": per_pair}
-    result.per_pair_file = f"{stem}.pairs.parquet"
+    tables = {}
+    if per_pair is not None:  # None: a MOS benchmark's result, whose per-item table is the per-video one
+        tables[f"{stem}.pairs.parquet"] = per_pair
+        result.per_pair_file = f"{stem}.pairs.parquet"
     if per_video is not None:
         tables[f"{stem}.videos.parquet"] = per_video
         result.per_video_file = f"{stem}.videos.parquet"

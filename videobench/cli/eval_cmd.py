@@ -54,6 +54,9 @@ def _print_table(runs: list["Evaluation"]) -> None:
     results = [r.result for r in runs]
     dims = result_dimensions(results)
     bench = results[0].benchmark
+    if bench.kind == "mos":
+        _print_mos_table(results, dims)
+        return
     table = Table(title=Text(f"{bench.name}: pairwise accuracy vs the benchmark labels (± half-width of the 95% CI)"),
                   title_justify="left")
     table.add_column("model", no_wrap=True, overflow="fold", min_width=min(30, max(len(r.name) for r in runs)))
@@ -79,11 +82,29 @@ def _print_table(runs: list["Evaluation"]) -> None:
     console.print(table)
 
 
+def _print_mos_table(results: list, dims: list[str]) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    from videobench.report import MOS_REPORT_METRICS, mos_table_rows
+
+    table = Table(title=Text(f"{results[0].benchmark.name}: correlation with the mean opinion scores (± half-width "
+                             "of the 95% CI)"), title_justify="left")
+    table.add_column("model", no_wrap=True, overflow="fold")
+    for attr, _ in MOS_REPORT_METRICS:
+        for d in dims:
+            table.add_column(Text(f"{d} {attr.upper()}"), justify="right", no_wrap=True)
+    for row in mos_table_rows(results, dims):
+        table.add_row(*(Text(str(c)) for c in row))
+    console.print(table)
+
+
 @app.command("eval")
 def eval_command(
     bench: Optional[str] = typer.Option(
         None, "--bench", "-b",
-        help="Benchmark: a registered name (sanity, videogen-rewardbench), a CSV/JSONL/Parquet file, a datasets "
+        help="Benchmark: a registered name (sanity, videogen-rewardbench, genai-bench-video, mjbench-video, videophy2, "
+             "videophy2-pairs), a CSV/JSONL/Parquet/JSON/TXT file, a datasets "
              "folder, or a Hub dataset id owner/name or owner/name@revision. With no --bench, --scores or --model: "
              "classical + random on the built-in sanity benchmark.",
     ),
@@ -109,7 +130,8 @@ def eval_command(
     ),
     bench_format: str = typer.Option(
         "auto", "--format",
-        help="Benchmark file format: auto, videogen-rewardbench, videoalign, genai-bench or generic.",
+        help="Benchmark file format: auto, videogen-rewardbench, videoalign, genai-bench, mjbench-video or generic "
+             "(pairs); mos, t2vqa or videophy2 (single videos with mean opinion scores).",
     ),
     split: Optional[str] = typer.Option(None, "--split", help="Dataset split (datasets folders and Hub ids)."),
     dedupe: bool = typer.Option(
@@ -125,6 +147,12 @@ def eval_command(
         None, "--tie-threshold", min=0.0,
         help="Also report accuracy with ties at this fixed threshold (|margin| <= it is a predicted tie), with CIs, "
              "beside the calibrated and cross-fitted numbers; e.g. 0.25 reproduces VideoScore2's VideoReward numbers.",
+    ),
+    dimension_map: Optional[str] = typer.Option(
+        None, "--dimension-map",
+        help="Which model dimension scores which benchmark dimension: BENCH_DIM=MODEL_DIM[+MODEL_DIM...],... e.g. "
+             "PC=MQ,SA=TA,Overall=VQ+MQ (several are summed as z-scores, the paper's Overall rule). Recorded in each "
+             "result.",
     ),
     subset: Optional[Path] = typer.Option(
         None, "--subset",
@@ -192,7 +220,7 @@ def eval_command(
         config = EvalConfig(
             models=[Path(p) for p in score_files] + specs, bench=bench, random_baseline=random_baseline,
             columns=columns, format=bench_format, split=split, dedupe=dedupe, allow_absolute_paths=allow_absolute_paths,
-            subset=subset, n_resamples=n_resamples, level=level, folds=folds, tie_threshold=tie_threshold, seed=seed,
+            subset=subset, dimension_map=dimension_map, n_resamples=n_resamples, level=level, folds=folds, tie_threshold=tie_threshold, seed=seed,
             cache_dir=cache_dir, use_cache=not no_cache,
             batch_size=batch_size, skip_unreadable=skip_unreadable, show_progress=not quiet, num_shards=num_shards,
             shard_index=shard_index, shard_dir=shard_dir, merge=merge,

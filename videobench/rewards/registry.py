@@ -13,7 +13,7 @@ the spec written into a result reruns from any folder. ``@REVISION`` is split of
 winner would make the recorded spec lie about the run.
 
 Built in: ``videoreward:PATH_OR_HUB_ID[@REV]``, ``scores:FILE``, ``random[:SEED]``, ``classical[:ARG]``,
-``pixel:KIND``, ``python:module:attr``. Third-party packages add prefixes through the ``videobench.reward_models``
+``pixel:KIND``, ``python:module:attr``, ``http://HOST:PORT`` (a model served by ``videobench serve-reward``). Third-party packages add prefixes through the ``videobench.reward_models``
 entry point group (name = prefix, value = ``module:attr`` of a factory); code can call ``register_reward_model``.
 
 A factory is called as ``factory(ARGUMENT, **options)``, or ``factory(**options)`` when the spec has no argument, so a
@@ -125,6 +125,7 @@ _BUILTINS: dict[str, Factory] = {
     "classical": "videobench.rewards.classical:ClassicalReward",
     "pixel": "videobench.align.rewards:PixelReward",
     "python": _python,
+    "http": "videobench.rewards.served_client:http_reward",
 }
 _REGISTERED: dict[str, Factory] = {}
 
