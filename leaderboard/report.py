@@ -129,7 +129,7 @@ class Col:
 
     key: str
     label: str
-    kind: str  # pct (a rate in [0, 1], shown in %), logodds, p, int, tier, name, text, rev, stamp, status, plain
+    kind: str  # pct (a rate in [0, 1], shown in %), logodds, p, int, params, tier, name, text, rev, stamp, status, plain
     ci: tuple[str, str] | None = None
     groups: tuple[str, ...] = ()
 
@@ -144,6 +144,10 @@ def fmt_value(kind: str, value: Any) -> str:
         return f"{float(value):+.3f}"
     if kind == "p":
         return "<0.001" if float(value) < 0.001 else f"{float(value):.3f}"
+    if kind == "params":  # a parameter count: 1.5B, 220.0M, 12.3K
+        n = float(value)
+        return next((f"{n / size:.1f}{unit}" for unit, size in (("B", 1e9), ("M", 1e6), ("K", 1e3)) if n >= size),
+                    str(int(n)))
     if kind in ("int", "tier"):
         return str(int(value))
     if kind == "rev":
@@ -247,7 +251,7 @@ def csv_link(df: pd.DataFrame, filename: str, label: str = "download CSV") -> st
 
 
 #: Column groups switched off when the page opens (the table fits a screen; one click shows them).
-OFF_AT_START = ("details",)
+OFF_AT_START = ("info", "details")
 
 
 def visible_columns(cols: list[Col], off: set[str] | frozenset[str]) -> list[Col]:
@@ -291,10 +295,14 @@ def board_columns(rows: pd.DataFrame) -> tuple[list[Col], list[tuple[str, str]]]
             cols.append(Col(key, key, "pct", (f"{key} lo", f"{key} hi"), (group, _group_key(dim))))
     cols += [Col("avg w/o ties", "avg w/o ties", "pct", groups=("wo", "avg")),
              Col("avg w/ ties", "avg w/ ties", "pct", groups=("w", "avg")), Col("avg", "avg", "pct", groups=("avg",)),
-             Col("tier", "tier", "tier"), Col("revision", "revision", "rev", groups=("details",)),
+             Col("tier", "tier", "tier"),
+             Col("parameters", "params", "params", groups=("info",)), Col("license", "licence", "plain", groups=("info",)),
+             Col("base_model", "base model", "name", groups=("info",)),
+             Col("submitted_at", "submitted", "stamp", groups=("info",)),
+             Col("revision", "revision", "rev", groups=("details",)),
              Col("n_pairs", "pairs", "int", groups=("details",)), Col("timestamp", "evaluated", "stamp", groups=("details",))]
     groups = [("wo", "w/o ties"), ("w", "w/ ties"), *((_group_key(d), d) for d in dims), ("avg", "averages"),
-              ("ci", "\u00b1 CI"), ("details", "details")]
+              ("ci", "\u00b1 CI"), ("info", "model info"), ("details", "details")]
     return [c for c in cols if c.key in rows.columns], groups
 
 
