@@ -252,6 +252,9 @@ def make_app(store: Store | str, *, title: str = "videobench leaderboard", endpo
                             "under your Hub user, and the quota counts per user")
                 return file_from_form(target, k, sp, t, rev, nm, verified_user=profile.username, policy=policy,
                                       endpoint=endpoint)
+            # Gradio injects the signed-in user into a parameter *typed* gr.OAuthProfile; this module's annotations
+            # are strings (PEP 563) that it cannot resolve for a local import, so the type is given as an object.
+            submit_hub.__annotations__["profile"] = gr.OAuthProfile | None
             handler: Callable[..., str] = submit_hub
         else:
             def submit_local(k: str, sp: str, t: str, rev: str, nm: str, person: str) -> str:
