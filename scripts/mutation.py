@@ -8,8 +8,9 @@ and a pyproject.toml whose ``[tool.mutmut]`` is the shared one plus the target's
 results there, so a second run only re-checks what changed.
 
 Targets live in pyproject.toml under ``[tool.videobench.mutation.<name>]``: ``mutate`` (globs over the import
-layout) and ``tests`` (the test files that exercise them; mutmut then runs, per mutant, only those of them that
-reach the mutated function).
+layout), optionally ``functions`` (only these are mutated: ``func``, ``Class.method`` or ``Class``; the others are
+marked ``# pragma: no mutate block`` in the staged copy), and ``tests`` (the test files that exercise them; mutmut
+then runs, per mutant, only those of them that reach the mutated function).
 
     python scripts/mutation.py                       # every target, one after the other, then a summary
     python scripts/mutation.py align                 # one target
@@ -47,23 +48,22 @@ def load_config() -> tuple[dict, dict[str, dict]]:
     return tool.get("mutmut", {}), tool["videobench"]["mutation"]
 
 
-def _skip_functions(path: Path, names: list[str]) -> None:
-    """Mark the functions ``names`` (``func`` or ``Class.method``) of a staged file ``# pragma: no mutate block``."""
+def _keep_only(path: Path, keep: list[str]) -> None:
+    """Mark every function of a staged file but ``keep`` (``func``, ``Class.method`` or ``Class``) as not to mutate."""
     source = path.read_text("utf-8")
     lines = source.splitlines(keepends=True)
-    headers = []
-    for cls in [None, *[n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.ClassDef)]]:
-        body = ast.parse(source).body if cls is None else cls.body
+    tree = ast.parse(source)
+    scopes = [(None, tree.body)] + [(c.name, c.body) for c in tree.body if isinstance(c, ast.ClassDef)]
+    for cls, body in scopes:
         for fn in body:
-            if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and (
-                fn.name in names or (cls is not None and f"{cls.name}.{fn.name}" in names)
-            ):
-                end = fn.body[0].lineno - 2  # the header's last line (0-based) ends with the colon
-                while not lines[end].split("#")[0].rstrip().endswith(":"):
-                    end -= 1
-                headers.append(end)
-    for end in headers:
-        lines[end] = lines[end].rstrip("\n") + "  # pragma: no mutate block\n"
+            if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            if fn.name in keep if cls is None else (cls in keep or f"{cls}.{fn.name}" in keep):
+                continue
+            end = fn.body[0].lineno - 2  # back from the body to the header line that ends with the colon
+            while not lines[end].split("#")[0].rstrip().endswith(":"):
+                end -= 1
+            lines[end] = lines[end].rstrip("\n") + "  # pragma: no mutate block\n"
     stat = path.stat()
     path.write_text("".join(lines), "utf-8")
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # the staged copy still reads as unchanged source
@@ -89,11 +89,10 @@ def stage(name: str, target: dict, shared: dict) -> Path:
     for src, dst in LAYOUT.items():
         shutil.copytree(ROOT / src, root / dst, dirs_exist_ok=True, ignore=ignore, copy_function=shutil.copy2)
     shutil.copytree(ROOT / "tests", root / "tests", dirs_exist_ok=True, ignore=ignore, copy_function=shutil.copy2)
-    skip = target.get("skip_functions", [])
-    if skip:
+    if "functions" in target:
         for path in root.glob("videobench/**/*.py"):
             if any(fnmatch.fnmatch(str(path.relative_to(root)), pattern) for pattern in target["mutate"]):
-                _skip_functions(path, skip)
+                _keep_only(path, target["functions"])
     pytest_options = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["tool"]["pytest"]["ini_options"]
     settings = dict(shared) | {
         "source_paths": ["videobench"],
