@@ -125,6 +125,7 @@ class _Submission:
         return LeaderboardError, HfHubHTTPError  # the board's checks; auth, permissions, missing repos on the Hub
 
     def check(self) -> None:
+        from videobench.leaderboard.identity import submitter_identity
         from videobench.leaderboard.layout import check_benchmark, split_model_id
         from videobench.leaderboard.store import open_store
 
@@ -134,21 +135,23 @@ class _Submission:
             check_benchmark(self.prompts)
             if self.name:
                 split_model_id(self.name)
-            open_store(self.store, endpoint=self.endpoint).ensure()  # exists (or is created) and is writable
+            store = open_store(self.store, endpoint=self.endpoint)
+            store.ensure()  # exists (or is created) and is writable
+            submitter_identity(store)  # a Hub store needs a token whose user the request is filed under
         except self._refusals() as exc:
             raise UserError(f"--submit: {exc}") from None
 
     def file(self, cfg: Any, result: Any) -> None:
         from videobench.leaderboard.store import open_store
-        from videobench.leaderboard.submissions import submit
+        from videobench.leaderboard.submissions import submit_request
         from videobench.scoring.distributed import current_process
 
         if not current_process().is_main:
             return
         spec = lora_generator_spec(cfg.pipeline, result.family, result.output_dir)
         try:
-            req = submit(open_store(self.store, endpoint=self.endpoint), spec, str(self.prompts), kind="generator",
-                         model_id=self.name, submitter=os.environ.get("USER") or "anonymous", endpoint=self.endpoint)
+            req = submit_request(open_store(self.store, endpoint=self.endpoint), generator=spec,
+                                 prompts=str(self.prompts), name=self.name, endpoint=self.endpoint)
         except self._refusals() as exc:
             raise UserError(f"the LoRA is saved in {result.output_dir}, but the submission was refused: {exc}\n"
                             f"file it later with: videobench submit --generator '{spec}' --prompts {self.prompts} "
