@@ -384,19 +384,67 @@ def run_evaluation(config: EvalConfig, names: Sequence[str | None] | None = None
         # Pre-flight before any model weights load: every video exists and its header decodes.
         check_benchmark(bench, num_workers=config.num_workers, skip_unreadable=config.skip_unreadable)
     models = [_load(e, bench) for e in engine]
+    scorers = [m for m in models if not _is_pairwise(m)]
     if config.merge is not None:
+        if len(scorers) < len(models):
+            raise EvalConfigError("a pairwise judge is not sharded: evaluate it without --merge")
         tables = merge_shards(config.merge)
     else:
-        tables = score_benchmark(bench, models, **_scoring(config))
+        tables = score_benchmark(bench, scorers, **_scoring(config)) if scorers else {}
     for entry, model in zip(engine, models):
+        if _is_pairwise(model):
+            out.append(_evaluate_pairwise(bench, model, _spec_text(entry, model), entry.name, config, opts))
+            continue
         if model.name not in tables:
             raise EvalConfigError(f"the merged shards hold no scores of {model.name!r} (they have {sorted(tables)})")
         table = tables[model.name]
         dims = [d for d in model.dimensions if d in table.columns]
         info = _model_info(model, _spec_text(entry, model), entry.name, dims)
-        out.append(evaluate_videos(bench, table[["video", "prompt", *dims]], info, opts,
-                                   allow_missing=config.skip_unreadable, dimension_map=config.dimension_map))
+        ev = evaluate_videos(bench, table[["video", "prompt", *dims]], info, opts,
+                             allow_missing=config.skip_unreadable, dimension_map=config.dimension_map)
+        judge = model.judge_provenance() if hasattr(model, "judge_provenance") else None
+        if judge is not None:  # a generative judge: how many answers did not parse
+            ev.result.provenance["judge"] = _score_judge_counts(model, judge, table, dims)
+        out.append(ev)
     return out
+
+
+def _is_pairwise(model: Any) -> bool:
+    return bool(getattr(model, "pairwise", False)) and hasattr(model, "judge_pairs")
+
+
+def _score_judge_counts(model: Any, judge: dict[str, Any], table: "pd.DataFrame",
+                        dims: Sequence[str]) -> dict[str, Any]:
+    """A scores-mode judge: per dimension, (video, prompt) items answered and how many answers gave no score (NaN:
+    the items' pairs are excluded)."""
+    answers = {d: {"answers": len(table), "unparseable": int(table[d].isna().sum()), "counted_as": "excluded"}
+               for d in dims}
+    return {**judge, "answers": answers, "unparseable_examples": list(model.unparsed_examples)}
+
+
+def _evaluate_pairwise(bench: "PairBenchmark", model: Any, spec: str, name: str | None, config: EvalConfig,
+                       opts: dict[str, Any]) -> Evaluation:
+    """A pairwise judge: verdicts per pair (both orders with its ``swap``), then the metrics every model gets."""
+    import numpy as np
+
+    from videobench.evaluation import evaluate_verdicts
+    from videobench.scoring.pairs import judge_benchmark_pairs
+
+    if _is_mos(bench) or config.dimension_map:
+        raise EvalConfigError(f"{model.name}: a pairwise judge needs a benchmark of pairs, and its verdicts are not "
+                              "remapped (--dimension-map): use mode=scores, or name its dimensions= as the benchmark's")
+    got = judge_benchmark_pairs(bench, model, orders=("AB", "BA") if getattr(model, "swap", False) else ("AB",),
+                                cache_dir=config.cache_dir, use_cache=config.use_cache, batch_size=config.batch_size,
+                                num_workers=config.num_workers, skip_unreadable=config.skip_unreadable,
+                                show_progress=config.show_progress)
+    dims = [d for d in model.dimensions if d in bench.dimensions]
+    info = _model_info(model, spec, name, dims)
+    unreadable = bench.pairs["pair_id"].astype(str).isin(got.excluded_pair_ids).to_numpy()
+    judge = {**model.judge_provenance(), "questions": got.n_questions, "asked": got.n_asked, "cached": got.n_cached,
+             "unparseable_examples": list(model.unparsed_examples)}
+    result, per_pair = evaluate_verdicts(bench, got.verdicts, info, unparseable=model.unparseable,
+                                         unreadable=np.asarray(unreadable), judge=judge, **opts)
+    return Evaluation(result, per_pair, None)
 
 
 def _table_spec(entry: _Entry) -> str:
@@ -415,6 +463,9 @@ def score_shard(config: EvalConfig) -> Path:
     from videobench.scoring import check_benchmark, score_benchmark
 
     entries = [e for e in _entries(config) if not _is_table_model(e)]
+    if any(e.spec is not None and e.spec.prefix == "judge" and e.spec.options.get("mode") == "pairwise"
+           for e in entries):
+        raise EvalConfigError("a pairwise judge is not sharded (its answers are per pair): run it without --num-shards")
     if not entries or config.shard_dir is None:
         raise EvalConfigError("a sharded run (num_shards > 1) scores reward models (not score files) into "
                               "shard_dir; evaluate afterwards with merge=SHARD_DIR")
@@ -431,7 +482,7 @@ _CONFIG_FIELDS = frozenset(f.name for f in fields(EvalConfig)) - {"models", "ben
 
 def evaluate(model: Any = None, bench: Any = None, *, name: str | None = None,
              model_options: Mapping[str, Any] | None = None, config: EvalConfig | None = None,
-             **options: Any) -> Evaluation:
+             suite: Any = None, output: str | os.PathLike | None = None, **options: Any) -> Any:
     """Evaluate one reward model on one benchmark and return its :class:`Evaluation`.
 
     - ``model``: a reward spec (``"videoreward:DIR?template=vr.txt&fps=2"``), a ``RewardModel`` object, or a file of
@@ -443,7 +494,21 @@ def evaluate(model: Any = None, bench: Any = None, *, name: str | None = None,
       spec; giving one both ways with different values is an error).
     - ``options``: any field of :class:`EvalConfig` (``n_resamples``, ``level``, ``folds``, ``seed``, ``cache_dir``,
       ``batch_size``, ``skip_unreadable``, ...); ``config`` supplies them all at once.
+    - ``suite``: a suite name or YAML path instead of ``bench``: the model (or a list of models) is evaluated on
+      every benchmark of the suite by ``videobench.suites.run_suite`` (what ``videobench eval --suite`` runs), which
+      writes into ``output`` and returns its ``SuiteRun`` (joint table and per-benchmark results).
     """
+    if suite is not None:
+        from videobench.suites import run_suite
+
+        if bench is not None or config is not None or model_options:
+            raise TypeError("evaluate(suite=...) takes models, output and options; the suite names the benchmarks")
+        if output is None:
+            raise TypeError("evaluate(suite=...) needs output=FOLDER (the suite's results are written there)")
+        models = list(model) if isinstance(model, (list, tuple)) else [model]
+        return run_suite(models, suite, output, names=[name] * len(models) if name else None, **options)
+    if output is not None:
+        raise TypeError("output= goes with suite=; save one evaluation with Evaluation.save(folder)")
     unknown = sorted(set(options) - _CONFIG_FIELDS)
     if unknown:
         raise TypeError(f"evaluate() got unknown option(s) {unknown}; known: {', '.join(sorted(_CONFIG_FIELDS))}")

@@ -4,25 +4,20 @@ errors (CSP violations included), names stay text. Skipped when Debian's chromiu
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-from leaderboard_helpers import add
+from leaderboard_helpers import add, chromium
 
 from videobench.leaderboard.build import publish
 from videobench.leaderboard.synthetic import compare_result
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.needs_chromium  # skipped without chromium; a failure under make test
 
 
 def _chromium(tmp_path: Path, page: Path, *args: str) -> subprocess.CompletedProcess:
-    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-           "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0",
-           "--virtual-time-budget=4000", "--window-size=1200,1600", *args, page.as_uri()]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    return chromium(tmp_path, page.as_uri(), *args)
 
 
 def _console_errors(stderr: str) -> list[str]:

@@ -8,15 +8,13 @@ import json
 import os
 import subprocess
 import sys
-import threading
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from clip_benches import pair_row, write_bench, write_clips
-from reward_test_helpers import TINY_OPTIONS
+from reward_test_helpers import TINY_OPTIONS, serving
 from typer.testing import CliRunner
 
 from videobench.cli import _register, app
@@ -30,23 +28,10 @@ from videobench.rewards.served_protocol import (
     encode_frames,
     encode_scores,
 )
-from videobench.rewards.served_server import make_server
 from videobench.scoring.store import ScoreStore
 
 _register()
 runner = CliRunner()
-
-
-@contextmanager
-def serving(spec: str, port: int = 0, **options):
-    server = make_server(spec, "127.0.0.1", port, **options)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _spec(tiny_lora: Path) -> str:

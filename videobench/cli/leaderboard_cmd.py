@@ -63,27 +63,21 @@ def submit_cmd(
     prompts: Optional[str] = typer.Option(None, "--prompts", help="Prompt suite for a generator."),
     store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
     name: Optional[str] = typer.Option(None, "--name", help="Board id org/name (default: the last component's repo)."),
-    submitter: Optional[str] = typer.Option(None, "--submitter", help="Who submits (default: Hub user or $USER)."),
+    submitter: Optional[str] = typer.Option(None, "--submitter", help="Who submits, for a local store (unchecked; "
+                                             "default $USER). On a Hub store the submitter is the Hub user of your "
+                                             "token (whoami); a different name is refused."),
     max_per_window: int = typer.Option(5, "--quota", help="Submissions per submitter per window."),
     window_days: float = typer.Option(7.0, "--quota-days", help="Quota window in days."),
     allow_remote_code: bool = typer.Option(False, "--allow-remote-code", help="Accept configs asking for remote code."),
     endpoint: Optional[str] = typer.Option(None, "--endpoint", help=ENDPOINT_HELP),
 ) -> None:
     """File a request (status PENDING) after checking the weights and configs; no compute is spent here."""
-    from videobench.leaderboard.submissions import SubmissionPolicy, submit
+    from videobench.leaderboard.submissions import SubmissionPolicy, submit_request
 
     with _errors():
-        if (model is None) == (generator is None):
-            raise UserError("pass exactly one of --model (reward model) or --generator")
-        if model is not None and not bench:
-            raise UserError("--model needs --bench NAME")
-        if generator is not None and not prompts:
-            raise UserError("--generator needs --prompts SUITE")
-        who = submitter or os.environ.get("USER") or "anonymous"
-        req = submit(_store(store, endpoint, write=True), model or generator, bench or prompts,
-                     kind="reward_model" if model else "generator", revision=revision, model_id=name,
-                     submitter=who, endpoint=endpoint,
-                     policy=SubmissionPolicy(max_per_window, window_days, allow_remote_code))
+        req = submit_request(_store(store, endpoint, write=True), model=model, generator=generator, bench=bench,
+                             prompts=prompts, revision=revision, name=name, submitter=submitter, endpoint=endpoint,
+                             policy=SubmissionPolicy(max_per_window, window_days, allow_remote_code))
         console.print(f"request [bold]{req.id}[/] PENDING: {req.model_id}@{req.revision[:12]} on {req.benchmark}",
                       highlight=False, markup=True)
         for note in req.checks:
@@ -172,10 +166,36 @@ def build_cmd(
                       f"{built.tables.reused} reused)", highlight=False, markup=False)
 
 
+def _expand_suite_results(paths: list[Path], model_id: Optional[str]) -> list[tuple[Path, Optional[str]]]:
+    """Each --result as given, except a suite.json, which stands for the per-benchmark results it lists; those are
+    published under their file names (the models' names made file-safe: a spec such as random:0 is no board id)."""
+    import json
+
+    from videobench.suites import read_suite_result
+
+    out: list[tuple[Path, Optional[str]]] = []
+    for path in paths:
+        try:
+            kind = json.loads(path.read_bytes()).get("kind")
+        except (OSError, ValueError, AttributeError):
+            kind = None  # parse_result reports it with the file's name
+        if kind != "suite":
+            out.append((path, None))
+            continue
+        data, listed = read_suite_result(path)
+        if model_id is not None and len(data.get("models") or []) > 1:
+            raise UserError(f"{path}: --model-id names one model; this suite result holds {len(data['models'])} "
+                            "(each is published under its own name)")
+        out.extend((p, p.stem) for p in listed)
+    return out
+
+
 @leaderboard_app.command("publish")
 def publish_cmd(
     store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
-    result: list[Path] = typer.Option([], "--result", help="Result JSON to add (per-item Parquet beside it is added too)."),
+    result: list[Path] = typer.Option([], "--result", help="Result JSON to add (per-item Parquet beside it is added "
+                                      "too); a suite.json (videobench eval --suite) adds each per-benchmark result "
+                                      "it lists."),
     model_id: Optional[str] = typer.Option(None, "--model-id", help="Board id org/name for --result (default: its model name)."),
     model_card: bool = typer.Option(False, "--model-card", help="Also merge the results into the model repo's card "
                                     "(model-index + .eval_results/, with the benchmark as the dataset); needs a Hub "
@@ -200,9 +220,9 @@ def publish_cmd(
             raise UserError("--model-card needs a Hub store (the card links to the results dataset)")
         extra: dict = {}
         added = []
-        for path in result:
+        for path, suite_id in _expand_suite_results(result, model_id):
             res = parse_result(path.read_bytes(), source=str(path))
-            mid = model_id or (res.model.name if isinstance(res, EvalResult) else None)
+            mid = model_id or suite_id or (res.model.name if isinstance(res, EvalResult) else None)
             if mid is None:
                 raise UserError(f"{path}: pass --model-id for a comparison result")
             bench = res.benchmark.name if isinstance(res, EvalResult) else str(res.prompts.get("suite") or "prompts")
@@ -224,3 +244,31 @@ def publish_cmd(
             for mid, res in added:
                 update_model_card(mid, res, target.repo_id)
                 console.print(f"updated the model card of {mid}", highlight=False, markup=False)
+
+
+@leaderboard_app.command("space")
+def space_cmd(
+    store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP + " The Space reads this store."),
+    out: Path = typer.Option(Path("leaderboard-space"), "--out", help="Folder for the Space: app.py, "
+                             "requirements.txt and README.md (the Space metadata)."),
+    title: str = typer.Option("videobench leaderboard", "--title", help="Title of the Space and its page."),
+    requirement: Optional[str] = typer.Option(None, "--requirement", help="How the Space installs videobench "
+                                              "(default: videobench==<this version>; e.g. a git URL)."),
+    max_per_window: int = typer.Option(5, "--quota", help="Submissions per submitter per window, in the Space."),
+    window_days: float = typer.Option(7.0, "--quota-days", help="Quota window in days."),
+) -> None:
+    """Write a Hugging Face Space (Gradio) that shows the store's tables and queue and files submissions through the
+    checks of `videobench submit`. Nothing is uploaded: upload the folder as a Space (`hf upload --repo-type space
+    ORG/NAME OUT`), or run it here with `python OUT/app.py`."""
+    from videobench.leaderboard.space import write_space
+
+    with _errors():
+        target = store or os.environ.get("VIDEOBENCH_STORE")
+        if not target:
+            raise UserError("no store given: pass --store DIR_OR_REPO or set VIDEOBENCH_STORE")
+        check_output_dir(out, "--out")
+        for path in write_space(target, out, title=title, requirement=requirement, max_per_window=max_per_window,
+                                window_days=window_days):
+            console.print(f"wrote {path}", highlight=False, markup=False)
+        console.print(f"run it here: python {out / 'app.py'}; publish it: hf upload --repo-type space ORG/NAME {out}",
+                      highlight=False, markup=False)

@@ -77,27 +77,52 @@ class HttpReward:
         self.name = name or f"served:{info.get('name') or self.url}"
         # The engine decodes only when the frames travel; with file/path the server decodes them itself.
         self.needs_frames = bool(info.get("needs_frames")) and send == "frames"
+        # A served generative judge: eval reads its answers as it would in process (counts, pairs, both orders).
+        self.judge = info.get("judge") if isinstance(info.get("judge"), dict) else None
+        self.pairwise = bool(info.get("pairwise")) and self.judge is not None
+        self.swap = bool(self.judge and self.judge.get("orders") == ["AB", "BA"])
+        self.unparseable = str((self.judge or {}).get("unparseable") or "exclude")
+        self.unparsed_examples: list[str] = []  # they stay in the server's process
         self._fingerprint = "sha256:" + hashlib.sha256(
             json.dumps([PROTOCOL, self.served_fingerprint, send]).encode()).hexdigest()[:32]
 
     def fingerprint(self) -> str:
         return self._fingerprint
 
+    def judge_provenance(self) -> dict[str, Any] | None:
+        """A served judge's record of how its answers are read (None: not a generative judge)."""
+        return None if self.judge is None else {**self.judge, "served_from": self.url}
+
     def score(self, clips: Sequence[Clip], prompts: Sequence[str]) -> dict[str, np.ndarray]:
         if len(clips) != len(prompts):
             raise ValueError(f"got {len(clips)} clips but {len(prompts)} prompts")
-        items = []
-        for clip, prompt in zip(clips, prompts):
-            data = self._file_bytes(clip) if self.send == "file" else None
-            items.append(encode_item(clip, prompt, self.send, data))
+        if self.pairwise:
+            raise ServedRewardError(f"{self.name}: a pairwise judge gives no per-video score; it judges the pairs of "
+                                    "a benchmark (videobench eval)")
+        return self._post("/v1/score", [self._video(c) | {"prompt": p} for c, p in zip(clips, prompts)], "scores")
+
+    def judge_pairs(self, first: Sequence[Clip], second: Sequence[Clip], prompts: Sequence[str]) -> dict[str, np.ndarray]:
+        """A served pairwise judge's verdicts, relative to the first-shown video (see ``VLMJudge.judge_pairs``)."""
+        if not len(first) == len(second) == len(prompts):
+            raise ValueError(f"got {len(first)} first clips, {len(second)} second clips and {len(prompts)} prompts")
+        items = [{"prompt": p, "first": self._video(a), "second": self._video(b)}
+                 for a, b, p in zip(first, second, prompts)]
+        return self._post("/v1/judge_pairs", items, "verdicts")
+
+    def _video(self, clip: Clip) -> dict[str, Any]:
+        item = encode_item(clip, "", self.send, self._file_bytes(clip) if self.send == "file" else None)
+        del item["prompt"]
+        return item
+
+    def _post(self, path: str, items: list[dict[str, Any]], field: str) -> dict[str, np.ndarray]:
         body = json.dumps({"fingerprint": self.served_fingerprint, "items": items}).encode("utf-8")
-        answer = self._request("POST", "/v1/score", body, self.timeout, resume=True)
+        answer = self._request("POST", path, body, self.timeout, resume=True)
         if not isinstance(answer, dict) or answer.get("fingerprint") != self.served_fingerprint:
             raise ServedRewardError(f"{self.url}: answered with model fingerprint "
                                     f"{answer.get('fingerprint') if isinstance(answer, dict) else None}, loaded with "
                                     f"{self.served_fingerprint}: the server now serves another model")
         try:
-            return decode_scores(answer, self.dimensions, len(clips))
+            return decode_scores({"scores": answer.get(field)}, self.dimensions, len(items))
         except ProtocolError as exc:
             raise ServedRewardError(f"{self.url}: {exc}") from None
 

@@ -5,7 +5,8 @@ one writes the other reads by construction. Protocol ``videobench-reward/1``:
 
 ``GET /v1/info`` -> ``{"protocol", "spec", "name", "dimensions", "fingerprint", "sampling": {"fps", "num_frames",
 "max_pixels"}, "needs_frames", "accepts": ["frames", "file"(, "path")], "videobench_version", "versions"}``.
-``GET /v1/health`` -> ``{"status": "ok", "fingerprint"}``.
+``GET /v1/health`` -> ``{"status": "ok", "fingerprint"}``. A generative judge adds ``"judge"`` (its mode, grammar,
+orders, what unparseable answers count as) and, for a pairwise one, ``"pairwise": true``.
 
 ``POST /v1/score`` with ``{"fingerprint": F?, "items": [ITEM, ...]}``, one ITEM per (video, prompt)::
 
@@ -15,7 +16,11 @@ one writes the other reads by construction. Protocol ``videobench-reward/1``:
      | neither                                                               # send=path, or a model without frames
      "source_fps": F, "total_frames": N, "indices": [..]}
 
--> ``{"fingerprint": F, "scores": {dimension: [float | null, ...]}}`` (null = NaN: the model gave no score). A request
+-> ``{"fingerprint": F, "scores": {dimension: [float | null, ...]}}`` (null = NaN: the model gave no score).
+
+``POST /v1/judge_pairs`` (pairwise judges) with ``{"fingerprint": F?, "items": [{"prompt": TEXT, "first": VIDEO,
+"second": VIDEO}, ...]}``, VIDEO being an ITEM's video fields above (``content_hash``, ``path``, ``frames`` | ``file``,
+...) -> ``{"fingerprint": F, "verdicts": {dimension: [1 | -1 | 0 | null, ...]}}`` relative to the first-shown video. A request
 naming a fingerprint other than the server's is refused (409): scores of another model must never enter a cache under
 this one's key. Errors: ``{"error": TEXT}`` with 400 (a bad request), 409, 413 (too large) or 500 (the model failed).
 """
@@ -99,6 +104,22 @@ def parse_items(body: Any) -> list[dict[str, Any]]:
             raise ProtocolError(f"items[{k}].prompt must be text")
         if not isinstance(item.get("content_hash", ""), str) or not isinstance(item.get("path", ""), str):
             raise ProtocolError(f"items[{k}].content_hash and .path must be text")
+    return list(items)
+
+
+def parse_pair_items(body: Any) -> list[dict[str, Any]]:
+    """The items of a judge_pairs request: a prompt and the two videos, first-shown first."""
+    if not isinstance(body, Mapping) or not isinstance(body.get("items"), list):
+        raise ProtocolError("a judge_pairs request is a JSON object {\"items\": [...]}")
+    items = body["items"]
+    for k, item in enumerate(items):
+        if not isinstance(item, Mapping) or not isinstance(item.get("prompt"), str):
+            raise ProtocolError(f"items[{k}] needs a prompt (text)")
+        for side in ("first", "second"):
+            video = item.get(side)
+            if not isinstance(video, Mapping) or not isinstance(video.get("content_hash", ""), str) \
+                    or not isinstance(video.get("path", ""), str):
+                raise ProtocolError(f"items[{k}].{side} must be a video object with text content_hash and path")
     return list(items)
 
 

@@ -28,6 +28,7 @@ from videobench.rewards.served_protocol import (
     decode_frames,
     encode_scores,
     parse_items,
+    parse_pair_items,
 )
 
 logger = logging.getLogger(__name__)
@@ -75,6 +76,9 @@ class RewardServer(ThreadingHTTPServer):
             "accepts": ["frames", "file", "path"] if allow_paths else ["frames", "file"],
             "videobench_version": __version__, "versions": _versions(),
         }
+        if hasattr(model, "judge_provenance"):  # a generative judge: how its answers are read travels with it
+            self.info["judge"] = model.judge_provenance()
+            self.info["pairwise"] = bool(getattr(model, "pairwise", False))
         self.n_scored = 0
         super().__init__((host, port), _Handler)
 
@@ -85,34 +89,45 @@ class RewardServer(ThreadingHTTPServer):
 
     # ---- the work of one score request
 
-    def score_request(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        wanted = body.get("fingerprint")
+    def score_request(self, body: Mapping[str, Any], pairs: bool = False) -> dict[str, Any]:
+        """``POST /v1/score`` (``pairs=False``) or ``POST /v1/judge_pairs``."""
+        wanted = body.get("fingerprint") if isinstance(body, Mapping) else None
         if wanted is not None and wanted != self.info["fingerprint"]:
             raise _RequestError(HTTPStatus.CONFLICT, f"this server scores with model fingerprint "
                                 f"{self.info['fingerprint']}, the request expects {wanted}: the server was restarted "
                                 "with another model")
+        if pairs != bool(self.info.get("pairwise")):
+            what = "judges pairs: POST /v1/judge_pairs" if not pairs else "scores single videos: POST /v1/score"
+            raise _RequestError(HTTPStatus.BAD_REQUEST, f"{self.model.name} {what}")
         try:
-            items = parse_items(body)
+            items = parse_pair_items(body) if pairs else parse_items(body)
         except ProtocolError as exc:
             raise _RequestError(HTTPStatus.BAD_REQUEST, str(exc)) from None
         with tempfile.TemporaryDirectory(prefix="videobench-serve-") as scratch:
-            clips = [self._clip(item, k, Path(scratch)) for k, item in enumerate(items)]
             prompts = [str(item["prompt"]) for item in items]
+            if pairs:
+                firsts = [self._clip(item["first"], f"items[{k}].first", Path(scratch)) for k, item in enumerate(items)]
+                seconds = [self._clip(item["second"], f"items[{k}].second", Path(scratch))
+                           for k, item in enumerate(items)]
+            else:
+                clips = [self._clip(item, f"items[{k}]", Path(scratch)) for k, item in enumerate(items)]
             with self.lock:
-                raw = self.model.score(clips, prompts) if clips else {d: [] for d in self.model.dimensions}
-                self.n_scored += len(clips)
+                if not items:
+                    raw: Mapping[str, Any] = {d: [] for d in self.model.dimensions}
+                else:
+                    raw = self.model.judge_pairs(firsts, seconds, prompts) if pairs else self.model.score(clips, prompts)
+                self.n_scored += len(items)
         missing = [d for d in self.model.dimensions if d not in raw]
         if missing:
-            raise _RequestError(HTTPStatus.INTERNAL_SERVER_ERROR, f"{self.model.name}: score() gave no {missing}")
+            raise _RequestError(HTTPStatus.INTERNAL_SERVER_ERROR, f"{self.model.name}: gave no {missing}")
         try:
-            scores = encode_scores(raw, self.model.dimensions, len(clips))
+            values = encode_scores(raw, self.model.dimensions, len(items))
         except ProtocolError as exc:
             raise _RequestError(HTTPStatus.INTERNAL_SERVER_ERROR, f"{self.model.name}: {exc}") from None
-        return {"fingerprint": self.info["fingerprint"], "scores": scores}
+        return {"fingerprint": self.info["fingerprint"], "verdicts" if pairs else "scores": values}
 
-    def _clip(self, item: Mapping[str, Any], k: int, scratch: Path) -> Clip:
-        where = f"items[{k}]"
-        path, digest = str(item.get("path") or f"item-{k}"), str(item.get("content_hash") or "")
+    def _clip(self, item: Mapping[str, Any], where: str, scratch: Path) -> Clip:
+        path, digest = str(item.get("path") or where), str(item.get("content_hash") or "")
         meta = {"source_fps": item.get("source_fps"), "total_frames": item.get("total_frames")}
         try:
             if "frames" in item:
@@ -121,7 +136,7 @@ class RewardServer(ThreadingHTTPServer):
             if "file" in item:
                 import base64
 
-                local = scratch / f"{k}{Path(path).suffix or '.mp4'}"
+                local = scratch / f"{len(list(scratch.iterdir()))}{Path(path).suffix or '.mp4'}"
                 try:
                     local.write_bytes(base64.b64decode(str(item["file"]), validate=True))
                 except ValueError:
@@ -174,8 +189,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.NOT_FOUND, {"error": f"no such endpoint {self.path}: GET /v1/info, /v1/health"})
 
     def do_POST(self) -> None:  # noqa: N802
-        if self.path != "/v1/score":
-            self._send(HTTPStatus.NOT_FOUND, {"error": f"no such endpoint {self.path}: POST /v1/score"})
+        if self.path not in ("/v1/score", "/v1/judge_pairs"):
+            self._send(HTTPStatus.NOT_FOUND, {"error": f"no such endpoint {self.path}: POST /v1/score, "
+                                                       "/v1/judge_pairs"})
             return
         fault_point("serve:score")  # tests: the server dies with a request in flight
         try:
@@ -191,7 +207,7 @@ class _Handler(BaseHTTPRequestHandler):
                 body = json.loads(self.rfile.read(length))
             except (ValueError, UnicodeDecodeError) as exc:
                 raise _RequestError(HTTPStatus.BAD_REQUEST, f"the body is not JSON: {exc}") from None
-            payload = self.server.score_request(body)
+            payload = self.server.score_request(body, pairs=self.path == "/v1/judge_pairs")
         except _RequestError as exc:
             if exc.status >= 500:
                 logger.error("%s", exc)
