@@ -160,6 +160,5 @@ def test_resume_equals_an_uninterrupted_run(tiny_base: Path, tmp_path: Path) -> 
     assert resumed.norm == full.norm
     # the frame cache: the resumed run decoded nothing (every frame came from frame_cache_dir)
     assert json.loads((tmp_path / "cut" / "run.json").read_text())["videos_decoded"] == 0
-    # and a run with another seed differs, so the comparison above can fail
-    other = train_reward_model(dict(settings, output_dir=str(tmp_path / "other"), max_steps=4, seed=1))
-    assert other.log[-1]["loss"] != resumed.log[-1]["loss"]
+    # the weights compared moved from their start (LoRA B starts at 0), so the comparison above can fail
+    assert all(bool(a[k].abs().sum() > 0) for k in a if ".lora_B." in k)
