@@ -325,21 +325,23 @@ class VideoRewardModel:
         budget = self.pixel_budget(frames.shape[0])
         return video_inputs(frames, self.patch_spec, max_pixels=budget, min_pixels=self.min_pixels)
 
-    def batch_inputs(self, clips: Sequence[Clip], prompts: Sequence[str]) -> dict[str, torch.Tensor]:
-        videos = [self.clip_inputs(c) for c in clips]
-        texts = [self.chat_text(p, v.num_tokens) for p, v in zip(prompts, videos)]
+    def text_inputs(self, prompts: Sequence[str], num_video_tokens: Sequence[int]) -> dict[str, torch.Tensor]:
+        """Token ids (right-padded), attention mask and the reward tokens' positions of one batch."""
+        texts = [self.chat_text(p, n) for p, n in zip(prompts, num_video_tokens)]
         enc = self.tokenizer(texts, padding=True, padding_side="right", return_tensors="pt")
         ids = enc["input_ids"]
         positions = torch.stack([(ids == tid).int().argmax(dim=1) for tid in self.reward_token_ids], dim=1)
         counts = torch.stack([(ids == tid).sum(dim=1) for tid in self.reward_token_ids], dim=1)
         if not bool((counts == 1).all()):
             raise PromptError(f"{self.name}: each reward token must occur once per input, counts {counts.tolist()}")
+        return {"input_ids": ids, "attention_mask": enc["attention_mask"], "reward_positions": positions}
+
+    def batch_inputs(self, clips: Sequence[Clip], prompts: Sequence[str]) -> dict[str, torch.Tensor]:
+        videos = [self.clip_inputs(c) for c in clips]
         return {
-            "input_ids": ids,
-            "attention_mask": enc["attention_mask"],
+            **self.text_inputs(prompts, [v.num_tokens for v in videos]),
             "pixel_values_videos": torch.cat([v.pixel_values for v in videos]),
             "video_grid_thw": torch.tensor([v.grid_thw for v in videos], dtype=torch.long),
-            "reward_positions": positions,
         }
 
     @torch.inference_mode()
