@@ -238,13 +238,23 @@ def main() -> int:
     ap.add_argument("--size", choices=sorted(SIZES), default="small", help="checkpoint geometry (default small)")
     ap.add_argument("--prompts", type=int, default=8, help="prompts; two clips each (default 8: 16 clips)")
     ap.add_argument("--repeats", type=int, default=3, help="best of N for every timing, repeats interleaved")
+    ap.add_argument("--threads", type=int, default=0,
+                    help="torch/OpenMP threads on both sides (OMP_NUM_THREADS for every process; 0: torch's default)")
     args = ap.parse_args()
+    if args.threads:  # before torch is imported here; the subprocesses inherit it
+        os.environ["OMP_NUM_THREADS"] = str(args.threads)
 
     from videobench.rewards.registry import load_reward_model
 
     env = reference_env(args)
-    rows = Table("reference_scoring", "VideoReward scoring: videobench vs VideoAlign's own inference code",
-                 ["measured"], "python bench/reference_scoring.py --reference-python PY --reference-src SRC")
+    import torch
+
+    threads = torch.get_num_threads()
+    suffix = f" --threads {args.threads}" if args.threads else ""
+    rows = Table("reference_scoring" + (f"_threads{args.threads}" if args.threads else ""),
+                 "VideoReward scoring: videobench vs VideoAlign's own inference code"
+                 + (f", {args.threads} thread(s) on both sides" if args.threads else ""),
+                 ["measured"], "python bench/reference_scoring.py --reference-python PY --reference-src SRC" + suffix)
     with tempfile.TemporaryDirectory(prefix="videobench-refbench-") as tmp:
         work = Path(tmp)
         run = make_checkpoint(work / "ckpt", args.size)
@@ -265,7 +275,7 @@ def main() -> int:
             tokens.append(int(model.batch_inputs([clip], [prompt])["input_ids"].shape[1]))
         describe = (f"{n} real H.264 clips (2 s at 24 fps, {' and '.join(sorted(shapes))}) sampled at 2 fps: "
                     f"{min(tokens)}-{max(tokens)} tokens per clip; checkpoint {args.size!r} ({params / 1e6:.1f}M parameters, random weights, "
-                    "VideoAlign's full layout), float32, SDPA, batch 8")
+                    f"VideoAlign's full layout), float32, SDPA, batch 8, {threads} torch threads on both sides")
         our_warm(model, items[:BATCH])  # warm-up: first-call costs are not throughput
 
         best: dict[str, float] = {}

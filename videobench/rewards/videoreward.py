@@ -255,6 +255,8 @@ class VideoRewardModel:
         self.video_pad = tokenizer.convert_ids_to_tokens(video_id)
         self._special = [t for t in tokenizer.all_special_tokens if t] + list(self.reward_tokens) + [self.video_pad]
         check_template(template, self.reward_tokens, name)
+        # Models sharing a decode share prepared inputs only when everything that shapes them is equal.
+        self._inputs_key = ("videoreward-inputs", self.patch_spec, self.min_pixels, sampling.max_pixels)
         self.prompt_field = prompt_field(template, name)
         parts = dict(fingerprint_parts or {})
         parts.update(code=ADAPTER_VERSION, template=template, use_norm=use_norm, min_pixels=self.min_pixels,
@@ -319,11 +321,18 @@ class VideoRewardModel:
         return default_video_max_pixels(num_frames, self.min_pixels)
 
     def clip_inputs(self, clip: Clip) -> VideoInputs:
+        prepared = clip.meta.get(self._inputs_key)
+        if prepared is not None:
+            return prepared
         if clip.frames is None:
             raise ValueError(f"{clip.path}: VideoReward needs decoded frames (clip.frames is None)")
         frames = clip.frames if isinstance(clip.frames, torch.Tensor) else torch.as_tensor(clip.frames)
         budget = self.pixel_budget(frames.shape[0])
         return video_inputs(frames, self.patch_spec, max_pixels=budget, min_pixels=self.min_pixels)
+
+    def prepare(self, clip: Clip) -> None:
+        """Resize and patchify ahead (the engine calls this in its decoding threads); ``clip_inputs`` reuses it."""
+        clip.meta[self._inputs_key] = self.clip_inputs(clip)
 
     def text_inputs(self, prompts: Sequence[str], num_video_tokens: Sequence[int]) -> dict[str, torch.Tensor]:
         """Token ids (right-padded), attention mask and the reward tokens' positions of one batch."""
