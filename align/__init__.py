@@ -4,7 +4,8 @@
     result = dpo(pipeline="path/to/wan", prompts=["a cat"], reward="pixel:brightness", max_steps=100)
     pipe.load_lora_weights(result.output_dir)
 
-``dpo`` / ``rwr`` / ``sft`` take an :class:`AlignConfig` or its fields as keywords (the same names as the YAML
+``train_reward_model(config)`` trains a VideoReward-style Qwen2-VL reward model from pairwise labels (see
+``videobench.align.reward_model_train``). ``dpo`` / ``rwr`` / ``sft`` take an :class:`AlignConfig` or its fields as keywords (the same names as the YAML
 keys and the ``videobench align`` flags). Importing this package does not import torch; the submodules do.
 """
 
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
     from .config import AlignConfig
     from .trainer import AlignResult
 
-__all__ = ["AlignConfig", "AlignResult", "dpo", "rwr", "sft", "train"]
+__all__ = ["AlignConfig", "AlignResult", "dpo", "rwr", "sft", "train", "train_reward_model"]
 
 
 def _run(method: str, config: "AlignConfig | None", pipe: Any, dataset: Any, overrides: dict[str, Any]) -> "AlignResult":
@@ -56,4 +57,8 @@ def __getattr__(name: str) -> Any:
         from .trainer import train
 
         return train
+    if name == "train_reward_model":
+        from .reward_model_train import train_reward_model
+
+        return train_reward_model
     raise AttributeError(name)

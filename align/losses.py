@@ -22,6 +22,8 @@ __all__ = [
     "sft_loss",
     "bt_ties_log_probs",
     "bt_ties_loss",
+    "PREFERENCE_LOSSES",
+    "preference_loss",
 ]
 
 
@@ -184,3 +186,61 @@ def bt_ties_loss(
         return nll.mean()
     w = weights.to(nll.dtype)
     return (w * nll).sum() / w.sum().clamp_min(1e-12)
+
+
+#: Preference losses of the reward model (VideoAlign's ``loss_type``): Bradley–Terry with ties, Bradley–Terry
+#: (ties dropped), regression to mean opinion scores.
+PREFERENCE_LOSSES = ("btt", "bt", "reg")
+
+
+def preference_loss(
+    rewards_a: torch.Tensor,
+    rewards_b: torch.Tensor,
+    labels: torch.Tensor,
+    loss: str = "btt",
+    theta: float = 5.0,
+    mos_a: torch.Tensor | None = None,
+    mos_b: torch.Tensor | None = None,
+    mos_center: float = 3.0,
+) -> torch.Tensor:
+    """The reward model's loss on a batch of pairs, rewards and labels of shape (B, D), one column per dimension.
+
+    ``labels``: +1 (A better), −1 (B better), 0 (tie), NaN where the pair has no label on that dimension.
+
+    - ``btt``: −log P(label) under Rao–Kupper with ties (:func:`bt_ties_log_probs`, θ = ``theta``) on every labelled
+      entry. As θ → 1 the term of a decided entry tends to the ``bt`` term and a tie's term grows without bound
+      (log(θ² − 1) → −∞): without ties, use ``bt``.
+    - ``bt``: −log σ(±(r_A − r_B)) on decided entries only (ties and missing labels are masked).
+    - ``reg``: (r − (MOS − ``mos_center``))² for both videos of every entry with a MOS (``mos_a``/``mos_b``, NaN
+      where unknown); VideoAlign centres 1–5 scores at 3.
+
+    Masked entries count as zero and the sum is divided by the number of entries (B·D, or 2·B·D for ``reg``), as
+    VideoAlign's trainer averages ``loss * mask``: the same batch always gets the same scale, whatever its labels.
+    """
+    if rewards_a.shape != rewards_b.shape or labels.shape != rewards_a.shape or rewards_a.ndim != 2:
+        raise ValueError(f"rewards {tuple(rewards_a.shape)}, {tuple(rewards_b.shape)} and labels "
+                         f"{tuple(labels.shape)} must all be (B, D)")
+    if rewards_a.shape[0] == 0:
+        raise ValueError("empty batch")
+    ra, rb = rewards_a.float(), rewards_b.float()
+    lab = labels.to(ra.device, torch.float32)
+    known = ~torch.isnan(lab)
+    safe = torch.nan_to_num(lab)
+    if loss == "btt":
+        lp = bt_ties_log_probs(ra, rb, theta)
+        index = torch.where(safe > 0, 0, torch.where(safe < 0, 1, 2))
+        nll = -lp.gather(-1, index.unsqueeze(-1)).squeeze(-1)
+        return torch.where(known, nll, torch.zeros_like(nll)).sum() / nll.numel()
+    if loss == "bt":
+        decided = known & (safe != 0)
+        nll = -F.logsigmoid(torch.sign(safe) * (ra - rb))
+        return torch.where(decided, nll, torch.zeros_like(nll)).sum() / nll.numel()
+    if loss == "reg":
+        if mos_a is None or mos_b is None:
+            raise ValueError("loss='reg' needs mean opinion scores (mos_a, mos_b)")
+        rewards = torch.stack([ra, rb])
+        target = torch.stack([mos_a, mos_b]).to(ra.device, torch.float32) - mos_center
+        have = ~torch.isnan(target)
+        err = (rewards - torch.nan_to_num(target)) ** 2
+        return torch.where(have, err, torch.zeros_like(err)).sum() / err.numel()
+    raise ValueError(f"unknown preference loss {loss!r}; use one of {', '.join(PREFERENCE_LOSSES)}")

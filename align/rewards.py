@@ -17,7 +17,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import torch
 
-from videobench.rewards.base import Clip, Sampling
+from videobench.rewards.base import Clip, Sampling, check_per_video
 
 __all__ = ["PixelReward", "resolve_reward", "score_frames"]
 
@@ -74,7 +74,9 @@ def resolve_reward(spec: Any) -> Any:
     if isinstance(spec, str):
         from videobench.rewards.registry import load_reward_model
 
-        return load_reward_model(spec)
+        model = load_reward_model(spec)
+        check_per_video(model, "align")
+        return model
     if callable(spec) or hasattr(spec, "score"):
         return spec
     raise TypeError(f"a reward must be a spec string, a RewardModel or a callable, got {type(spec).__name__}")

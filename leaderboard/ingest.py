@@ -45,6 +45,13 @@ def _check_rate(value: Any, what: str, source: str) -> None:
         raise ResultFormatError(f"{source}: {what} = {value!r} is not a number in [0, 1]")
 
 
+def _check_correlation(value: Any, what: str, source: str) -> None:
+    if value is None:
+        return
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or abs(value) > 1:
+        raise ResultFormatError(f"{source}: {what} = {value!r} is not a correlation in [-1, 1]")
+
+
 def validate_result(result: Result, source: str) -> Result:
     try:
         if isinstance(result, EvalResult):
@@ -61,6 +68,14 @@ def validate_result(result: Result, source: str) -> Result:
                 _check_rate(d.human_tie_rate, f"{dim}.human_tie_rate", source)
                 if not isinstance(d.n_pairs, int) or d.n_pairs < 0:
                     raise ResultFormatError(f"{source}: {dim}.n_pairs must be a non-negative integer")
+            for dim, c in result.correlations.items():  # a MOS benchmark's result
+                _check_dimension(dim, source)
+                for key in ("srcc", "krcc", "plcc"):
+                    est = getattr(c, key)
+                    for part in ("value", "ci_low", "ci_high"):
+                        _check_correlation(getattr(est, part), f"{dim}.{key}.{part}", source)
+                if not isinstance(c.n_videos, int) or c.n_videos < 0:
+                    raise ResultFormatError(f"{source}: {dim}.n_videos must be a non-negative integer")
         elif isinstance(result, CompareResult):
             check_text(result.baseline, "baseline", source)
             for c in result.checkpoints:

@@ -66,6 +66,8 @@ class EvalConfig:
     seed: int = 0
     #: also report accuracy with ties at this fixed, hand-set threshold (|margin| <= it is a predicted tie)
     tie_threshold: float | None = None
+    #: benchmark dimension -> model dimension(s) ("PC=MQ,Overall=VQ+MQ" or a mapping; ``videobench.dimension_map``)
+    dimension_map: Any = None
 
     # -- scoring (models that run on the videos)
     #: score cache folder (default $VIDEOBENCH_CACHE or ~/.cache/videobench/scores); reused across runs
@@ -104,6 +106,12 @@ class EvalConfig:
         if self.tie_threshold is not None and not (
                 isinstance(self.tie_threshold, (int, float)) and 0 <= self.tie_threshold < float("inf")):
             raise EvalConfigError(f"tie_threshold must be a finite number >= 0, got {self.tie_threshold!r}")
+        from videobench.dimension_map import DimensionMapError, parse_dimension_map
+
+        try:
+            parse_dimension_map(self.dimension_map)
+        except DimensionMapError as exc:
+            raise EvalConfigError(str(exc)) from None
         if self.batch_size < 1 or self.num_workers < 0:
             raise EvalConfigError("batch_size must be >= 1 and num_workers >= 0")
         if self.num_shards < 1 or not 0 <= self.shard_index < self.num_shards:
@@ -137,7 +145,8 @@ class Evaluation:
     """One model on one benchmark: the result, the per-pair table and (for per-video scores) the per-video table."""
 
     result: "EvalResult"
-    pairs: "pd.DataFrame"
+    #: one row per pair (None for a MOS benchmark, whose per-item table is ``videos``)
+    pairs: "pd.DataFrame | None"
     videos: "pd.DataFrame | None" = None
 
     @property
@@ -235,7 +244,7 @@ def _load_benchmark(config: EvalConfig, need_videos: bool) -> "PairBenchmark":
 
     from videobench.data.registry import apply_subset
 
-    if isinstance(config.bench, PairBenchmark):
+    if isinstance(config.bench, PairBenchmark) or _is_mos(config.bench):
         bench = config.bench
     elif config.bench is None:
         raise EvalConfigError("no benchmark: give bench=NAME|PATH|HUB_ID (or a PairBenchmark)")
@@ -243,6 +252,8 @@ def _load_benchmark(config: EvalConfig, need_videos: bool) -> "PairBenchmark":
         bench = load_benchmark(config.bench, columns=config.columns, format=config.format, split=config.split,
                                dedupe=config.dedupe, allow_absolute=config.allow_absolute_paths,
                                need_videos=need_videos)
+    if config.subset is not None and _is_mos(bench):
+        raise EvalConfigError(f"subset: pair-id lists apply to pairwise benchmarks; {bench.name!r} rates single videos")
     return bench if config.subset is None else apply_subset(bench, config.subset)[0]
 
 
@@ -261,29 +272,60 @@ def _spec_text(entry: _Entry, model: Any) -> str:
 
 
 def _evaluate_table(bench: "PairBenchmark", model: Any, spec: str, name: str | None,
-                    opts: dict[str, Any]) -> Evaluation:
+                    opts: dict[str, Any], dimension_map: Any = None) -> Evaluation:
     """A precomputed-scores model: per pair or per video, straight from its table."""
     from videobench.evaluation import evaluate_pair_scores, evaluate_video_scores
     from videobench.scores_file import pair_scores_for, video_scores_for
 
     info = _model_info(model, spec, name, model.dimensions)
     if model.per_pair:
+        if _is_mos(bench):
+            raise EvalConfigError(f"{model.name}: per-pair scores cannot be evaluated against the MOS benchmark "
+                                  f"{bench.name!r} (it rates single videos: give per-video scores)")
         result, per_pair = evaluate_pair_scores(bench, pair_scores_for(model.table, bench), info, **opts)
         return Evaluation(result, per_pair, None)
     table = video_scores_for(model.table, bench)
     keep = ["video", "prompt", *model.dimensions]
-    result, per_pair, per_video = evaluate_video_scores(bench, table[keep], info, **opts)
+    return evaluate_videos(bench, table[keep], info, opts, dimension_map=dimension_map)
+
+
+def _is_mos(bench: Any) -> bool:
+    return getattr(bench, "kind", "pairs") == "mos"
+
+
+def evaluate_videos(bench: Any, table: "pd.DataFrame", info: Any, opts: dict[str, Any],
+                    allow_missing: bool = False, dimension_map: Any = None) -> Evaluation:
+    """Per-video scores against a benchmark of either kind: pairwise accuracy (``evaluate_video_scores``) or MOS
+    correlations (``evaluate_mos_scores``; its per-video table is the evaluation's ``videos``). ``dimension_map``
+    renames and combines the model's columns into the benchmark's dimensions first (``videobench.dimension_map``)."""
+    from videobench.dimension_map import apply_dimension_map, parse_dimension_map
+
+    mapping = parse_dimension_map(dimension_map)
+    if mapping:
+        table, dims, used = apply_dimension_map(table, info.dimensions, bench.dimensions, mapping)
+        if not dims:
+            raise EvalConfigError(f"{info.name}: the dimension map {dimension_map!r} maps none of its dimensions "
+                                  f"{list(info.dimensions)} onto benchmark {bench.name!r} {list(bench.dimensions)}")
+        info = dataclasses.replace(info, dimensions=dims)
+        opts = {**opts, "extra_provenance": {**(opts.get("extra_provenance") or {}), "dimension_map": used}}
+    if _is_mos(bench):
+        from videobench.mos_evaluation import evaluate_mos_scores
+
+        result, per_video = evaluate_mos_scores(bench, table, info, allow_missing=allow_missing, **opts)
+        return Evaluation(result, None, per_video)
+    from videobench.evaluation import evaluate_video_scores
+
+    result, per_pair, per_video = evaluate_video_scores(bench, table, info, allow_missing=allow_missing, **opts)
     return Evaluation(result, per_pair, per_video)
 
 
 def _random_baseline(bench: "PairBenchmark", seed: int, opts: dict[str, Any]) -> Evaluation:
-    from videobench.evaluation import evaluate_video_scores, random_video_scores
+    from videobench.evaluation import random_video_scores
     from videobench.results import ModelInfo
 
     info = ModelInfo(name="random", spec=f"random:{seed}", fingerprint=f"random:v1:seed={seed}",
                      dimensions=list(bench.dimensions), sampling={})
-    result, per_pair, per_video = evaluate_video_scores(bench, random_video_scores(bench, seed), info, **opts)
-    return Evaluation(result, per_pair, per_video)
+    return evaluate_videos(bench, random_video_scores(bench, seed), info, opts)
 
 
 def _load(entry: _Entry, bench: "PairBenchmark") -> Any:
@@ -332,7 +374,7 @@ def run_evaluation(config: EvalConfig, names: Sequence[str | None] | None = None
     table_entries = [e for e in entries if _is_table_model(e)]
     for entry in table_entries:
         model = _load(entry, bench)
-        out.append(_evaluate_table(bench, model, _table_spec(entry), entry.name, opts))
+        out.append(_evaluate_table(bench, model, _table_spec(entry), entry.name, opts, config.dimension_map))
     if config.random_baseline:
         out.append(_random_baseline(bench, config.seed, opts))
     if not engine:
@@ -342,22 +384,67 @@ def run_evaluation(config: EvalConfig, names: Sequence[str | None] | None = None
         # Pre-flight before any model weights load: every video exists and its header decodes.
         check_benchmark(bench, num_workers=config.num_workers, skip_unreadable=config.skip_unreadable)
     models = [_load(e, bench) for e in engine]
+    scorers = [m for m in models if not _is_pairwise(m)]
     if config.merge is not None:
+        if len(scorers) < len(models):
+            raise EvalConfigError("a pairwise judge is not sharded: evaluate it without --merge")
         tables = merge_shards(config.merge)
     else:
-        tables = score_benchmark(bench, models, **_scoring(config))
-    from videobench.evaluation import evaluate_video_scores
-
+        tables = score_benchmark(bench, scorers, **_scoring(config)) if scorers else {}
     for entry, model in zip(engine, models):
+        if _is_pairwise(model):
+            out.append(_evaluate_pairwise(bench, model, _spec_text(entry, model), entry.name, config, opts))
+            continue
         if model.name not in tables:
             raise EvalConfigError(f"the merged shards hold no scores of {model.name!r} (they have {sorted(tables)})")
         table = tables[model.name]
         dims = [d for d in model.dimensions if d in table.columns]
         info = _model_info(model, _spec_text(entry, model), entry.name, dims)
-        result, per_pair, per_video = evaluate_video_scores(
-            bench, table[["video", "prompt", *dims]], info, allow_missing=config.skip_unreadable, **opts)
-        out.append(Evaluation(result, per_pair, per_video))
+        ev = evaluate_videos(bench, table[["video", "prompt", *dims]], info, opts,
+                             allow_missing=config.skip_unreadable, dimension_map=config.dimension_map)
+        judge = model.judge_provenance() if hasattr(model, "judge_provenance") else None
+        if judge is not None:  # a generative judge: how many answers did not parse
+            ev.result.provenance["judge"] = _score_judge_counts(model, judge, table, dims)
+        out.append(ev)
     return out
+
+
+def _is_pairwise(model: Any) -> bool:
+    return bool(getattr(model, "pairwise", False)) and hasattr(model, "judge_pairs")
+
+
+def _score_judge_counts(model: Any, judge: dict[str, Any], table: "pd.DataFrame",
+                        dims: Sequence[str]) -> dict[str, Any]:
+    """A scores-mode judge: per dimension, (video, prompt) items answered and how many answers gave no score (NaN:
+    the items' pairs are excluded)."""
+    answers = {d: {"answers": len(table), "unparseable": int(table[d].isna().sum()), "counted_as": "excluded"}
+               for d in dims}
+    return {**judge, "answers": answers, "unparseable_examples": list(model.unparsed_examples)}
+
+
+def _evaluate_pairwise(bench: "PairBenchmark", model: Any, spec: str, name: str | None, config: EvalConfig,
+                       opts: dict[str, Any]) -> Evaluation:
+    """A pairwise judge: verdicts per pair (both orders with its ``swap``), then the metrics every model gets."""
+    import numpy as np
+
+    from videobench.evaluation import evaluate_verdicts
+    from videobench.scoring.pairs import judge_benchmark_pairs
+
+    if _is_mos(bench) or config.dimension_map:
+        raise EvalConfigError(f"{model.name}: a pairwise judge needs a benchmark of pairs, and its verdicts are not "
+                              "remapped (--dimension-map): use mode=scores, or name its dimensions= as the benchmark's")
+    got = judge_benchmark_pairs(bench, model, orders=("AB", "BA") if getattr(model, "swap", False) else ("AB",),
+                                cache_dir=config.cache_dir, use_cache=config.use_cache, batch_size=config.batch_size,
+                                num_workers=config.num_workers, skip_unreadable=config.skip_unreadable,
+                                show_progress=config.show_progress)
+    dims = [d for d in model.dimensions if d in bench.dimensions]
+    info = _model_info(model, spec, name, dims)
+    unreadable = bench.pairs["pair_id"].astype(str).isin(got.excluded_pair_ids).to_numpy()
+    judge = {**model.judge_provenance(), "questions": got.n_questions, "asked": got.n_asked, "cached": got.n_cached,
+             "unparseable_examples": list(model.unparsed_examples)}
+    result, per_pair = evaluate_verdicts(bench, got.verdicts, info, unparseable=model.unparseable,
+                                         unreadable=np.asarray(unreadable), judge=judge, **opts)
+    return Evaluation(result, per_pair, None)
 
 
 def _table_spec(entry: _Entry) -> str:
@@ -376,6 +463,9 @@ def score_shard(config: EvalConfig) -> Path:
     from videobench.scoring import check_benchmark, score_benchmark
 
     entries = [e for e in _entries(config) if not _is_table_model(e)]
+    if any(e.spec is not None and e.spec.prefix == "judge" and e.spec.options.get("mode") == "pairwise"
+           for e in entries):
+        raise EvalConfigError("a pairwise judge is not sharded (its answers are per pair): run it without --num-shards")
     if not entries or config.shard_dir is None:
         raise EvalConfigError("a sharded run (num_shards > 1) scores reward models (not score files) into "
                               "shard_dir; evaluate afterwards with merge=SHARD_DIR")
@@ -392,7 +482,7 @@ _CONFIG_FIELDS = frozenset(f.name for f in fields(EvalConfig)) - {"models", "ben
 
 def evaluate(model: Any = None, bench: Any = None, *, name: str | None = None,
              model_options: Mapping[str, Any] | None = None, config: EvalConfig | None = None,
-             **options: Any) -> Evaluation:
+             suite: Any = None, output: str | os.PathLike | None = None, **options: Any) -> Any:
     """Evaluate one reward model on one benchmark and return its :class:`Evaluation`.
 
     - ``model``: a reward spec (``"videoreward:DIR?template=vr.txt&fps=2"``), a ``RewardModel`` object, or a file of
@@ -404,7 +494,21 @@ def evaluate(model: Any = None, bench: Any = None, *, name: str | None = None,
       spec; giving one both ways with different values is an error).
     - ``options``: any field of :class:`EvalConfig` (``n_resamples``, ``level``, ``folds``, ``seed``, ``cache_dir``,
       ``batch_size``, ``skip_unreadable``, ...); ``config`` supplies them all at once.
+    - ``suite``: a suite name or YAML path instead of ``bench``: the model (or a list of models) is evaluated on
+      every benchmark of the suite by ``videobench.suites.run_suite`` (what ``videobench eval --suite`` runs), which
+      writes into ``output`` and returns its ``SuiteRun`` (joint table and per-benchmark results).
     """
+    if suite is not None:
+        from videobench.suites import run_suite
+
+        if bench is not None or config is not None or model_options:
+            raise TypeError("evaluate(suite=...) takes models, output and options; the suite names the benchmarks")
+        if output is None:
+            raise TypeError("evaluate(suite=...) needs output=FOLDER (the suite's results are written there)")
+        models = list(model) if isinstance(model, (list, tuple)) else [model]
+        return run_suite(models, suite, output, names=[name] * len(models) if name else None, **options)
+    if output is not None:
+        raise TypeError("output= goes with suite=; save one evaluation with Evaluation.save(folder)")
     unknown = sorted(set(options) - _CONFIG_FIELDS)
     if unknown:
         raise TypeError(f"evaluate() got unknown option(s) {unknown}; known: {', '.join(sorted(_CONFIG_FIELDS))}")

@@ -233,6 +233,8 @@ def derive_overall(scores: pd.DataFrame, dimensions: Sequence[str]) -> np.ndarra
     total = np.zeros(len(scores))
     for d in dimensions:
         x = scores[d].to_numpy(dtype=float)
+        if not np.isfinite(x).any():  # no score at all (a judge whose answers never parsed): nothing to standardise
+            return np.full(len(scores), np.nan)
         std = np.nanstd(x)
         total += (x - np.nanmean(x)) / (std if std > 0 else 1.0)  # a constant dimension adds nothing
     return total
@@ -350,6 +352,81 @@ def evaluate_pair_scores(
     return result, per_pair
 
 
+def _share(mask: np.ndarray) -> float | None:
+    return float(mask.mean()) if mask.size else None
+
+
+def evaluate_verdicts(
+    benchmark: PairBenchmark,
+    verdicts: Mapping[str, Mapping[str, np.ndarray]],
+    model_info: ModelInfo,
+    *,
+    unparseable: str = "exclude",
+    unreadable: np.ndarray | None = None,
+    judge: Mapping[str, Any] | None = None,
+    **options: Any,
+) -> tuple[EvalResult, pd.DataFrame]:
+    """Evaluate a pairwise judge: ``{order: {dim: verdict per pair}}`` with verdicts relative to the FIRST-shown
+    video (+1 first better, -1 second, 0 tie, NaN unparseable); order ``AB`` shows the benchmark's A first, ``BA``
+    shows B first. The margin of a pair is the mean of its verdicts for A over the orders asked (both orders agree:
+    ±1; one says tie: ±0.5; they disagree: 0, a tie), then the metrics of ``evaluate_margins`` as for any model.
+
+    ``unparseable``: ``exclude`` (an unparseable verdict is left out; a pair with none left is excluded, counted
+    per dimension) or ``tie`` (it counts as a tie). ``unreadable``: pairs whose videos could not be read (excluded,
+    not counted as unparseable). Counts, and with two orders the position bias, go into ``provenance["judge"]``.
+    """
+    if unparseable not in ("exclude", "tie"):
+        raise ValueError(f"unparseable={unparseable!r}: choose exclude or tie")
+    if not verdicts or any(order not in ("AB", "BA") for order in verdicts):
+        raise ValueError(f"verdicts are keyed by order AB / BA, got {list(verdicts)}")
+    dims = list(dict.fromkeys(d for table in verdicts.values() for d in table))
+    check_dimensions(benchmark, dims, model_info.spec or model_info.name)
+    n = len(benchmark)
+    skip = np.zeros(n, bool) if unreadable is None else np.asarray(unreadable, bool)
+    margins: dict[str, np.ndarray] = {}
+    answers: dict[str, Any] = {}
+    columns: dict[str, np.ndarray] = {}
+    for dim in (d for d in benchmark.dimensions if d in dims):
+        for_a, failed = {}, {}
+        for order, table in verdicts.items():
+            raw = np.asarray(table[dim], dtype=float)
+            if raw.shape != (n,):
+                raise ValueError(f"verdicts[{order!r}][{dim!r}] has shape {raw.shape}; the benchmark has {n} pairs")
+            for_a[order] = raw if order == "AB" else -raw
+            failed[order] = np.isnan(raw) & ~skip
+            columns[f"verdict_{order}_{dim}"] = for_a[order]
+        counted = {o: np.where(failed[o], 0.0, v) if unparseable == "tie" else v for o, v in for_a.items()}
+        stacked = np.vstack(list(counted.values()))
+        present = np.isfinite(stacked)
+        total = np.where(present, stacked, 0.0).sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            margin = np.where(present.any(axis=0), total / present.sum(axis=0), np.nan)
+        margin[skip] = np.nan
+        margins[dim] = margin
+        stat: dict[str, Any] = {"answers": int((~skip).sum()) * len(verdicts),
+                                "unparseable": int(sum(f.sum() for f in failed.values())),
+                                "unparseable_by_order": {o: int(f.sum()) for o, f in failed.items()},
+                                "counted_as": "tie" if unparseable == "tie" else "excluded"}
+        if len(verdicts) == 2:
+            both = np.isfinite(for_a["AB"]) & np.isfinite(for_a["BA"])
+            firsts = np.concatenate([for_a["AB"][np.isfinite(for_a["AB"])], -for_a["BA"][np.isfinite(for_a["BA"])]])
+            decided = firsts[firsts != 0]
+            stat["position"] = {
+                "pairs_with_both_orders": int(both.sum()),
+                # the same verdict for A whichever video was shown first
+                "consistency": _share(for_a["AB"][both] == for_a["BA"][both]),
+                # of the verdicts that chose a video, the share choosing the one shown first (0.5: no position bias)
+                "first_shown_preferred": _share(decided > 0),
+            }
+        answers[dim] = stat
+    extra: dict[str, Any] = dict(options.pop("extra_provenance", None) or {})
+    extra["judge"] = {**dict(judge or {}), "unparseable": unparseable, "orders": list(verdicts), "answers": answers}
+    result, per_pair = evaluate_margins(benchmark, margins, model_info, extra_provenance=extra, **options)
+    for name, values in columns.items():
+        per_pair[name] = values
+    return result, per_pair
+
+
 def random_video_scores(benchmark: PairBenchmark, seed: int = 0,
                         dimensions: Sequence[str] | None = None) -> pd.DataFrame:
     """The ``random`` baseline's per-video scores: N(0, 1) from ``metrics.random_scores``, seeded per (seed, video),
@@ -381,7 +458,7 @@ def parquet_bytes(frame: pd.DataFrame) -> bytes:
 
 def save_evaluation(
     result: EvalResult,
-    per_pair: pd.DataFrame,
+    per_pair: pd.DataFrame | None,
     directory: str | os.PathLike,
     stem: str,
     per_video: pd.DataFrame | None = None,
@@ -390,8 +467,10 @@ def save_evaluation(
     (``save_result_set``): a kill at any point leaves the old set, no JSON, or the new set, never a JSON beside tables
     of another run. The JSON names the tables relative to itself."""
     directory = Path(directory)
-    tables = {f"{stem}.pairs.parquet": per_pair}
-    result.per_pair_file = f"{stem}.pairs.parquet"
+    tables = {}
+    if per_pair is not None:  # None: a MOS benchmark's result, whose per-item table is the per-video one
+        tables[f"{stem}.pairs.parquet"] = per_pair
+        result.per_pair_file = f"{stem}.pairs.parquet"
     if per_video is not None:
         tables[f"{stem}.videos.parquet"] = per_video
         result.per_video_file = f"{stem}.videos.parquet"

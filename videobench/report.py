@@ -173,9 +173,72 @@ def result_dimensions(results: Sequence[EvalResult]) -> list[str]:
     return dims
 
 
+#: MOS metrics shown for a MOS benchmark's results, in order: (attribute of CorrelationResult, title).
+MOS_REPORT_METRICS: tuple[tuple[str, str], ...] = (
+    ("srcc", "SRCC (Spearman) with the MOS"),
+    ("plcc", "PLCC (Pearson, after the 4-parameter logistic fit) with the MOS"),
+    ("krcc", "KRCC (Kendall tau-b) with the MOS"),
+)
+
+
+def mos_series(results: Sequence[EvalResult], dims: Sequence[str], attr: str) -> list[BarSeries]:
+    out = []
+    for r in results:
+        ests = [getattr(r.correlations[d], attr) if d in r.correlations and r.correlations[d].available else None
+                for d in dims]
+        out.append(BarSeries(r.model.name, [None if e is None else e.value for e in ests],
+                             [None if e is None else e.ci_low for e in ests],
+                             [None if e is None else e.ci_high for e in ests]))
+    return out
+
+
+def mos_table_rows(results: Sequence[EvalResult], dims: Sequence[str]) -> list[list[object]]:
+    """One row per model: SRCC, PLCC, KRCC per dimension (value ± half-width of the CI)."""
+    rows = []
+    for r in results:
+        row: list[object] = [r.model.name]
+        for attr, _ in MOS_REPORT_METRICS:
+            for d in dims:
+                c = r.correlations.get(d)
+                est = getattr(c, attr) if c is not None and c.available else None
+                row.append("n/a" if est is None else format_estimate(est.value, est.ci_low, est.ci_high))
+        rows.append(row)
+    return rows
+
+
+def _mos_report_html(results: Sequence[EvalResult], title: str | None) -> str:
+    dims = result_dimensions(results)
+    bench = results[0].benchmark
+    parts = [
+        f"<p class=\"note\">MOS benchmark <b>{esc(bench.name)}</b> ({esc(bench.n_videos)} rated videos, fingerprint "
+        f"<code>{esc(bench.fingerprint)}</code>, source <code>{esc(bench.source)}</code>). Bars show the correlation of "
+        "each model's per-video scores with the mean opinion scores; whiskers are prompt-clustered bootstrap 95% "
+        "confidence intervals; n/a means the model does not score that dimension.</p>"
+    ]
+    for i, (attr, metric_title) in enumerate(MOS_REPORT_METRICS):
+        fig = grouped_bar_figure(dims, mos_series(results, dims, attr), metric_title, y_title="correlation",
+                                 y_range=(-1.0, 1.0), scale=1.0)
+        parts.append(figure_html(fig, first=i == 0, div_id=f"videobench-figure-{i}"))
+    header = ["model", *(f"{d} {attr.upper()}" for attr, _ in MOS_REPORT_METRICS for d in dims)]
+    parts.append(html_table(header, mos_table_rows(results, dims),
+                            caption="Correlation with the MOS (value ± half-width of the 95% CI)"))
+    detail = [[r.model.name, d, c.n_videos, c.n_excluded,
+               "did not converge" if c.logistic_params is None else ", ".join(f"{p:.4g}" for p in c.logistic_params)]
+              for r in results for d, c in r.correlations.items()]
+    parts.append(html_table(["model", "dimension", "videos", "excluded", "logistic fit b1..b4"], detail,
+                            caption="Details per dimension"))
+    prov_rows = [[r.model.name, r.model.spec, r.model.fingerprint, " ".join(map(str, r.provenance.get("command", []))),
+                  r.provenance.get("git_commit") or "", r.provenance.get("created_at", "")] for r in results]
+    parts.append(html_table(["model", "spec", "fingerprint", "command", "git commit", "created"], prov_rows,
+                            caption="Provenance", css_class="text"))
+    return page(title or f"videobench eval: {bench.name}", parts)
+
+
 def eval_report_html(results: Sequence[EvalResult], title: str | None = None) -> str:
     if not results:
         raise ValueError("a report needs at least one result")
+    if results[0].benchmark.kind == "mos":
+        return _mos_report_html(results, title)
     dims = result_dimensions(results)
     bench = results[0].benchmark
     title = title or f"videobench eval: {bench.name}"

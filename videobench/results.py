@@ -72,6 +72,23 @@ class DimensionResult:
 
 
 @dataclass
+class CorrelationResult:
+    """Agreement of one reward model's per-video scores with the mean opinion scores of one dimension of a MOS
+    benchmark (``videobench.metrics.mos``): SRCC, KRCC and PLCC (after the 4-parameter logistic fit, whose parameters
+    b1..b4 are ``logistic_params``; None when the fit did not converge), with prompt-clustered bootstrap CIs.
+    ``available`` is False when the model does not score this dimension."""
+
+    n_videos: int
+    srcc: Estimate
+    krcc: Estimate
+    plcc: Estimate
+    logistic_params: list[float] | None = None
+    n_excluded: int = 0
+    excluded_item_ids: list[str] = field(default_factory=list)
+    available: bool = True
+
+
+@dataclass
 class ModelInfo:
     name: str
     spec: str
@@ -89,6 +106,10 @@ class BenchmarkInfo:
     dimensions: list[str]
     source: str = ""
     revision: str | None = None
+    #: "pairs" (pairwise preferences: ``EvalResult.dimensions``) or "mos" (rated single videos:
+    #: ``EvalResult.correlations``; ``n_pairs`` is 0 and ``n_videos`` counts the rated videos)
+    kind: str = "pairs"
+    n_videos: int | None = None
 
 
 @dataclass
@@ -103,6 +124,8 @@ class EvalResult:
     per_video_file: str | None = None
     #: file beside the JSON -> sha256 of its bytes: the files written with this result, checked by ``load_result``
     files: dict[str, str] = field(default_factory=dict)
+    #: per dimension of a MOS benchmark (``benchmark.kind == "mos"``): correlations with the human ratings
+    correlations: dict[str, CorrelationResult] = field(default_factory=dict)
     kind: Literal["eval"] = "eval"
     schema_version: int = SCHEMA_VERSION
 
@@ -251,6 +274,13 @@ def _dimension(d: dict[str, Any]) -> DimensionResult:
     return DimensionResult(**d)
 
 
+def _correlation(d: dict[str, Any]) -> CorrelationResult:
+    d = dict(d)
+    for key in ("srcc", "krcc", "plcc"):
+        d[key] = Estimate(**d[key])
+    return CorrelationResult(**d)
+
+
 def result_from_dict(data: dict[str, Any], source: str = "<dict>") -> Result:
     """Rebuild a result from its JSON form; raises ``ResultFormatError`` naming ``source`` on anything unexpected."""
     if not isinstance(data, dict):
@@ -273,6 +303,7 @@ def result_from_dict(data: dict[str, Any], source: str = "<dict>") -> Result:
                 per_pair_file=data.get("per_pair_file"),
                 per_video_file=data.get("per_video_file"),
                 files=_files(data.get("files"), source),
+                correlations={k: _correlation(v) for k, v in (data.get("correlations") or {}).items()},
                 schema_version=SCHEMA_VERSION,
             )
         if kind == "compare":

@@ -213,7 +213,12 @@ def pair_scores_for(table: ScoresTable, benchmark: PairBenchmark) -> dict[str, t
 
 
 def benchmark_items(benchmark: PairBenchmark) -> pd.DataFrame:
-    """The unique (video, prompt) items a benchmark asks scores for, sorted (so results never depend on row order)."""
+    """The unique (video, prompt) items a benchmark asks scores for, sorted (so results never depend on row order).
+    A MOS benchmark (``videobench.data.mos``) asks for its rated videos."""
+    if getattr(benchmark, "kind", "pairs") == "mos":
+        from videobench.data.mos import mos_items
+
+        return mos_items(benchmark)  # type: ignore[arg-type]
     pairs = benchmark.pairs
     items = pd.DataFrame({
         "video": pd.concat([pairs["video_A"], pairs["video_B"]], ignore_index=True).astype(object),

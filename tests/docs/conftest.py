@@ -48,6 +48,7 @@ def page_dir(tmp_path: Path, docs_cache: Path, monkeypatch: pytest.MonkeyPatch) 
     target = tmp_path / "videobench" / "resources" / "example"
     target.parent.mkdir(parents=True)
     os.symlink(EXAMPLE, target, target_is_directory=True)
+    os.symlink(EXAMPLE.parent / "suites", target.parent / "suites", target_is_directory=True)  # the mini suite
     monkeypatch.setenv("VIDEOBENCH_CACHE", str(docs_cache))
     monkeypatch.setenv("VIDEOBENCH_RENDERS", str(docs_cache / "renders"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

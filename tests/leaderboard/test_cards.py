@@ -21,7 +21,8 @@ def _load(folder: Path, config: str | None = None):
     return load_dataset(str(folder), config, split=None, cache_dir=str(folder / ".hf-cache"))
 
 
-@pytest.mark.parametrize("name", ["videogen-rewardbench", "genai-bench-video", "videobench-sanity", "videobench-leaderboard"])
+@pytest.mark.parametrize("name", ["videogen-rewardbench", "genai-bench-video", "videobench-sanity", "videobench-leaderboard",
+                                  "mjbench-video", "videophy2", "t2vqa-db"])
 def test_card_parses(name):
     from huggingface_hub import DatasetCard
 
@@ -52,9 +53,12 @@ def test_videogen_rewardbench_card_loads_sample(tmp_path):
 def test_genai_bench_card_loads_sample(tmp_path):
     rows = [{"prompt": "p", "left_video": "v/1.mp4", "right_video": "v/2.mp4", "left_model": "a", "right_model": "b",
              "vote_type": v} for v in ("leftvote", "tievote", "bothbad_vote")]
-    data = "\n".join(json.dumps(r) for r in rows).encode()
-    ds = _load(_sample(tmp_path, "genai-bench-video", {"data/test.jsonl": data}))
-    assert ds["test"]["vote_type"] == ["leftvote", "tievote", "bothbad_vote"]
+    parquet = io.BytesIO()
+    pd.DataFrame(rows).to_parquet(parquet, index=False)
+    files = {"video_generation/test-00000-of-00001.parquet": parquet.getvalue(),
+             "video_generation/test_v1-00000-of-00001.parquet": parquet.getvalue()}
+    ds = _load(_sample(tmp_path, "genai-bench-video", files), "video_generation")  # the released layout
+    assert ds["test_v1"]["vote_type"] == ["leftvote", "tievote", "bothbad_vote"] and ds["test"].num_rows == 3
 
 
 def test_sanity_card_loads_sample(tmp_path):

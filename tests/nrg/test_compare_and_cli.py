@@ -95,3 +95,54 @@ def test_cli_trains_a_reward_model_and_samples_with_it(saved, tmp_path):
     wrong = runner.invoke(app, ["align", "nrg", "--pipeline", str(saved / "wan"), "--rm", str(out), "-p", "x",
                                 "--weights", "TA=1", "-o", str(videos)])
     assert wrong.exit_code == 2 and "unknown dimension" in wrong.output
+
+
+class _Counting:
+    """The pipeline, counting renders; ``fail_at`` raises on that call (a kill in the middle of a run)."""
+
+    def __init__(self, pipe, fail_at=None):
+        self.pipe, self.calls, self.fail_at = pipe, 0, fail_at
+
+    def __getattr__(self, name):
+        return getattr(self.pipe, name)
+
+    def __call__(self, **kwargs):
+        self.calls += 1
+        if self.calls == self.fail_at:
+            raise KeyboardInterrupt("killed")
+        return self.pipe(**kwargs)
+
+
+def test_nrg_sampling_resumes_after_a_kill_and_rerenders_on_new_settings(saved, tmp_path):
+    from diffusers import DiffusionPipeline
+
+    from videobench.align.nrg import apply_nrg
+    from videobench.align.nrg_sample import NRGRun, sample_nrg
+
+    pipe = DiffusionPipeline.from_pretrained(str(saved / "wan"))
+    pipe.set_progress_bar_config(disable=True)
+    apply_nrg(pipe, saved / "rm", w=30, weights="VQ=1")
+    run = NRGRun(str(saved / "wan"), str(saved / "rm"), ["a cat"], seeds=[0, 1, 2], steps=2, height=16, width=16,
+                 num_frames=5)
+    out = tmp_path / "out"
+    killed = _Counting(pipe, fail_at=3)
+    with pytest.raises(KeyboardInterrupt):
+        sample_nrg(killed, run, out)
+    # two videos, each with its record; no summary, no temp file left behind
+    assert sorted(p.name for p in out.iterdir()) == [".items", "prompt000__seed0.mp4", "prompt000__seed1.mp4"]
+    assert sorted(p.name for p in (out / ".items").iterdir()) == ["prompt000__seed0.json", "prompt000__seed1.json"]
+
+    resumed = _Counting(pipe)
+    summary = sample_nrg(resumed, run, out)
+    assert resumed.calls == 1  # only seed 2 was missing
+    assert [item["seed"] for item in summary["items"]] == [0, 1, 2]
+    assert json.loads((out / "nrg.json").read_text()) == summary
+    assert all(len(item["steps"]) == 2 for item in summary["items"])
+
+    again = _Counting(pipe)
+    sample_nrg(again, run, out)
+    assert again.calls == 0
+    apply_nrg(pipe, saved / "rm", w=10, weights="VQ=1")  # another strength: every video is stale
+    changed = _Counting(pipe)
+    assert sample_nrg(changed, run, out)["w"] == 10
+    assert changed.calls == 3

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
+
 import torch
 
 from videobench.rewards.base import Clip
@@ -13,3 +16,18 @@ TINY_OPTIONS = dict(min_pixels=56 * 56)
 
 def frames_clip(frames: torch.Tensor, name: str = "mem") -> Clip:
     return Clip(path=name, content_hash=name, frames=frames)
+
+
+@contextmanager
+def serving(spec: str, port: int = 0, **options):
+    """``videobench serve-reward SPEC`` in a thread of this process, on loopback (port 0: a free one)."""
+    from videobench.rewards.served_server import make_server
+
+    server = make_server(spec, "127.0.0.1", port, **options)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()

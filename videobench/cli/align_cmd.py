@@ -226,8 +226,9 @@ def sft_command(
 
 @align_app.command("settings")
 def settings_command(
-    command: str = typer.Argument("dpo", help="dpo, rwr or sft (the settings of videobench.align.AlignConfig) or "
-                                              "latent-rm (videobench.align.latent_rm_train.LatentRMConfig)."),
+    command: str = typer.Argument("dpo", help="dpo, rwr or sft (the settings of videobench.align.AlignConfig), "
+                                              "latent-rm (videobench.align.latent_rm_train.LatentRMConfig) or "
+                                              "reward-model (videobench.align.reward_model_train.RewardModelConfig)."),
 ) -> None:
     """Print every setting of COMMAND with its default, as YAML to paste into a --config file."""
     with friendly_errors():
@@ -239,8 +240,11 @@ def settings_command(
             from videobench.align.config import AlignConfig as config_class
         elif command == "latent-rm":
             from videobench.align.latent_rm_train import LatentRMConfig as config_class
+        elif command == "reward-model":
+            from videobench.align.reward_model_train import RewardModelConfig as config_class
         else:
-            raise UserError(f"unknown command {command!r}: settings exist for dpo, rwr, sft and latent-rm")
+            raise UserError(f"unknown command {command!r}: settings exist for dpo, rwr, sft, latent-rm and "
+                            "reward-model")
         values = {}
         for f in dataclasses.fields(config_class):
             if f.name == "method":  # set by the command itself (align dpo / rwr / sft)
@@ -296,7 +300,7 @@ def nrg_command(
     pipeline: str = typer.Option(..., "--pipeline", help="Diffusers pipeline folder or Hub id (Wan or LTX)."),
     reward_model: str = typer.Option(..., "--reward-model", "--rm", help="Latent reward model folder."),
     prompts: list[str] = typer.Option(..., "--prompt", "-p", help="Prompt (repeatable)."),
-    output_dir: Path = typer.Option(Path("nrg-output"), "--output-dir", "-o", help="Where the videos (promptNNN__seedS.mp4) and nrg.json (settings, per-step guidance history) go."),
+    output_dir: Path = typer.Option(Path("nrg-output"), "--output-dir", "-o", help="Where the videos (promptNNN__seedS.mp4), .items/ (one record per video) and nrg.json (settings, per-step guidance history) go; a rerun into the same folder renders only what is missing or was made with other settings."),
     weights: Optional[str] = typer.Option(None, "--weights", help="λ per dimension, e.g. VQ=0.1,MQ=0.1,TA=0.8."),
     w: float = typer.Option(100.0, "--w", help="Guidance strength (the paper: 100; 0 = unguided)."),
     seeds: list[int] = typer.Option([0], "--seed", help="Seed (repeatable)."),
@@ -314,38 +318,70 @@ def nrg_command(
     """Sample with Flow-NRG: v ← v − w·σ/(1−σ)·∇ₓ Σₖ λₖ rₖ(x, σ, prompt) at every step."""
     with friendly_errors():
         check_output_dir(output_dir, "--output-dir")
-        import json
-
-        import numpy as np
         import torch
+        from tqdm.auto import tqdm
 
         from videobench.align.models import NotFlowMatchingError
         from videobench.align.nrg import apply_nrg
+        from videobench.align.nrg_sample import NRGRun, sample_nrg
         from videobench.align.trainer import load_pipeline
-        from videobench.video.writer import write_video
 
         try:
             pipe = load_pipeline(pipeline, "cuda" if torch.cuda.is_available() else "cpu")
-            handle = apply_nrg(pipe, reward_model, w, weights, sigma_min, sigma_max, max_factor, max_grad_norm)
+            apply_nrg(pipe, reward_model, w, weights, sigma_min, sigma_max, max_factor, max_grad_norm)
         except (NotFlowMatchingError, ValueError, TypeError) as exc:
             raise UserError(str(exc)) from None
-        output_dir.mkdir(parents=True, exist_ok=True)
-        items = []
-        for i, prompt in enumerate(prompts):
-            for seed in seeds:
-                handle.guidance.history.clear()
-                out = pipe(prompt=prompt, num_inference_steps=steps, guidance_scale=guidance, height=height,
-                           width=width, num_frames=num_frames, output_type="np",
-                           generator=torch.Generator("cpu").manual_seed(seed))
-                frames = (np.clip(out.frames[0], 0, 1) * 255).round().astype(np.uint8)
-                path = write_video(output_dir / f"prompt{i:03d}__seed{seed}.mp4", frames, fps=fps)
-                items.append({"prompt": prompt, "seed": seed, "video": path.name,
-                              "steps": list(handle.guidance.history)})
-        s = handle.settings
-        (output_dir / "nrg.json").write_text(json.dumps({
-            "pipeline": pipeline, "reward_model": reward_model, "w": s.w, "weights": s.weights,
-            "sigma_min": s.sigma_min, "sigma_max": s.sigma_max, "max_factor": s.max_factor,
-            "max_grad_norm": s.max_grad_norm, "sampling": {"steps": steps, "guidance": guidance, "height": height,
-                                                           "width": width, "num_frames": num_frames},
-            "items": items}, indent=2))
+        run = NRGRun(pipeline, reward_model, prompts, seeds, steps, guidance, height, width, num_frames, fps)
+        with tqdm(total=len(prompts) * len(seeds), desc="nrg", unit="video") as bar:
+            items = sample_nrg(pipe, run, output_dir, progress=bar.update)["items"]
         console.print(f"nrg: {len(items)} video(s) written to {output_dir}", highlight=False)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the VideoReward-style reward model (videobench.align.reward_model_train)
+# ---------------------------------------------------------------------------------------------------------------
+@align_app.command("reward-model")
+def reward_model_command(
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML file of settings (the keys of "
+                                          "RewardModelConfig; `videobench align settings reward-model` lists them)."),
+    sets: list[str] = typer.Option([], "--set", "-s", help="Override any setting: --set key=value (repeatable; "
+                                   "values parsed as YAML)."),
+    base_model: Optional[str] = typer.Option(None, "--base-model", help="Qwen2-VL base: a folder or Hub id."),
+    benchmark: Optional[str] = typer.Option(None, "--benchmark", help="Labelled pairs: a benchmark name, file "
+                                            "(VideoAlign's training CSV, VideoGen-RewardBench CSV, ...), folder or "
+                                            "Hub id."),
+    output_dir: Optional[str] = typer.Option(None, "--output-dir", "-o", help="Where the model (VideoAlign's layout: "
+                                             "model_config.json, prompt_template.txt, checkpoint-N/; what "
+                                             "videoreward:DIR loads), logs, split, checkpoints and frame cache go."),
+    max_steps: Optional[int] = _STEPS,
+    lr: Optional[float] = _LR,
+    resume_from: Optional[str] = _RESUME,
+    eval_bench: Optional[str] = typer.Option(None, "--eval-bench", help="After training, evaluate the model on this "
+                                             "benchmark (as videobench eval) and write the EvalResult into "
+                                             "OUTPUT_DIR/eval/."),
+) -> None:
+    """Train a VideoReward-style Qwen2-VL reward model (VQ/MQ/TA) from pairwise human labels."""
+    with friendly_errors():
+        values = load_settings(config, [], base_model=base_model, benchmark=benchmark, output_dir=output_dir,
+                               max_steps=max_steps, lr=lr, resume_from=resume_from, eval_bench=eval_bench)
+        if values.get("output_dir"):
+            check_output_dir(values["output_dir"], "--output-dir")
+        from videobench.align.config import ConfigError
+        from videobench.align.data import EmptyDataError
+        from videobench.align.reward_model_train import RewardModelConfig, parse_rm_set, train_reward_model
+        from videobench.data.benchmark import BenchmarkError
+        from videobench.rewards.videoreward_files import CheckpointError
+
+        try:
+            values.update(dict(parse_rm_set(item) for item in sets))
+            cfg = RewardModelConfig.from_dict(values)
+            check_output_dir(cfg.output_dir, "--output-dir")
+            result = train_reward_model(cfg)
+        except (ConfigError, TypeError, EmptyDataError, BenchmarkError, CheckpointError) as exc:
+            raise UserError(str(exc)) from None
+        acc = ", ".join(f"{d} {v['accuracy_without_ties']:.3f}" for d, v in result.eval.items()
+                        if isinstance(v, dict) and v.get("accuracy_without_ties") is not None)
+        console.print(f"reward-model: {result.steps} steps; validation accuracy w/o ties {acc or 'n/a'}; model "
+                      f"written to {result.output_dir} (use it as videoreward:{result.output_dir})", highlight=False)
+        if result.eval_result is not None:
+            console.print(f"evaluation on {cfg.eval_bench}: {result.eval_result}", highlight=False)

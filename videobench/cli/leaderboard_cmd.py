@@ -172,10 +172,36 @@ def build_cmd(
                       f"{built.tables.reused} reused)", highlight=False, markup=False)
 
 
+def _expand_suite_results(paths: list[Path], model_id: Optional[str]) -> list[tuple[Path, Optional[str]]]:
+    """Each --result as given, except a suite.json, which stands for the per-benchmark results it lists; those are
+    published under their file names (the models' names made file-safe: a spec such as random:0 is no board id)."""
+    import json
+
+    from videobench.suites import read_suite_result
+
+    out: list[tuple[Path, Optional[str]]] = []
+    for path in paths:
+        try:
+            kind = json.loads(path.read_bytes()).get("kind")
+        except (OSError, ValueError, AttributeError):
+            kind = None  # parse_result reports it with the file's name
+        if kind != "suite":
+            out.append((path, None))
+            continue
+        data, listed = read_suite_result(path)
+        if model_id is not None and len(data.get("models") or []) > 1:
+            raise UserError(f"{path}: --model-id names one model; this suite result holds {len(data['models'])} "
+                            "(each is published under its own name)")
+        out.extend((p, p.stem) for p in listed)
+    return out
+
+
 @leaderboard_app.command("publish")
 def publish_cmd(
     store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
-    result: list[Path] = typer.Option([], "--result", help="Result JSON to add (per-item Parquet beside it is added too)."),
+    result: list[Path] = typer.Option([], "--result", help="Result JSON to add (per-item Parquet beside it is added "
+                                      "too); a suite.json (videobench eval --suite) adds each per-benchmark result "
+                                      "it lists."),
     model_id: Optional[str] = typer.Option(None, "--model-id", help="Board id org/name for --result (default: its model name)."),
     model_card: bool = typer.Option(False, "--model-card", help="Also merge the results into the model repo's card "
                                     "(model-index + .eval_results/, with the benchmark as the dataset); needs a Hub "
@@ -200,9 +226,9 @@ def publish_cmd(
             raise UserError("--model-card needs a Hub store (the card links to the results dataset)")
         extra: dict = {}
         added = []
-        for path in result:
+        for path, suite_id in _expand_suite_results(result, model_id):
             res = parse_result(path.read_bytes(), source=str(path))
-            mid = model_id or (res.model.name if isinstance(res, EvalResult) else None)
+            mid = model_id or suite_id or (res.model.name if isinstance(res, EvalResult) else None)
             if mid is None:
                 raise UserError(f"{path}: pass --model-id for a comparison result")
             bench = res.benchmark.name if isinstance(res, EvalResult) else str(res.prompts.get("suite") or "prompts")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -26,6 +26,9 @@ KINDS = {
     "ltx": "a diffusers LTXPipeline folder (35k-parameter transformer): use as ltx:DIR or --pipeline DIR",
     "videoreward": "a VideoReward checkpoint in VideoAlign's layout (tiny Qwen2-VL, LoRA variant, its base model "
                    "in DIR/base): use as videoreward:DIR",
+    "qwen2-vl": "an instruction VLM of transformers' Qwen2-VL class (random weights: its answers are garbage): use "
+                "as judge:DIR",
+    "qwen2.5-vl": "the same with the Qwen2.5-VL class: use as judge:DIR?mode=scores or judge:DIR?mode=pairwise",
     "latent-rm": "an untrained latent reward model for Flow-NRG (1 block of a tiny Wan, or of --pipeline): use as "
                  "--rm DIR or +nrg:DIR",
 }
@@ -118,4 +121,14 @@ def _latent_rm(staging: Path, final: Path, seed: int, pipeline: Optional[Path]) 
     LatentRewardModel.from_pipeline(pipe, num_blocks=1, seed=seed).save_pretrained(str(staging))
 
 
-_BUILDERS = {"wan": _wan, "ltx": _ltx, "videoreward": _videoreward, "latent-rm": _latent_rm}
+def _vlm(arch: str) -> Any:
+    def build(staging: Path, final: Path, seed: int, pipeline: Optional[Path]) -> None:
+        from videobench.testing.tiny_vlm import build_tiny_vlm
+
+        build_tiny_vlm(staging, arch, seed=seed)
+
+    return build
+
+
+_BUILDERS = {"wan": _wan, "ltx": _ltx, "videoreward": _videoreward, "latent-rm": _latent_rm,
+             "qwen2-vl": _vlm("qwen2-vl"), "qwen2.5-vl": _vlm("qwen2.5-vl")}

@@ -10,7 +10,7 @@ from typing import Any, Sequence
 
 import pandas as pd
 
-from videobench.rewards.base import RewardModel
+from videobench.rewards.base import RewardModel, check_per_video
 
 
 def resolve_rewards(specs: Sequence[str | RewardModel], **options: Any) -> list[RewardModel]:
@@ -25,6 +25,8 @@ def resolve_rewards(specs: Sequence[str | RewardModel], **options: Any) -> list[
             models.append(spec)
     if not models:
         raise ValueError("compare needs at least one reward model (--reward)")
+    for model in models:
+        check_per_video(model, "compare")
     names = [m.name for m in models]
     if len(set(names)) != len(names):
         raise ValueError(f"reward model names must differ, got {names}")

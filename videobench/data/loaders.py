@@ -113,8 +113,10 @@ def detect_format(columns: list[str]) -> str:
     return "generic"
 
 
-def parse_column_mapping(text: str | Mapping[str, str] | None) -> dict[str, str]:
-    """``"video_A=path_a,label_VQ=vq"`` -> ``{"video_A": "path_a", "label_VQ": "vq"}`` (contract name = file name)."""
+def parse_column_mapping(text: str | Mapping[str, str] | None, mos: bool = False) -> dict[str, str]:
+    """``"video_A=path_a,label_VQ=vq"`` -> ``{"video_A": "path_a", "label_VQ": "vq"}`` (contract name = file name).
+    ``mos``: the names of the single-video MOS contract (``video``, ``prompt``, ``generator``, ``item_id``,
+    ``mos_<dim>``; ``videobench.data.mos``)."""
     if text is None:
         return {}
     if isinstance(text, Mapping):
@@ -125,6 +127,13 @@ def parse_column_mapping(text: str | Mapping[str, str] | None) -> dict[str, str]
         if not sep or not target.strip() or not source.strip():
             raise BenchmarkError(f"--columns: expected CONTRACT_NAME=FILE_COLUMN, got {item!r}")
         mapping[target.strip()] = source.strip()
+    if mos:
+        unknown = [t for t in mapping if t not in ("item_id", "prompt", "video", "generator")
+                   and not re.match(r"^mos_\w+$", t)]
+        if unknown:
+            raise BenchmarkError(f"--columns: unknown contract column(s) {unknown} for a MOS benchmark; use video, "
+                                 "prompt, generator, item_id, mos_<dim>")
+        return mapping
     known = {"pair_id", "prompt", "video_A", "video_B", *OPTIONAL_COLUMNS}
     unknown = [t for t in mapping if t not in known and not re.match(r"^(label|mos_A|mos_B)_\w+$", t)]
     if unknown:
@@ -304,13 +313,7 @@ def build_benchmark(
 
     # Pair ids: given, or derived from content.
     if "pair_id" in mapping:
-        ids = []
-        for loc, v in zip(locs, col("pair_id")):
-            if is_missing(v):
-                problems.add(loc, mapping["pair_id"], "missing pair id")
-                ids.append("")
-            else:
-                ids.append(str(int(v)) if isinstance(v, float) and v.is_integer() else str(v).strip())
+        ids = read_ids(locs, col("pair_id"), mapping["pair_id"], problems, "missing pair id")
     else:
         ids = [content_pair_id(p, a, b) for p, a, b in zip(prompts, out["video_A"], out["video_B"])]
     out["pair_id"] = ids
@@ -343,6 +346,18 @@ def build_benchmark(
         revision=revision,
         excluded=excluded,
     )
+
+
+def read_ids(locs: list[str], values: list[Any], column: str, problems: Problems, missing: str) -> list[str]:
+    """Ids from a file column as text (``3.0`` read from a number column is ``"3"``); a missing one is a problem."""
+    ids = []
+    for loc, v in zip(locs, values):
+        if is_missing(v):
+            problems.add(loc, column, missing)
+            ids.append("")
+        else:
+            ids.append(str(int(v)) if isinstance(v, float) and v.is_integer() else str(v).strip())
+    return ids
 
 
 def _check_duplicates(
@@ -414,3 +429,100 @@ def load_videoalign(path: str | os.PathLike, **options: Any) -> PairBenchmark:
 def load_genai_bench(path: str | os.PathLike, **options: Any) -> PairBenchmark:
     """GenAI-Bench style video votes: ``prompt, left_video, right_video[, left_model, right_model], vote_type``."""
     return load_table_benchmark(path, format="genai-bench", **options)
+
+
+# --- MJ-Bench-Video --------------------------------------------------------------------------------------------------
+
+#: Our dimension -> the field of an MJ-Bench-Video record holding its preference (``category_preference.<key>``, or
+#: the top-level ``overall_preference``). "Coherence & Consistency" is renamed: dimension names are plain words.
+MJBENCH_DIMENSIONS: dict[str, str] = {
+    "Overall": "overall_preference", "Alignment": "Alignment", "Safety": "Safety", "Fineness": "Fineness",
+    "Coherence": "Coherence & Consistency", "Bias": "Bias",
+}
+#: "Video 1" is ``video_0_path`` (A), "Video 2" is ``video_1_path`` (B): the released data loader
+#: (``scripts/data_processor/dataset.py``, ``deal_preference``) maps "Video 1 better" to index 0.
+_MJBENCH_PREFERENCES = {"video 1 better": 1, "video 2 better": -1, "same": 0}
+MJBENCH_UNDECIDED = "hard to judge"
+
+
+def parse_mjbench_preference(value: Any) -> int:
+    """``Video 1 better`` -> +1 (A), ``Video 2 better`` -> -1 (B), ``Same`` -> 0 (tie); case-insensitive (the release
+    spells both "better" and "Better")."""
+    key = str(value).strip().lower()
+    if key in _MJBENCH_PREFERENCES:
+        return _MJBENCH_PREFERENCES[key]
+    raise ValueError(f"unknown preference {value!r} (expected 'Video 1 better', 'Video 2 better' or 'Same')")
+
+
+def read_mjbench_video(path: str | os.PathLike) -> tuple[RawTable, dict[str, int]]:
+    """The MJ-Bench-Video JSON array (``test.json``: one record per pair) flattened to contract columns, rows located
+    as ``record N`` (1-based place in the array). Records the authors marked ``discard`` and records with a
+    "Hard to judge" preference on any dimension are left out and counted (the second: the released evaluation scripts
+    skip them too; an undecided label is neither a preference nor a tie)."""
+    import json
+
+    p = Path(path)
+    if not p.is_file():
+        raise BenchmarkError(f"{p}: no such file")
+    try:
+        data = json.loads(p.read_text(encoding="utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise BenchmarkError(f"{p}: not UTF-8 text ({exc})") from exc
+    except json.JSONDecodeError as exc:
+        raise BenchmarkError(f"{p}: not valid JSON (line {exc.lineno}: {exc.msg}); MJ-Bench-Video's test.json is one "
+                             "JSON array of records") from exc
+    if not isinstance(data, list):
+        raise BenchmarkError(f"{p}: expected a JSON array of records (MJ-Bench-Video's test.json), got "
+                             f"{type(data).__name__}")
+    rows: list[dict[str, Any]] = []
+    locators: list[str] = []
+    bad: list[str] = []
+    excluded: dict[str, int] = {}
+    for number, record in enumerate(data, start=1):
+        if not isinstance(record, dict):
+            bad.append(f"record {number}: expected a JSON object, got {type(record).__name__}")
+            continue
+        categories = record.get("category_preference")
+        if not isinstance(categories, dict):
+            categories = {}
+        row = {"prompt": record.get("caption"), "video_A": record.get("video_0_path"),
+               "video_B": record.get("video_1_path")}
+        for dim, key in MJBENCH_DIMENSIONS.items():
+            row[label_column(dim)] = record.get(key) if dim == "Overall" else categories.get(key)
+        if record.get("discard") is True:
+            excluded["discarded by the authors"] = excluded.get("discarded by the authors", 0) + 1
+            continue
+        if any(str(v).strip().lower() == MJBENCH_UNDECIDED for v in row.values() if isinstance(v, str)):
+            excluded["hard to judge"] = excluded.get("hard to judge", 0) + 1
+            continue
+        rows.append(row)
+        locators.append(f"record {number}")
+    if bad:
+        raise BenchmarkError(f"{p}: {len(bad)} malformed record(s):\n  " + "\n  ".join(bad))
+    columns = ["prompt", "video_A", "video_B", *(label_column(d) for d in MJBENCH_DIMENSIONS)]
+    frame = pd.DataFrame(rows, columns=columns, dtype=object)
+    return RawTable(frame, locators, str(p)), excluded
+
+
+PRESETS["mjbench-video"] = Preset(
+    "mjbench-video", {c: c for c in ("prompt", "video_A", "video_B", *(label_column(d) for d in MJBENCH_DIMENSIONS))},
+    required=frozenset(("prompt", "video_A", "video_B", *(label_column(d) for d in MJBENCH_DIMENSIONS))),
+    label_parser=parse_mjbench_preference,
+)
+
+
+def load_mjbench_video(path: str | os.PathLike, *, root: str | os.PathLike | None = None, name: str | None = None,
+                       dedupe: bool = False, allow_absolute: bool = False, **_: Any) -> PairBenchmark:
+    """MJ-Bench-Video's ``test.json``: ``caption``, ``video_0_path`` (A), ``video_1_path`` (B), per-aspect
+    ``category_preference`` and ``overall_preference`` (see ``read_mjbench_video``). Video paths (``test/0_0.mp4``)
+    are relative to ``root``, by default the ``videos`` folder beside the file (the dataset repo's layout)."""
+    raw, excluded = read_mjbench_video(path)
+    if not len(raw.frame):
+        raise BenchmarkError(f"{path}: no usable records (all discarded or undecided)")
+    folder = Path(path).parent
+    bench = build_benchmark(raw, PRESETS["mjbench-video"], None, name=name or "mjbench-video",
+                            root=root if root is not None else folder / "videos", dedupe=dedupe,
+                            allow_absolute=allow_absolute)
+    for why, count in excluded.items():
+        bench.excluded[why] = bench.excluded.get(why, 0) + count
+    return bench

@@ -16,11 +16,15 @@ import os
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from videobench.data.benchmark import BenchmarkError, PairBenchmark
 
-BenchmarkLoader = Callable[..., PairBenchmark]
+if TYPE_CHECKING:
+    from videobench.data.mos import MosBenchmark
+
+#: A loader returns a pairwise benchmark or a single-video MOS benchmark (``videobench.data.mos``).
+BenchmarkLoader = Callable[..., Any]
 
 _REGISTRY: dict[str, BenchmarkLoader] = {}
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
@@ -50,10 +54,10 @@ def split_revision(spec: str) -> tuple[str, str | None]:
     return spec, None
 
 
-def load_benchmark(spec: str | Path, **options: Any) -> PairBenchmark:
-    """Load the benchmark named by ``spec`` (see module docstring)."""
+def load_benchmark(spec: str | Path, **options: Any) -> "PairBenchmark | MosBenchmark":
+    """Load the benchmark named by ``spec`` (see module docstring): a ``PairBenchmark``, or a ``MosBenchmark`` for
+    single-video MOS data (a registered MOS name, or a file in a MOS format: ``mos``, ``t2vqa``, ``videophy2``)."""
     from videobench.data.hf import load_dataset_folder, load_hub_dataset
-    from videobench.data.loaders import load_table_benchmark
 
     text = str(spec).strip()
     if not text:
@@ -66,8 +70,8 @@ def load_benchmark(spec: str | Path, **options: Any) -> PairBenchmark:
         if path.is_dir():
             return load_dataset_folder(path, **_only(options, "split", "format", "columns", "name", "dedupe",
                                                       "allow_absolute"))
-        return load_table_benchmark(path, **_only(options, "format", "columns", "file_format", "root", "name",
-                                                  "dedupe", "allow_absolute"))
+        return load_file_benchmark(path, **_only(options, "format", "columns", "file_format", "root", "name",
+                                                 "dedupe", "allow_absolute"))
     from videobench.data.tables import FORMATS
 
     if path.suffix.lower() in FORMATS:  # "dir/bench.csv" looks like a Hub id but is a missing file
@@ -80,6 +84,38 @@ def load_benchmark(spec: str | Path, **options: Any) -> PairBenchmark:
         f"benchmark {text!r}: not a registered name ({known}), not an existing file or folder, and not a Hub "
         "dataset id (owner/name[@revision])"
     )
+
+
+def load_file_benchmark(path: str | os.PathLike, *, format: str = "auto", **options: Any
+                        ) -> "PairBenchmark | MosBenchmark":
+    """One local file: MJ-Bench-Video's JSON array, a MOS file (``mos``, ``t2vqa``, ``videophy2``; a ``.txt`` file is
+    T2VQA-DB's ``filename|prompt|mos`` list), else a pairwise table (``load_table_benchmark``), by ``format`` or, with
+    ``auto``, by the file's suffix and header."""
+    from videobench.data.loaders import load_mjbench_video, load_table_benchmark
+    from videobench.data.mos import MOS_FORMATS, build_mos_benchmark, detect_mos_format, load_mos_table
+    from videobench.data.tables import read_table
+
+    p = Path(path)
+    if format == "mjbench-video" or (format == "auto" and p.suffix.lower() == ".json" and _starts_array(p)):
+        return load_mjbench_video(p, **_only(options, "root", "name", "dedupe", "allow_absolute"))
+    mos_options = _only(options, "columns", "root", "name")
+    if format in MOS_FORMATS or (format == "auto" and detect_mos_format(p, None)):
+        return load_mos_table(p, format=format, file_format=options.get("file_format"), **mos_options)
+    if format == "auto":
+        raw = read_table(p, options.get("file_format"))
+        fmt = detect_mos_format(p, list(raw.frame.columns))
+        if fmt is not None:
+            return build_mos_benchmark(raw, fmt, mos_options.get("columns"), name=mos_options.get("name"),
+                                       root=mos_options.get("root", p.parent))
+    return load_table_benchmark(p, format=format, **_only(options, "columns", "file_format", "root", "name",
+                                                          "dedupe", "allow_absolute"))
+
+
+def _starts_array(path: Path) -> bool:
+    """Whether a ``.json`` file is one JSON array (MJ-Bench-Video) rather than JSON lines."""
+    with path.open("rb") as f:
+        head = f.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head.startswith(b"[")
 
 
 @dataclass(frozen=True)
@@ -180,3 +216,66 @@ def _sanity(revision: str | None, **options: Any) -> PairBenchmark:
 
 
 register_benchmark("sanity", _sanity)
+
+
+# --- benchmarks of other groups, at their released Hub locations (format facts: datasets_cards/<name>/README.md) -----
+
+MJBENCH_VIDEO_REPO = "MJ-Bench/MJ-Bench-Video"
+VIDEOPHY2_REPO = "videophysics/videophy2_test"
+VIDEOPHY2_CSV = "videophy2_test.csv"
+GENAI_BENCH_REPO = "TIGER-Lab/GenAI-Bench"
+
+
+def _mjbench_video(revision: str | None, *, need_videos: bool = False, **options: Any) -> PairBenchmark:
+    """MJ-Bench/MJ-Bench-Video: ``test.json`` at the top, videos under ``videos/test/`` (fetched only when needed)."""
+    from videobench.data.hf import snapshot_commit, snapshot_root
+    from videobench.data.loaders import load_mjbench_video
+
+    root = snapshot_root(MJBENCH_VIDEO_REPO, revision, allow_patterns=["test.json", "README.md"])
+    commit = snapshot_commit(root, revision)
+    if not (root / "test.json").is_file():
+        raise BenchmarkError(f"{MJBENCH_VIDEO_REPO}: the repo has no test.json")
+    videos = snapshot_root(MJBENCH_VIDEO_REPO, commit, allow_patterns=["videos/test/*"]) if need_videos else root
+    bench = load_mjbench_video(root / "test.json", root=videos / "videos", name="mjbench-video",
+                               **_only(options, "dedupe", "allow_absolute"))
+    bench.source = f"hf://datasets/{MJBENCH_VIDEO_REPO}/test.json"
+    bench.revision = commit
+    return bench
+
+
+def _videophy2(revision: str | None, **options: Any) -> "MosBenchmark":
+    """videophysics/videophy2_test: one CSV of human SA / PC ratings; the videos are URLs (see the card)."""
+    from videobench.data.hf import snapshot_commit, snapshot_root
+    from videobench.data.mos import load_mos_table
+
+    root = snapshot_root(VIDEOPHY2_REPO, revision, allow_patterns=[VIDEOPHY2_CSV, "README.md"])
+    if not (root / VIDEOPHY2_CSV).is_file():
+        raise BenchmarkError(f"{VIDEOPHY2_REPO}: the repo has no {VIDEOPHY2_CSV}")
+    bench = load_mos_table(root / VIDEOPHY2_CSV, format="videophy2", name="videophy2")
+    bench.source = f"hf://datasets/{VIDEOPHY2_REPO}/{VIDEOPHY2_CSV}"
+    bench.revision = snapshot_commit(root, revision)
+    return bench
+
+
+def _videophy2_pairs(revision: str | None, **options: Any) -> PairBenchmark:
+    """VideoPhy-2's ratings as pairs: two videos of one caption, labelled by the higher SA / PC (``mos_to_pairs``)."""
+    from videobench.data.mos import mos_to_pairs
+
+    return mos_to_pairs(_videophy2(revision, **options), name="videophy2-pairs")
+
+
+def _genai_bench_video(revision: str | None, **options: Any) -> PairBenchmark:
+    """TIGER-Lab/GenAI-Bench, config ``video_generation``, split ``test_v1`` (the paper's 1,069 votes) unless
+    ``split`` says otherwise (``test``: the later 1,911-vote release)."""
+    from videobench.data.hf import load_hub_dataset
+
+    split = options.pop("split", None) or "test_v1"
+    return load_hub_dataset(GENAI_BENCH_REPO, revision=revision, split=split, config="video_generation",
+                            format="genai-bench", name="genai-bench-video",
+                            **_only(options, "need_videos", "dedupe", "allow_absolute"))
+
+
+register_benchmark("mjbench-video", _mjbench_video)
+register_benchmark("videophy2", _videophy2)
+register_benchmark("videophy2-pairs", _videophy2_pairs)
+register_benchmark("genai-bench-video", _genai_bench_video)

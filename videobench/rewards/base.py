@@ -54,6 +54,14 @@ class ModelOutputError(ValueError):
     user's ``python:`` model, usually): a user error naming the model and the dimensions, not a crash."""
 
 
+def check_per_video(model: object, use: str) -> None:
+    """``use`` (compare, align) needs a score per video; a pairwise judge (``judge:...?mode=pairwise``) gives a verdict
+    per pair only: refuse it before any work starts."""
+    if getattr(model, "pairwise", False):
+        raise ModelOutputError(f"{getattr(model, 'name', model)}: a pairwise judge gives no per-video score, which "
+                               f"{use} needs; use it in eval, or load it with mode=scores")
+
+
 @runtime_checkable
 class RewardModel(Protocol):
     """A model that scores (video, prompt) items on one or more dimensions; higher is better."""

@@ -13,7 +13,7 @@ the spec written into a result reruns from any folder. ``@REVISION`` is split of
 winner would make the recorded spec lie about the run.
 
 Built in: ``videoreward:PATH_OR_HUB_ID[@REV]``, ``scores:FILE``, ``random[:SEED]``, ``classical[:ARG]``,
-``pixel:KIND``, ``python:module:attr``. Third-party packages add prefixes through the ``videobench.reward_models``
+``pixel:KIND``, ``python:module:attr``, ``judge:PATH_OR_HUB_ID`` (a generative VLM judge), ``http://HOST:PORT`` (a model served by ``videobench serve-reward``). Third-party packages add prefixes through the ``videobench.reward_models``
 entry point group (name = prefix, value = ``module:attr`` of a factory); code can call ``register_reward_model``.
 
 A factory is called as ``factory(ARGUMENT, **options)``, or ``factory(**options)`` when the spec has no argument, so a
@@ -50,21 +50,26 @@ class RewardSpecError(SpecError):
     """A model spec that cannot be resolved: unknown prefix or option, missing module, bad argument or value."""
 
 
-def _videoreward(argument: str | Path | None = None, **options: Any) -> RewardModel:
-    from videobench.rewards.videoreward import VideoRewardModel
+def _loads_from(target: str, usage: str) -> Callable[..., Any]:
+    """A factory for a class whose ``load(source, **options)`` builds the model from a folder or Hub id (imported
+    only when used); its options are ``load``'s keywords."""
 
-    if not argument:
-        raise RewardSpecError("videoreward needs a checkpoint: videoreward:PATH_OR_HUB_ID[@REVISION][?OPTIONS]")
-    return VideoRewardModel.load(str(argument), **options)
+    def factory(argument: str | Path | None = None, **options: Any) -> RewardModel:
+        if not argument:
+            raise RewardSpecError(usage)
+        return _import_target(target, usage).load(str(argument), **options)
+
+    def options(argument: str | None) -> dict[str, inspect.Parameter]:
+        return _keyword_parameters(_import_target(target, usage).load, skip_first=True)
+
+    factory.videobench_options = options  # type: ignore[attr-defined]
+    return factory
 
 
-def _videoreward_options(argument: str | None) -> dict[str, inspect.Parameter]:
-    from videobench.rewards.videoreward import VideoRewardModel
-
-    return _keyword_parameters(VideoRewardModel.load, skip_first=True)
-
-
-_videoreward.videobench_options = _videoreward_options  # type: ignore[attr-defined]
+_videoreward = _loads_from("videobench.rewards.videoreward:VideoRewardModel",
+                           "videoreward needs a checkpoint: videoreward:PATH_OR_HUB_ID[@REVISION][?OPTIONS]")
+_judge = _loads_from("videobench.rewards.judge:VLMJudge",
+                     "judge needs a model: judge:PATH_OR_HUB_ID[@REVISION][?mode=scores|pairwise&OPTIONS]")
 
 
 def _scores(argument: str | Path | None = None, *, name: str | None = None, dimensions: tuple[str, ...] | None = None,
@@ -120,11 +125,13 @@ _python.videobench_options = _python_options  # type: ignore[attr-defined]
 
 _BUILTINS: dict[str, Factory] = {
     "videoreward": _videoreward,
+    "judge": _judge,
     "scores": _scores,
     "random": _random,
     "classical": "videobench.rewards.classical:ClassicalReward",
     "pixel": "videobench.align.rewards:PixelReward",
     "python": _python,
+    "http": "videobench.rewards.served_client:http_reward",
 }
 _REGISTERED: dict[str, Factory] = {}
 

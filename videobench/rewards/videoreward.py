@@ -135,6 +135,18 @@ class RewardNet(torch.nn.Module):
         )
         return out.last_hidden_state
 
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        pixel_values_videos: torch.Tensor,
+        video_grid_thw: torch.Tensor,
+        reward_positions: torch.Tensor,
+    ) -> torch.Tensor:
+        """(B, K) rewards of a batch from ``VideoRewardModel.batch_inputs`` (what training differentiates)."""
+        hidden = self.hidden_states(input_ids, attention_mask, pixel_values_videos, video_grid_thw)
+        return self.rewards(hidden, reward_positions)
+
     def rewards(self, hidden: torch.Tensor, reward_positions: torch.Tensor) -> torch.Tensor:
         """(B, K) rewards: head output k at the position of reward token k (the diagonal)."""
         index = reward_positions.unsqueeze(-1).expand(-1, -1, hidden.shape[-1])
@@ -334,6 +346,17 @@ class VideoRewardModel:
         """Resize and patchify ahead (the engine calls this in its decoding threads); ``clip_inputs`` reuses it."""
         clip.meta[self._inputs_key] = self.clip_inputs(clip)
 
+    def batch_inputs(self, clips: Sequence[Clip], prompts: Sequence[str]) -> dict[str, torch.Tensor]:
+        return self.encode([self.clip_inputs(c) for c in clips], prompts)
+
+    def encode(self, videos: Sequence[VideoInputs], prompts: Sequence[str]) -> dict[str, torch.Tensor]:
+        """Model inputs for patchified videos and their prompts (right-padded chat texts, reward-token positions)."""
+        return {
+            **self.text_inputs(prompts, [v.num_tokens for v in videos]),
+            "pixel_values_videos": torch.cat([v.pixel_values for v in videos]),
+            "video_grid_thw": torch.tensor([v.grid_thw for v in videos], dtype=torch.long),
+        }
+
     def text_inputs(self, prompts: Sequence[str], num_video_tokens: Sequence[int]) -> dict[str, torch.Tensor]:
         """Token ids (right-padded), attention mask and the reward tokens' positions of one batch."""
         texts = [self.chat_text(p, n) for p, n in zip(prompts, num_video_tokens)]
@@ -345,26 +368,15 @@ class VideoRewardModel:
             raise PromptError(f"{self.name}: each reward token must occur once per input, counts {counts.tolist()}")
         return {"input_ids": ids, "attention_mask": enc["attention_mask"], "reward_positions": positions}
 
-    def batch_inputs(self, clips: Sequence[Clip], prompts: Sequence[str]) -> dict[str, torch.Tensor]:
-        videos = [self.clip_inputs(c) for c in clips]
-        return {
-            **self.text_inputs(prompts, [v.num_tokens for v in videos]),
-            "pixel_values_videos": torch.cat([v.pixel_values for v in videos]),
-            "video_grid_thw": torch.tensor([v.grid_thw for v in videos], dtype=torch.long),
-        }
-
     @torch.inference_mode()
     def raw_rewards(self, clips: Sequence[Clip], prompts: Sequence[str]) -> np.ndarray:
         """(len(clips), K) rewards before normalisation."""
-        batch = self.batch_inputs(clips, prompts)
-        device = self.device
-        hidden = self.net.hidden_states(
-            batch["input_ids"].to(device),
-            batch["attention_mask"].to(device),
-            batch["pixel_values_videos"].to(device, self.dtype),
-            batch["video_grid_thw"].to(device),
-        )
-        return self.net.rewards(hidden, batch["reward_positions"].to(device)).float().cpu().numpy()
+        batch = self.to_device(self.batch_inputs(clips, prompts))
+        return self.net(**batch).float().cpu().numpy()
+
+    def to_device(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The batch on the model's device, pixels in its dtype."""
+        return {k: v.to(self.device, self.dtype if k == "pixel_values_videos" else None) for k, v in batch.items()}
 
     # ---- loading
 
@@ -383,7 +395,7 @@ class VideoRewardModel:
         fps: float | None = None,
         num_frames: int | None = None,
         max_pixels: int | None = None,
-        min_pixels: int = VIDEO_MIN_PIXELS,
+        min_pixels: int | None = None,
         use_norm: bool = True,
         trust_remote_code: bool = False,
         attn_implementation: str | None = "sdpa",
@@ -406,6 +418,8 @@ class VideoRewardModel:
         max_pixels: per-frame pixel budget (default: ``data_config.max_frame_pixels``; 240*320 when the config has
             no such key, as VideoAlign's ``DataConfig``; qwen-vl-utils' default for the clip when it is null).
         min_pixels: the per-frame floor of the resize (VideoAlign: 128*28*28; lower only to make tests cheap).
+            Default: ``model_config.json``'s ``videobench.min_pixels`` (written by ``videobench align
+            reward-model`` when it trained with another floor), else 128*28*28.
         use_norm: z-score each dimension with ``inference_config``'s mean and std, as VideoAlign's ``use_norm``.
         merge_lora: fold the LoRA into the base weights (a little faster; the same scores in float32, rounding
             differences in bfloat16). Default: the LoRA runs beside the base weights, as in VideoAlign's inference.
@@ -424,6 +438,9 @@ class VideoRewardModel:
         data_cfg = config.get("data_config") or {}
         model_cfg = config.get("model_config") or {}
         infer_cfg = config.get("inference_config") or {}
+        if min_pixels is None:  # our trainer's own section; VideoAlign's loader ignores top-level keys it does not know
+            own = config.get("videobench") if isinstance(config.get("videobench"), dict) else {}
+            min_pixels = int(own.get("min_pixels") or VIDEO_MIN_PIXELS)
         lora_cfg = config.get("peft_lora_config")
         checkpoint = find_checkpoint(root, step)
         files = checkpoint_files(checkpoint, lora_cfg.get("lora_enable") if isinstance(lora_cfg, dict) else None)

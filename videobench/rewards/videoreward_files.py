@@ -30,6 +30,71 @@ HUB_IGNORE = ["optimizer.pt", "*/optimizer.pt", "scheduler.pt", "*/scheduler.pt"
 
 
 
+def to_legacy_key(key: str) -> str:
+    """A transformers-5 Qwen2-VL key in the transformers-4.45 layout (the one VideoAlign's checkpoints use)."""
+    if key.startswith("model.language_model."):
+        return "model." + key[len("model.language_model."):]
+    if key.startswith("model.visual."):
+        return key[len("model."):]
+    return key
+
+
+def released_model_config(
+    base_name: str,
+    *,
+    lora: bool = True,
+    mean_std: dict[str, tuple[float, float]] | None = None,
+    max_frame_pixels: int | None = 240 * 320,
+    fps: float | None = 2.0,
+    num_frames: int | None = None,
+    lora_r: int = 64,
+    lora_alpha: float = 128,
+    lora_dropout: float = 0.0,
+    tune_merger: bool = False,
+    freeze_vision_tower: bool = False,
+    loss_type: str = "btt",
+    use_tied_data: bool = True,
+    torch_dtype: str = "float32",
+    model_revision: str | None = "main",
+    training_args: dict[str, Any] | None = None,
+    data_files: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """``model_config.json`` as VideoAlign's ``save_configs_to_json`` writes it, plus the ``inference_config`` its
+    inference reads. ``data_config``, ``model_config`` and ``peft_lora_config`` hold exactly the fields of VideoAlign's
+    DataConfig / ModelConfig / PEFTLoraConfig (its inference builds those dataclasses from them, so an extra key
+    would break it); ``extra`` goes under other top-level keys, which it ignores."""
+    inference = {}
+    for dim, (mean, std) in (mean_std or {}).items():
+        inference[f"{dim}_mean"], inference[f"{dim}_std"] = float(mean), float(std)
+    files = {"meta_data": None, "data_dir": None, "meta_data_test": None, **(data_files or {})}
+    config = {
+        "data_config": {
+            **files, "max_frame_pixels": max_frame_pixels, "num_frames": num_frames, "fps": fps,
+            "p_shuffle_frames": 0.0, "p_color_jitter": 0.0, "eval_dim": ["VQ", "MQ", "TA"],
+            "prompt_template_type": "detailed_special", "add_noise": False, "sample_type": "uniform",
+            "use_tied_data": use_tied_data,
+        },
+        "training_args": dict(training_args or {}),
+        "model_config": {
+            "model_name_or_path": base_name, "model_revision": model_revision, "output_dim": 3,
+            "use_special_tokens": True, "freeze_vision_tower": freeze_vision_tower, "freeze_llm": False,
+            "tune_merger": tune_merger, "torch_dtype": torch_dtype, "trust_remote_code": False,
+            "attn_implementation": None, "load_in_8bit": False, "load_in_4bit": False, "bnb_4bit_quant_type": "nf4",
+            "use_bnb_nested_quant": False, "reward_token": "special", "loss_type": loss_type,
+        },
+        "peft_lora_config": {
+            "lora_enable": lora, "vision_lora": False, "lora_r": lora_r, "lora_alpha": lora_alpha,
+            "lora_dropout": lora_dropout, "lora_target_modules": None,
+            "lora_namespan_exclude": ["lm_head", "rm_head", "embed_tokens", "visual"], "lora_modules_to_save": None,
+            "lora_task_type": "CAUSAL_LM", "use_rslora": False, "num_lora_modules": -1,
+        },
+        "inference_config": inference,
+    }
+    config.update(extra or {})
+    return config
+
+
 class CheckpointError(ValueError):
     """A VideoReward checkpoint that cannot be loaded as it is; the message names the file and the keys at fault."""
 

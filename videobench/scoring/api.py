@@ -144,8 +144,7 @@ def check_benchmark(
     Raises ``PreflightError`` listing every unreadable video unless ``skip_unreadable``. The findings are remembered,
     so the ``score_benchmark`` call that follows does not probe or hash the files again.
     """
-    pairs = benchmark.pairs
-    videos = dict.fromkeys([*pairs["video_A"].astype(str), *pairs["video_B"].astype(str)])
+    videos = dict.fromkeys(v for v, _ in _benchmark_rows(benchmark))
     paths = _resolve(videos, benchmark.root)
     checks = _preflight(paths, video_io or DefaultVideoIO(), current_process(), num_workers)
     bad = {video: check.error or "" for video, check in checks.items() if not check.ok}
@@ -305,6 +304,19 @@ def _gather(output: EngineOutput, proc: ProcessInfo) -> EngineOutput:
     return merged
 
 
+def _benchmark_rows(benchmark: Any) -> list[tuple[str, str]]:
+    """(video, prompt) of every video a benchmark asks scores for: each pair's A and B, or each rated video."""
+    if getattr(benchmark, "kind", "pairs") == "mos":
+        videos = benchmark.videos
+        return list(zip(videos["video"].astype(str), videos["prompt"].astype(str)))
+    pairs = benchmark.pairs
+    items: list[tuple[str, str]] = []
+    for a, b, prompt in zip(pairs["video_A"].astype(str), pairs["video_B"].astype(str), pairs["prompt"].astype(str)):
+        items.append((a, prompt))
+        items.append((b, prompt))
+    return items
+
+
 def score_benchmark(
     benchmark: PairBenchmark,
     models: list[RewardModel],
@@ -332,13 +344,9 @@ def score_benchmark(
       slice is also written there as a Parquet shard for ``merge_shards``.
     - Under ``accelerate launch`` / ``torchrun`` the work is split across ranks and every rank returns the full tables.
     """
-    pairs = benchmark.pairs
-    items: list[tuple[str, str]] = []
-    for a, b, prompt in zip(pairs["video_A"].astype(str), pairs["video_B"].astype(str), pairs["prompt"].astype(str)):
-        items.append((a, prompt))
-        items.append((b, prompt))
+    pairs = getattr(benchmark, "pairs", None)  # a MOS benchmark (single rated videos) has none
     result = score_items(
-        items, models, root=benchmark.root, cache_dir=cache_dir, use_cache=use_cache, batch_size=batch_size,
+        _benchmark_rows(benchmark), models, root=benchmark.root, cache_dir=cache_dir, use_cache=use_cache, batch_size=batch_size,
         num_workers=num_workers, skip_unreadable=skip_unreadable, show_progress=show_progress,
         num_shards=num_shards, shard_index=shard_index, pairs=pairs, video_io=video_io,
     )

@@ -32,6 +32,8 @@ from typing import Any
 
 import torch
 
+from videobench.rewards.videoreward_files import released_model_config, to_legacy_key
+
 REWARD_TOKENS = ("<|VQ_reward|>", "<|MQ_reward|>", "<|TA_reward|>")
 SPECIAL_TOKENS = (
     "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|video_pad|>",
@@ -119,15 +121,6 @@ def tiny_qwen2vl_config(vocab_size: int) -> Any:
     )
 
 
-def to_legacy_key(key: str) -> str:
-    """A transformers-5 Qwen2-VL key in the transformers-4.45 layout (the one VideoAlign's checkpoints use)."""
-    if key.startswith("model.language_model."):
-        return "model." + key[len("model.language_model."):]
-    if key.startswith("model.visual."):
-        return key[len("model."):]
-    return key
-
-
 @dataclass
 class TinyRewardModel:
     """The in-memory truth a tiny checkpoint is written from: backbone (LoRA merged), reward head, tokenizer."""
@@ -138,19 +131,34 @@ class TinyRewardModel:
     lora_state: dict[str, torch.Tensor]
 
 
+def make_tiny_base(seed: int = 0) -> Any:
+    """The tiny random Qwen2-VL base (embeddings 13 rows wider than its tokenizer, as the released base)."""
+    from transformers import Qwen2VLForConditionalGeneration
+
+    torch.manual_seed(seed)
+    base_tok = build_tiny_tokenizer(reward_tokens=False)
+    base = Qwen2VLForConditionalGeneration(tiny_qwen2vl_config(len(base_tok) + 13)).eval()
+    with torch.no_grad():  # random init std 0.02 gives near-constant outputs; widen it so tests can tell models apart
+        for p in base.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    return base
+
+
+def build_tiny_base(out_dir: str | Path, seed: int = 0) -> Path:
+    """Write only the tiny base model (what ``videobench align reward-model`` trains from) to ``out_dir``."""
+    out = Path(out_dir)
+    write_base_model(make_tiny_base(seed), out)
+    return out
+
+
 def make_tiny_reward_model(seed: int = 0) -> tuple[Any, TinyRewardModel]:
     """(base model, trained reward model): the reward model differs from the base where VideoAlign's training changes
     it (vision tower but its merger, embeddings, LoRA on the language model, the head)."""
     from peft import LoraConfig, inject_adapter_in_model
     from transformers import Qwen2VLForConditionalGeneration
 
-    torch.manual_seed(seed)
-    base_tok = build_tiny_tokenizer(reward_tokens=False)
+    base = make_tiny_base(seed)
     tokenizer = build_tiny_tokenizer(reward_tokens=True)
-    base = Qwen2VLForConditionalGeneration(tiny_qwen2vl_config(len(base_tok) + 13)).eval()
-    with torch.no_grad():  # random init std 0.02 gives near-constant outputs; widen it so tests can tell models apart
-        for p in base.parameters():
-            p.add_(torch.randn_like(p) * 0.05)
     trained = Qwen2VLForConditionalGeneration(copy.deepcopy(base.config)).eval()
     trained.load_state_dict(base.state_dict())
     trained.resize_token_embeddings(len(tokenizer))
@@ -170,33 +178,13 @@ def make_tiny_reward_model(seed: int = 0) -> tuple[Any, TinyRewardModel]:
 
 
 def videoalign_model_config(base_name: str, lora: bool) -> dict[str, Any]:
-    """``model_config.json`` with the fields of VideoAlign's DataConfig / ModelConfig / PEFTLoraConfig (as
-    ``save_configs_to_json`` dumps them) and the ``inference_config`` its inference reads."""
-    inference = {}
-    for dim, (mean, std) in MEAN_STD.items():
-        inference[f"{dim}_mean"], inference[f"{dim}_std"] = mean, std
-    return {
-        "data_config": {
-            "meta_data": "train.csv", "data_dir": "videos", "meta_data_test": None,
-            "max_frame_pixels": TINY_MAX_FRAME_PIXELS, "num_frames": None, "fps": 2.0, "p_shuffle_frames": 0.0,
-            "p_color_jitter": 0.0, "eval_dim": ["VQ", "MQ", "TA"], "prompt_template_type": "detailed_special",
-            "add_noise": False, "sample_type": "uniform", "use_tied_data": True,
-        },
-        "training_args": {"output_dir": "videoreward", "bf16": False, "max_steps": CHECKPOINT_STEP,
-                          "save_full_model": not lora, "load_from_pretrained": None},
-        "model_config": {
-            "model_name_or_path": base_name, "model_revision": "main", "output_dim": 3, "use_special_tokens": True,
-            "freeze_vision_tower": False, "freeze_llm": False, "tune_merger": False, "torch_dtype": "float32",
-            "trust_remote_code": False, "attn_implementation": None, "load_in_8bit": False, "load_in_4bit": False,
-            "bnb_4bit_quant_type": "nf4", "use_bnb_nested_quant": False, "reward_token": "special", "loss_type": "btt",
-        },
-        "peft_lora_config": {
-            "lora_enable": lora, "vision_lora": False, "lora_r": 4, "lora_alpha": 8, "lora_dropout": 0.0,
-            "lora_target_modules": None, "lora_namespan_exclude": ["lm_head", "rm_head", "embed_tokens", "visual"],
-            "lora_modules_to_save": None, "lora_task_type": "CAUSAL_LM", "use_rslora": False, "num_lora_modules": -1,
-        },
-        "inference_config": inference,
-    }
+    """``model_config.json`` of the tiny checkpoint (``released_model_config`` with the tiny run's values)."""
+    return released_model_config(
+        base_name, lora=lora, mean_std=MEAN_STD, max_frame_pixels=TINY_MAX_FRAME_PIXELS, fps=2.0, lora_r=4,
+        lora_alpha=8, training_args={"output_dir": "videoreward", "bf16": False, "max_steps": CHECKPOINT_STEP,
+                                     "save_full_model": not lora, "load_from_pretrained": None},
+        data_files={"meta_data": "train.csv", "data_dir": "videos"},
+    )
 
 
 def write_base_model(base: Any, base_dir: Path) -> None:

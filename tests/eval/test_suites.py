@@ -1,0 +1,190 @@
+"""``videobench eval --suite``: the built-in ``mini`` suite (four released formats, tiny clips) with two models writes
+one joint table whose fixed-threshold and calibrated accuracies and MOS correlations match a computation done here
+from the raw files (labels read with json/pandas, scores from the scoring engine, metrics by brute force / scipy)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+import videobench
+from videobench.suites import Suite, SuiteError, _existing, _stamp, load_suite, run_suite
+
+MINI = Path(__file__).resolve().parents[2] / "videobench" / "resources" / "suites" / "mini"
+MODELS = ["random:0", "classical"]
+NAMES = {"random:0": "random:0", "classical": "classical"}
+THRESHOLD = 0.25
+
+
+@pytest.fixture(scope="module")
+def suite_run(tmp_path_factory: pytest.TempPathFactory):
+    tmp = tmp_path_factory.mktemp("suite")
+    run = run_suite(MODELS, "mini", tmp / "out", cache_dir=tmp / "cache", n_resamples=10, show_progress=False,
+                    report=False)
+    return run, tmp
+
+
+def _raw_scores(tmp: Path) -> dict[str, pd.DataFrame]:
+    """Each model's raw per-video scores on the mini clips (VQ, MQ, TA as the models give them)."""
+    from videobench.rewards.registry import load_reward_model
+    from videobench.scoring import score_items
+
+    clips = sorted(p.relative_to(MINI).as_posix() for p in (MINI / "videos" / "test").glob("*.mp4"))
+    models = [load_reward_model("random:0"), load_reward_model("classical", fps=8)]
+    tables = score_items([(c, "") for c in clips], models, root=MINI, cache_dir=tmp / "cache2", show_progress=False)
+    return {"random:0": tables["random:0"].set_index("video"), "classical": tables["classical"].set_index("video")}
+
+
+def _z(x: np.ndarray) -> np.ndarray:
+    return (x - x.mean()) / x.std()
+
+
+def _overall(scores: pd.DataFrame, videos: list[str]) -> dict[str, float]:
+    """The paper's Overall (sum of z-scores of VQ and MQ) over the benchmark's own videos."""
+    vq, mq = scores.loc[videos, "VQ"].to_numpy(), scores.loc[videos, "MQ"].to_numpy()
+    return dict(zip(videos, _z(vq) + _z(mq)))
+
+
+def _accuracy_with_ties(labels: np.ndarray, margins: np.ndarray, eps: float) -> float:
+    pred = np.where(np.abs(margins) <= eps, 0, np.sign(margins))
+    return float(np.mean(pred == labels))
+
+
+def _calibrated(labels: np.ndarray, margins: np.ndarray) -> float:
+    """Brute force over every threshold that changes a prediction, and 'no predicted ties'."""
+    return max(_accuracy_with_ties(labels, margins, e) for e in [-1.0, *np.abs(margins)])
+
+
+def _row(table, model, bench, dim, metric):
+    hits = [r for r in table if (r["model"], r["benchmark"], r["dimension"], r["metric"]) == (model, bench, dim, metric)]
+    assert len(hits) == 1, (model, bench, dim, metric)
+    return hits[0]
+
+
+def test_joint_table_matches_an_independent_computation(suite_run) -> None:
+    run, tmp = suite_run
+    raw = _raw_scores(tmp)
+    table = json.loads((run.output / "suite.json").read_text())["table"]
+    assert table == json.loads(json.dumps(run.table))
+
+    # GenAI-Bench video votes: the released parquet columns, read here with pandas.
+    votes = pd.read_parquet(MINI / "genai-bench-video.parquet")
+    labels = votes["vote_type"].map({"leftvote": 1, "rightvote": -1, "tievote": 0, "bothbad_vote": 0}).to_numpy()
+    # MJ-Bench-Video: the JSON array; "Video 1" is video_0 (A); "Hard to judge" records are left out.
+    records = [r for r in json.loads((MINI / "mjbench-video.json").read_text())
+               if r["overall_preference"] != "Hard to judge"]
+    mj = {"Overall": [r["overall_preference"] for r in records],
+          "Fineness": [r["category_preference"]["Fineness"] for r in records]}
+    mj_labels = {k: np.array([{"video 1 better": 1, "video 2 better": -1, "same": 0}[v.lower()] for v in vals])
+                 for k, vals in mj.items()}
+    for model in MODELS:
+        s = raw[model]
+        overall = _overall(s, sorted(set(votes["left_video"]) | set(votes["right_video"])))
+        m = np.array([overall[a] - overall[b] for a, b in zip(votes["left_video"], votes["right_video"])])
+        fixed = _row(table, NAMES[model], "genai-bench-video", "Overall", "accuracy_with_ties_fixed")
+        assert fixed["value"] == pytest.approx(_accuracy_with_ties(labels, m, THRESHOLD), abs=1e-12)
+        assert fixed["threshold"] == THRESHOLD
+        calibrated = _row(table, NAMES[model], "genai-bench-video", "Overall", "accuracy_with_ties")
+        assert calibrated["value"] == pytest.approx(_calibrated(labels, m), abs=1e-12)
+        nonzero = labels != 0
+        without = _row(table, NAMES[model], "genai-bench-video", "Overall", "accuracy_without_ties")
+        assert without["value"] == pytest.approx(np.mean(np.sign(m[nonzero]) == labels[nonzero]), abs=1e-12)
+
+        a = [f"videos/{r['video_0_path']}" for r in records]
+        b = [f"videos/{r['video_1_path']}" for r in records]
+        mj_overall = _overall(s, sorted(set(a) | set(b)))
+        margins = {"Overall": np.array([mj_overall[x] - mj_overall[y] for x, y in zip(a, b)]),
+                   "Fineness": np.array([s.loc[x, "VQ"] - s.loc[y, "VQ"] for x, y in zip(a, b)])}
+        for dim, lab in mj_labels.items():
+            got = _row(table, NAMES[model], "mjbench-video", dim, "accuracy_with_ties_fixed")["value"]
+            assert got == pytest.approx(_accuracy_with_ties(lab, margins[dim], THRESHOLD), abs=1e-12), (model, dim)
+            got = _row(table, NAMES[model], "mjbench-video", dim, "accuracy_with_ties")["value"]
+            assert got == pytest.approx(_calibrated(lab, margins[dim]), abs=1e-12), (model, dim)
+        safety = _row(table, NAMES[model], "mjbench-video", "Safety", "accuracy_with_ties")
+        assert safety["value"] is None  # not mapped and not a dimension of either model: n/a, never 50%
+
+        # VideoPhy-2 (PC <- MQ) and T2VQA-DB (Overall <- z(VQ) + z(MQ)): correlations with scipy.
+        phy = pd.read_csv(MINI / "videophy2_test.csv")
+        phy_videos = [u.replace("https://storage.example.org/", "videos/") for u in phy["video_url"]]
+        srcc = _row(table, NAMES[model], "videophy2", "PC", "srcc")["value"]
+        assert srcc == pytest.approx(stats.spearmanr(s.loc[phy_videos, "MQ"], phy["pc"]).statistic, abs=1e-12)
+        lines = [line.split("|") for line in (MINI / "t2vqa.txt").read_text().splitlines()]
+        t_videos, t_mos = [x[0] for x in lines], np.array([float(x[2]) for x in lines])
+        t_overall = _overall(s, t_videos)
+        srcc = _row(table, NAMES[model], "t2vqa", "Overall", "srcc")["value"]
+        assert srcc == pytest.approx(stats.spearmanr([t_overall[v] for v in t_videos], t_mos).statistic, abs=1e-12)
+        krcc = _row(table, NAMES[model], "t2vqa", "Overall", "krcc")["value"]
+        assert krcc == pytest.approx(stats.kendalltau([t_overall[v] for v in t_videos], t_mos).statistic, abs=1e-12)
+
+    srcc_ta = _row(table, "classical", "videophy2", "SA", "srcc")  # classical has no TA: SA is n/a
+    assert srcc_ta["value"] is None
+
+
+def test_outputs_resume_and_the_api_entry(suite_run) -> None:
+    run, tmp = suite_run
+    out = run.output
+    for bench in ("genai-bench-video", "mjbench-video", "videophy2", "t2vqa"):
+        assert {"random-0.json", "classical.json"} <= {p.name for p in (out / bench).iterdir()}
+        result = json.loads((out / bench / "classical.json").read_text())
+        assert result["benchmark"]["name"] == bench and result["provenance"]["suite"]["name"] == "mini"
+    assert "## mjbench-video (pairwise accuracy)" in (out / "suite.md").read_text()
+    assert "acc w/ ties (t=0.25)" in (out / "suite.html").read_text()
+    assert json.loads((out / "mjbench-video" / "classical.json").read_text())["model"]["spec"] == "classical?fps=8"
+
+    again = videobench.evaluate(MODELS, suite="mini", output=out, cache_dir=tmp / "cache", n_resamples=10,
+                                show_progress=False, report=False)
+    assert sorted(again.reused) == sorted((m, b) for m in NAMES.values() for b in
+                                          ("genai-bench-video", "mjbench-video", "videophy2", "t2vqa"))
+    assert again.table == run.table
+    # another protocol (here n_resamples) is another suite run: its results are not taken for this one's
+    stamp = _stamp(again.suite, again.suite.benchmarks[0], "random:0")
+    assert _existing(out / "genai-bench-video" / "random-0.json", stamp) is not None
+    other = Suite(run.suite.name, run.suite.benchmarks, {**run.suite.protocol, "n_resamples": 30})
+    assert _existing(out / "genai-bench-video" / "random-0.json", _stamp(other, other.benchmarks[0], "random:0")) is None
+
+
+def test_leaderboard_publish_takes_a_suite_result(suite_run, tmp_path: Path) -> None:
+    run, _ = suite_run
+    from typer.testing import CliRunner
+
+    from videobench.cli import _register, app
+
+    _register()
+    store = tmp_path / "store"
+    done = CliRunner().invoke(app, ["leaderboard", "publish", "--store", str(store), "--result",
+                                    str(run.output / "suite.json")])
+    assert done.exit_code == 0, done.output
+    published = sorted(p.relative_to(store / "results").parts[:2] for p in (store / "results").rglob("*.json"))
+    assert published == sorted((b, f"local__{m}") for b in ("genai-bench-video", "mjbench-video", "t2vqa", "videophy2")
+                               for m in ("classical", "random-0"))
+
+
+def test_suite_files_are_checked(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text("name: s\nprotocol: {tie_treshold: 0.2}\nbenchmarks: [sanity]\n")
+    with pytest.raises(SuiteError, match=r"protocol: unknown key\(s\) \['tie_treshold'\]"):
+        load_suite(path)
+    path.write_text("name: s\nbenchmarks:\n  - bench: sanity\n    dimensions: {Overall: 'VQ MQ'}\n")
+    with pytest.raises(SuiteError, match=r"benchmarks\[1\]\.dimensions: 'VQ MQ' is not a dimension name"):
+        load_suite(path)
+    path.write_text("name: s\nbenchmarks: [sanity, sanity]\n")
+    with pytest.raises(SuiteError, match="repeat"):
+        load_suite(path)
+    with pytest.raises(SuiteError, match="not a built-in suite"):
+        load_suite("no-such-suite")
+    with pytest.raises(SuiteError, match=r"\['random_baseline'\] do not apply"):
+        run_suite(["random:0"], "mini", tmp_path / "o", random_baseline=True)  # refused before anything runs
+    from typer.testing import CliRunner
+
+    from videobench.cli import _register, app
+
+    _register()
+    bad = CliRunner().invoke(app, ["eval", "--suite", str(path), "--bench", "sanity", "--model", "random:0"])
+    assert bad.exit_code == 2 and "drop --bench" in bad.output
+    assert [b.name for b in load_suite("mini").benchmarks] == ["genai-bench-video", "mjbench-video", "videophy2",
+                                                             "t2vqa"]
