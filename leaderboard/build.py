@@ -12,6 +12,7 @@ from videobench.leaderboard.cards import results_card
 from videobench.leaderboard.errors import LeaderboardError
 from videobench.leaderboard.ingest import parse_result
 from videobench.leaderboard.layout import CARD, GEN_TABLE, REPORT, REQUESTS_DIR, RM_TABLE, git_blob_sha1, parse_result_path
+from videobench.leaderboard.metadata import attach_to_board
 from videobench.leaderboard.report import render_report
 from videobench.leaderboard.submissions import Request, read_requests
 from videobench.leaderboard.store import MAX_READ_BYTES, Changes, FileInfo, Snapshot, Store, UpdateOutcome
@@ -74,9 +75,9 @@ JSONL_TABLES = {f"{RM_TABLE}_history.jsonl": "results", f"{RM_TABLE}.jsonl": "le
 
 def build(snap: Snapshot, title: str = "videobench leaderboard") -> Built:
     tables = collect(snap, _previous(snap, HISTORY), _previous(snap, f"{GEN_TABLE}.parquet"))
-    wide = board(tables.rm_history, _per_pair_loader(snap))
     snap.prefetch([p for p in snap.list(REQUESTS_DIR) if p.endswith(".json")])  # in parallel on the Hub
     requests, bad_requests = read_requests(snap)
+    wide = attach_to_board(board(tables.rm_history, _per_pair_loader(snap)), requests)
     report, figures = render_report(wide, tables.rm_history, tables.generators, title=title,
                                     problems=tables.problems + bad_requests, queue=queue_table(requests))
     n_requests = len([p for p in snap.list(REQUESTS_DIR) if p.endswith(".json")])

@@ -15,7 +15,7 @@ import html
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote
 
@@ -27,31 +27,35 @@ from videobench.leaderboard.tables import RANDOM_DISPLAY_NAME, _dim_order, csv_t
 MAX_PLOTTED_MODELS = 40
 MAX_HISTORY_SERIES = 12
 
+#: Sorting a table by a clicked header: every tbody on its own (ranked rows and rows listed apart stay apart), n/a
+#: always last, a second click reverses. The report and the Space (``space.py``, on its own tables) both run it.
+SORT_FUNCTION_JS = """
+function vbSortBy(th) {
+  var table = th.closest('table'), ths = table.tHead.rows[0].cells, col = th.cellIndex;
+  function value(row) { var c = row.cells[col]; return c ? c.getAttribute('data-v') : ''; }
+  var asc = th.getAttribute('data-order') !== 'asc';
+  Array.prototype.forEach.call(ths, function (h) { h.removeAttribute('data-order'); });
+  th.setAttribute('data-order', asc ? 'asc' : 'desc');
+  Array.prototype.forEach.call(table.tBodies, function (body) {
+    var rows = Array.prototype.filter.call(body.rows, function (r) { return !r.classList.contains('sep'); });
+    rows.sort(function (a, b) {
+      var x = value(a), y = value(b);
+      if (x === '' || y === '') { return (x === '') - (y === ''); }
+      var nx = parseFloat(x), ny = parseFloat(y);
+      var c = (!isNaN(nx) && !isNaN(ny)) ? nx - ny : String(x).localeCompare(String(y));
+      return asc ? c : -c;
+    });
+    rows.forEach(function (r) { body.appendChild(r); });
+  });
+}
+"""
+
 _SORT_JS = """
 (function () {
   function each(list, fn) { Array.prototype.forEach.call(list, fn); }
-  function value(row, col) { var c = row.cells[col]; return c ? c.getAttribute('data-v') : ''; }
-  // Sorting: every tbody on its own (ranked rows and rows listed apart stay apart); n/a always last.
-  each(document.querySelectorAll('table.vb-table'), function (table) {
-    var ths = table.tHead.rows[0].cells;
-    each(ths, function (th, col) {
-      th.addEventListener('click', function () {
-        var asc = th.getAttribute('data-order') !== 'asc';
-        each(ths, function (h) { h.removeAttribute('data-order'); });
-        th.setAttribute('data-order', asc ? 'asc' : 'desc');
-        each(table.tBodies, function (body) {
-          var rows = Array.prototype.filter.call(body.rows, function (r) { return !r.classList.contains('sep'); });
-          rows.sort(function (a, b) {
-            var x = value(a, col), y = value(b, col);
-            if (x === '' || y === '') { return (x === '') - (y === ''); }
-            var nx = parseFloat(x), ny = parseFloat(y);
-            var c = (!isNaN(nx) && !isNaN(ny)) ? nx - ny : String(x).localeCompare(String(y));
-            return asc ? c : -c;
-          });
-          rows.forEach(function (r) { body.appendChild(r); });
-        });
-      });
-    });
+""" + SORT_FUNCTION_JS + """
+  each(document.querySelectorAll('table.vb-table thead th'), function (th) {
+    th.addEventListener('click', function () { vbSortBy(th); });
   });
   // Filter by name: the reference row and separators always stay.
   each(document.querySelectorAll('input.vb-search'), function (input) {
@@ -92,8 +96,8 @@ _SORT_JS = """
 })();
 """
 
-_CSS = """
-body{font-family:system-ui,sans-serif;margin:1.5rem;color:#222}
+#: The tables' look: the report and the Space (`space.py`) both use it.
+TABLE_CSS = """
 .scroll{overflow-x:auto;max-width:100%}
 table{border-collapse:collapse;font-size:13px;margin:.5rem 0 1.5rem}
 th,td{border:1px solid #ddd;padding:3px 6px;text-align:right;white-space:nowrap}
@@ -111,6 +115,7 @@ tr.apart td{color:#666}
 .st-pending{background:#eef} .st-running{background:#ffd} .st-finished{background:#dfd} .st-failed{background:#fdd}
 .note{color:#555;font-size:13px;max-width:70rem}
 """
+_CSS = "body{font-family:system-ui,sans-serif;margin:1.5rem;color:#222}" + TABLE_CSS
 
 
 def esc(value: Any) -> str:
@@ -128,7 +133,7 @@ class Col:
 
     key: str
     label: str
-    kind: str  # pct (a rate in [0, 1], shown in %), logodds, p, int, tier, name, text, rev, stamp, status, plain
+    kind: str  # pct (a rate in [0, 1], shown in %), logodds, p, int, params, tier, name, text, rev, stamp, status, plain
     ci: tuple[str, str] | None = None
     groups: tuple[str, ...] = ()
 
@@ -143,6 +148,10 @@ def fmt_value(kind: str, value: Any) -> str:
         return f"{float(value):+.3f}"
     if kind == "p":
         return "<0.001" if float(value) < 0.001 else f"{float(value):.3f}"
+    if kind == "params":  # a parameter count: 1.5B, 220.0M, 12.3K
+        n = float(value)
+        return next((f"{n / size:.1f}{unit}" for unit, size in (("B", 1e9), ("M", 1e6), ("K", 1e3)) if n >= size),
+                    str(int(n)))
     if kind in ("int", "tier"):
         return str(int(value))
     if kind == "rev":
@@ -246,11 +255,26 @@ def csv_link(df: pd.DataFrame, filename: str, label: str = "download CSV") -> st
 
 
 #: Column groups switched off when the page opens (the table fits a screen; one click shows them).
-_OFF_AT_START = ("details",)
+OFF_AT_START = ("info", "details")
+
+
+def visible_columns(cols: list[Col], off: set[str] | frozenset[str]) -> list[Col]:
+    """The columns a reader sees with the groups ``off`` switched off: the page's script applies the same rule (a
+    column is hidden when any of its groups is off; ``ci`` drops the +/- parts). The Space filters with this."""
+    return [replace(c, ci=None) if "ci" in off else c for c in cols if not set(c.groups) & set(off)]
+
+
+def name_matches(df: pd.DataFrame, query: str, names: tuple[str, ...]) -> pd.Series:
+    """Rows whose name columns contain ``query`` (case-insensitive), as the page's filter box decides."""
+    q = (query or "").strip().lower()
+    if not q:
+        return pd.Series(True, index=df.index)
+    text = df[list(names)].fillna("").astype(str).agg(" ".join, axis=1).str.lower()
+    return text.str.contains(q, regex=False)
 
 
 def _toggles(table_id: str, groups: list[tuple[str, str]]) -> str:
-    boxes = "".join(f'<label><input type="checkbox" value="{esc(g)}"{"" if g in _OFF_AT_START else " checked"}> '
+    boxes = "".join(f'<label><input type="checkbox" value="{esc(g)}"{"" if g in OFF_AT_START else " checked"}> '
                     f"{esc(label)}</label>" for g, label in groups)
     return f'<fieldset class="vb-toggles" data-table="{esc(table_id)}"><legend>columns</legend>{boxes}</fieldset>'
 
@@ -275,10 +299,14 @@ def board_columns(rows: pd.DataFrame) -> tuple[list[Col], list[tuple[str, str]]]
             cols.append(Col(key, key, "pct", (f"{key} lo", f"{key} hi"), (group, _group_key(dim))))
     cols += [Col("avg w/o ties", "avg w/o ties", "pct", groups=("wo", "avg")),
              Col("avg w/ ties", "avg w/ ties", "pct", groups=("w", "avg")), Col("avg", "avg", "pct", groups=("avg",)),
-             Col("tier", "tier", "tier"), Col("revision", "revision", "rev", groups=("details",)),
+             Col("tier", "tier", "tier"),
+             Col("parameters", "params", "params", groups=("info",)), Col("license", "licence", "plain", groups=("info",)),
+             Col("base_model", "base model", "name", groups=("info",)),
+             Col("submitted_at", "submitted", "stamp", groups=("info",)),
+             Col("revision", "revision", "rev", groups=("details",)),
              Col("n_pairs", "pairs", "int", groups=("details",)), Col("timestamp", "evaluated", "stamp", groups=("details",))]
     groups = [("wo", "w/o ties"), ("w", "w/ ties"), *((_group_key(d), d) for d in dims), ("avg", "averages"),
-              ("ci", "\u00b1 CI"), ("details", "details")]
+              ("ci", "\u00b1 CI"), ("info", "model info"), ("details", "details")]
     return [c for c in cols if c.key in rows.columns], groups
 
 
@@ -476,27 +504,40 @@ def _csp_hash(script: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode() + "'"
 
 
-def _rm_section(i: int, bench: str, board: pd.DataFrame, history: pd.DataFrame, figures: dict[str, Any]) -> str:
-    rows = board[board["benchmark"] == bench]
-    cols, groups = board_columns(rows)
+RM_NAMES = ("model", "display_name")
+
+
+def rm_table(table_id: str, rows: pd.DataFrame, cols: list[Col]) -> str:
+    """One benchmark's reward-model table: ranked rows with the reference line among them, then the rows listed
+    apart (no average) under their own label."""
+    apart = ~rows["ranked"].astype(bool) & ~rows["reference"].astype(bool)
+    return html_table(table_id, rows, cols, apart=apart,
+                      apart_label=f"Not ranked: n/a on a dimension, so no average ({int(apart.sum())})",
+                      reference=rows["reference"].astype(bool), names=RM_NAMES)
+
+
+def rm_section_note(rows: pd.DataFrame) -> str:
+    """How to read one benchmark's table (HTML)."""
     method = ", ".join(map(str, rows["tier_method"].dropna().unique())) or "n/a"
     tier_dim = ", ".join(map(str, rows["tier_dimension"].dropna().unique()))
-    n_apart = int((~rows["ranked"].astype(bool) & ~rows["reference"].astype(bool)).sum())
-    note = (f"Accuracies in %, each \u00b1 half the width of its 95% CI (hover a cell for the interval). "
+    return (f"Accuracies in %, each \u00b1 half the width of its 95% CI (hover a cell for the interval). "
             "Ranked by <b>avg</b>, the mean of the averages w/o ties and w/ ties over every dimension; a model with an "
             "n/a dimension has no average and is listed apart, without a position. "
             f"<b>tier</b>: 1 + the number of models significantly better on {esc(tier_dim)} accuracy w/ ties "
             f"({esc(method)}); <b>=n</b> marks a tier several models share (they cannot be told apart). The dashed "
             "<i>random</i> row is a reference line, not a competitor: the expected accuracy of a scorer that ignores "
-            "the videos, with the best tie threshold. Click a header to sort.")
+            "the videos, with the best tie threshold.")
+
+
+def _rm_section(i: int, bench: str, board: pd.DataFrame, history: pd.DataFrame, figures: dict[str, Any]) -> str:
+    rows = board[board["benchmark"] == bench]
+    cols, groups = board_columns(rows)
+    note = rm_section_note(rows) + " Click a header to sort."
     table_id = f"rm-{i}"
     csv_cols = [c for c in rows.columns if c not in ("result_path",)]
     tools = (f'<div class="tools">{_search(table_id)}{_toggles(table_id, groups)}'
              f'{csv_link(rows[csv_cols], f"{bench}-reward-models.csv")}</div>')
-    parts = [f"<h2>Reward models: {esc(bench)}</h2><p class='note'>{note}</p>", tools,
-             html_table(table_id, rows, cols, apart=~rows["ranked"].astype(bool) & ~rows["reference"].astype(bool),
-                        apart_label=f"Not ranked: n/a on a dimension, so no average ({n_apart})",
-                        reference=rows["reference"].astype(bool), names=("model", "display_name"))]
+    parts = [f"<h2>Reward models: {esc(bench)}</h2><p class='note'>{note}</p>", tools, rm_table(table_id, rows, cols)]
     for kind, fig in (("bars", bars_figure(board, bench)), ("radar", radar_figure(board, bench)),
                       ("heatmap", heatmap_figure(board, bench)), ("history", history_figure(history, bench))):
         if fig is not None:
@@ -506,9 +547,20 @@ def _rm_section(i: int, bench: str, board: pd.DataFrame, history: pd.DataFrame, 
     return "".join(parts)
 
 
-def _gen_section(i: int, bench: str, generators: pd.DataFrame, figures: dict[str, Any]) -> str:
+GEN_NAMES = ("model", "checkpoint", "dimension")
+GEN_NOTE = ("Win rate in % against the baseline, ties counted as half wins; strength: Bradley-Terry log-odds with the "
+            "baseline at 0; p: two-sided exact sign test of wins against losses (ties left out); wins, losses and ties "
+            "are counts of paired comparisons. Values \u00b1 half the width of their 95% CI.")
+
+
+def gen_rows(generators: pd.DataFrame, bench: str) -> pd.DataFrame:
+    """One prompt suite's generator rows in table order (dimension, then rank)."""
     rows = generators[generators["benchmark"] == bench]
-    rows = rows.assign(_d=rows["dimension"].map(_dim_order)).sort_values(["_d", "rank"], kind="stable").drop(columns="_d")
+    return rows.assign(_d=rows["dimension"].map(_dim_order)).sort_values(["_d", "rank"], kind="stable").drop(columns="_d")
+
+
+def _gen_section(i: int, bench: str, generators: pd.DataFrame, figures: dict[str, Any]) -> str:
+    rows = gen_rows(generators, bench)
     table_id = f"gen-{i}"
     tools = (f'<div class="tools">{_search(table_id)}'
              f'<fieldset class="vb-toggles" data-table="{table_id}"><legend>columns</legend>'
@@ -516,10 +568,8 @@ def _gen_section(i: int, bench: str, generators: pd.DataFrame, figures: dict[str
              f'{csv_link(rows, f"{bench}-generators.csv")}</div>')
     fid = f"fig-gen-{i}"
     figures[fid] = generator_figure(generators, bench)
-    return (f"<h2>Generators: {esc(bench)}</h2><p class='note'>Win rate in % against the baseline, ties counted as "
-            "half wins; strength: Bradley-Terry log-odds with the baseline at 0; p: two-sided exact sign test of wins against losses (ties left out); "
-            "wins, losses and ties are counts of paired comparisons. Values \u00b1 half the width of their 95% CI.</p>"
-            + tools + html_table(table_id, rows, GEN_COLUMNS, names=("model", "checkpoint", "dimension"))
+    return (f"<h2>Generators: {esc(bench)}</h2><p class='note'>{esc(GEN_NOTE)}</p>"
+            + tools + html_table(table_id, rows, GEN_COLUMNS, names=GEN_NAMES)
             + f'<div class="fig" id="{fid}"></div>')
 
 
@@ -533,15 +583,27 @@ QUEUE_COLUMNS = [
 _STATUS_ORDER = {"RUNNING": 0, "PENDING": 1, "FAILED": 2, "FINISHED": 3}
 
 
-def _queue_section(queue: pd.DataFrame) -> str:
+QUEUE_NAMES = ("model_id", "status", "benchmark", "submitter")
+
+
+def queue_rows(queue: pd.DataFrame) -> pd.DataFrame:
+    """Requests in table order: RUNNING, PENDING, FAILED, FINISHED; newest first within each."""
     rows = queue.assign(_o=queue["status"].map(_STATUS_ORDER))
-    rows = rows.sort_values(["_o", "submitted_at"], ascending=[True, False], kind="stable").drop(columns="_o")
-    counts = ", ".join(f"{n} {s}" for s, n in rows["status"].value_counts().reindex(list(_STATUS_ORDER)).dropna()
-                       .astype(int).items())
+    return rows.sort_values(["_o", "submitted_at"], ascending=[True, False], kind="stable").drop(columns="_o")
+
+
+def queue_counts(rows: pd.DataFrame) -> str:
+    return ", ".join(f"{n} {s}" for s, n in rows["status"].value_counts().reindex(list(_STATUS_ORDER)).dropna()
+                     .astype(int).items())
+
+
+def _queue_section(queue: pd.DataFrame) -> str:
+    rows = queue_rows(queue)
+    counts = queue_counts(rows)
     tools = f'<div class="tools">{_search("queue")}{csv_link(rows, "queue.csv")}</div>'
     return (f"<h2>Queue</h2><p class='note'>{esc(counts)}. Requests are evaluated oldest first; a FAILED request "
             "gives its reason and can be submitted again; times in UTC.</p>"
-            + tools + html_table("queue", rows, QUEUE_COLUMNS, names=("model_id", "status", "benchmark", "submitter")))
+            + tools + html_table("queue", rows, QUEUE_COLUMNS, names=QUEUE_NAMES))
 
 
 def render_report(board: pd.DataFrame, history: pd.DataFrame, generators: pd.DataFrame, *,

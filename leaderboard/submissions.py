@@ -8,6 +8,7 @@ files are refused unless a safetensors file sits beside them; no config asks for
 ``custom_pipeline``, ``trust_remote_code``, custom classes in ``model_index.json``) unless the board allows it; a
 VideoReward checkpoint's base model (``model_config.json``) passes the same weight checks; then, inside the same commit
 that files the request, duplicates and the submitter's quota. Nothing is filed and no quota is used unless all pass.
+The request also records what the board shows about the checkpoint (parameters, licence, base model: ``metadata.py``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any, Callable, Literal
 
 from videobench.leaderboard.errors import LeaderboardError, SubmissionRefused, UnsafeNameError
 from videobench.leaderboard.layout import REQUESTS_DIR, check_benchmark, request_id, request_path, split_model_id
+from videobench.leaderboard.metadata import CheckpointInfo, combine, read_info
 from videobench.leaderboard.store import Snapshot, Store
 from videobench.provenance import utc_now
 
@@ -72,6 +74,10 @@ class Request:
     result_files: list[str] = field(default_factory=list)
     checks: list[str] = field(default_factory=list)
     history: list[dict[str, str]] = field(default_factory=list)
+    #: read from the checkpoint's files at submission (``metadata.py``); 0 / "" when unknown
+    parameters: int = 0
+    license: str = ""
+    base_model: str = ""
 
     def to_bytes(self) -> bytes:
         # One JSON object per line (JSON Lines with one line): what the `json` builder of `datasets` reads fastest.
@@ -102,6 +108,8 @@ class SubmissionPolicy:
     max_per_window: int = 5
     window_days: float = 7.0
     allow_remote_code: bool = False
+    #: whether a spec may name a folder on this machine (a public form, the Space on a Hub store, must not)
+    allow_local_paths: bool = True
 
 
 def parse_spec(spec: str) -> list[Component]:
@@ -269,8 +277,12 @@ def _local_fingerprint(root: Path, listing: dict[str, int]) -> str:
 
 
 def check_component(comp: Component, default_revision: str, policy: SubmissionPolicy, *,
-                    endpoint: str | None = None, token: str | None = None, cache_dir: str | None = None) -> tuple[Component, list[str]]:
-    """Resolve the revision to a commit (or a content fingerprint for a local folder) and check the files."""
+                    endpoint: str | None = None, token: str | None = None,
+                    cache_dir: str | None = None) -> tuple[Component, list[str], CheckpointInfo]:
+    """Resolve the revision to a commit (or a content fingerprint for a local folder), check the files, and read
+    what the board shows about the checkpoint (``metadata.read_info``)."""
+    from huggingface_hub import parse_local_safetensors_file_metadata
+
     if is_local(comp.target):
         root = Path(comp.target).expanduser().resolve()
         if not root.is_dir():
@@ -281,7 +293,8 @@ def check_component(comp: Component, default_revision: str, policy: SubmissionPo
                 check_safetensors_header(root / rel, f"{comp.target}/{rel}")
         notes = check_files(comp.target, listing, lambda rel: root / rel, policy)
         notes += _check_base_model(comp, listing, lambda rel: root / rel, policy, endpoint, token, cache_dir)
-        return Component(comp.adapter, str(root), _local_fingerprint(root, listing), comp.options), notes
+        info = read_info(listing, lambda rel: root / rel, lambda rel: parse_local_safetensors_file_metadata(root / rel))
+        return Component(comp.adapter, str(root), _local_fingerprint(root, listing), comp.options), notes, info
     try:
         split_model_id(comp.target)
     except UnsafeNameError as exc:
@@ -306,7 +319,8 @@ def check_component(comp: Component, default_revision: str, policy: SubmissionPo
 
     notes = check_files(f"{comp.target}@{sha[:12]}", listing, fetch, policy)
     notes += _check_base_model(comp, listing, fetch, policy, endpoint, token, cache_dir)
-    return Component(comp.adapter, comp.target, sha, comp.options), notes
+    info = read_info(listing, fetch, lambda rel: api.parse_safetensors_file_metadata(comp.target, rel, revision=sha))
+    return Component(comp.adapter, comp.target, sha, comp.options), notes, info
 
 
 def _check_base_model(comp: Component, listing: dict[str, int], fetch: Callable[[str], Path],
@@ -329,8 +343,8 @@ def _check_base_model(comp: Component, listing: dict[str, int], fetch: Callable[
     if not base:
         raise SubmissionRefused(f"{comp.target}/model_config.json: model_config.model_name_or_path is empty")
     try:
-        resolved, notes = check_component(Component("base", base, base_revision), "main", policy, endpoint=endpoint,
-                                          token=token, cache_dir=cache_dir)
+        resolved, notes, _ = check_component(Component("base", base, base_revision), "main", policy,
+                                             endpoint=endpoint, token=token, cache_dir=cache_dir)
     except SubmissionRefused as exc:
         raise SubmissionRefused(f"{comp.target}: its base model {base} (model_config.json) is refused: {exc}") from exc
     return [f"base model {base}@{resolved.revision[:12]}: {note}" for note in notes]
@@ -438,19 +452,49 @@ def submit(store: Store, spec: str, benchmark: str, *, kind: Kind = "reward_mode
     if kind == "reward_model":
         spec = canonical_reward_spec(spec, policy)
     check_adapters(kind, parse_spec(spec))
-    components, checks = [], [check_target(kind, benchmark)]
+    if not policy.allow_local_paths:
+        local = [c.target for c in parse_spec(spec) if is_local(c.target)]
+        if local:
+            raise SubmissionRefused(f"{local[0]!r}: this board takes Hub repos (org/name) only, not local paths")
+    components, checks, infos = [], [check_target(kind, benchmark)], []
     for comp in parse_spec(spec):
-        resolved, notes = check_component(comp, revision, policy, endpoint=endpoint, token=token, cache_dir=cache_dir)
+        resolved, notes, info = check_component(comp, revision, policy, endpoint=endpoint, token=token,
+                                                cache_dir=cache_dir)
         components.append(resolved)
         checks += notes
+        infos.append(info)
+    info = combine(infos, [c.target for c in components])
     mid = model_id or default_model_id(components)
     split_model_id(mid)
     rev = components[-1].revision
     req = Request(
         id=request_id(kind, mid, rev, benchmark), kind=kind, model=spec, model_id=mid, revision=rev,
         benchmark=benchmark, components=components, submitter=submitter, submitted_at=utc_now(), checks=checks,
+        parameters=info.parameters, license=info.license, base_model=info.base_model,
     )
     req.transition("PENDING", submitter, "submitted")
     store.ensure()
     store.update(admission_plan(req, policy), f"videobench: submit {mid}@{rev[:12]} for {benchmark}")
     return req
+
+
+def submit_request(store: Store, *, model: str | None = None, generator: str | None = None, bench: str | None = None,
+                   prompts: str | None = None, revision: str = "main", name: str | None = None,
+                   submitter: str | None = None, verified_user: str | None = None,
+                   policy: SubmissionPolicy | None = None, endpoint: str | None = None) -> Request:
+    """What ``videobench submit``, ``align --submit`` and the Space's submission tab all run: the form's rules
+    (exactly one of a reward model with its benchmark, or a generator with its prompt suite), the submitter's identity
+    (``identity.submitter_identity``), then every check of ``submit``."""
+    from videobench.leaderboard.identity import submitter_identity
+
+    model = (model or "").strip() or None
+    generator = (generator or "").strip() or None
+    if (model is None) == (generator is None):
+        raise SubmissionRefused("pass exactly one of --model (a reward model) or --generator")
+    target = (bench if model is not None else prompts) or ""
+    if not target.strip():
+        raise SubmissionRefused("--model needs --bench NAME" if model is not None else "--generator needs --prompts SUITE")
+    who = submitter_identity(store, (submitter or "").strip() or None, verified_user=verified_user)
+    return submit(store, model or generator or "", target.strip(), kind="reward_model" if model else "generator",
+                  revision=(revision or "").strip() or "main", model_id=(name or "").strip() or None, submitter=who,
+                  policy=policy, endpoint=endpoint)

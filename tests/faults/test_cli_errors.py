@@ -36,6 +36,7 @@ WRITES = {
     ("leaderboard", "run-queue"): ["--store", "{out}", "--reward", "random"],
     ("leaderboard", "build"): ["--store", "{tmp}", "--out", "{out}"],
     ("leaderboard", "publish"): ["--store", "{out}"],
+    ("leaderboard", "space"): ["--store", "{tmp}", "--out", "{out}"],
     ("testing", "make-tiny"): ["wan", "{out}"],
 }
 #: Commands that write nothing.

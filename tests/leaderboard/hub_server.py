@@ -1,8 +1,8 @@
 """A small in-memory Hub API server for tests: just the endpoints huggingface_hub's HfApi uses for create_repo,
-validate-yaml (YAML front matter and the model-index structure checked), repo info, preupload, the LFS batch API
-(basic transfer: upload + verify), commit (NDJSON, parentCommit -> 412 on a moved branch), tree listing (paginated with a
-Link header; LFS files carry their ``lfs`` block) and file download (HEAD/GET resolve; LFS files redirect to their
-object, with X-Linked-Etag / X-Linked-Size, as the Hub does).
+validate-yaml (YAML front matter and the model-index structure checked), whoami (``state.users``: token -> name),
+repo info, preupload, the LFS batch API (basic transfer: upload + verify), commit (NDJSON, parentCommit -> 412 on a
+moved branch), tree listing (paginated with a Link header; LFS files carry their ``lfs`` block) and file download
+(HEAD/GET resolve; LFS files redirect to their object, with X-Linked-Etag / X-Linked-Size, as the Hub does).
 
 Like the Hub, preupload answers "lfs" for a file that matches an LFS rule of the repo's .gitattributes (the Hub's
 default rules cover *.parquet, *.zip, *.safetensors, ...), is larger than 10 MiB, or whose sample is binary (a NUL byte
@@ -117,6 +117,8 @@ class HubState:
         self.cdn_url = ""
         #: called (repo, branch) just before a commit is applied, outside the lock: lets a test sneak in a rival commit
         self.before_commit: Callable[[Repo, str], None] | None = None
+        #: token -> user name, answered by /api/whoami-v2 (401 for any other token, or none)
+        self.users: dict[str, str] = {}
 
     def fail(self, method: str, path_regex: str, status: int, times: int = 1) -> None:
         self.faults.append(Fault(method, re.compile(path_regex), status, times))
@@ -211,6 +213,8 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._body() if self.command in ("POST", "PUT") else b""
         if self.command == "POST" and path == "/api/repos/create":
             return self._create_repo(json.loads(body))
+        if self.command == "GET" and path == "/api/whoami-v2":
+            return self._whoami()
         if self.command == "POST" and path == "/api/validate-yaml":
             return self._validate_yaml(json.loads(body))
         m = re.match(r"^/(?:(datasets|spaces)/)?([^/]+/[^/]+)\.git/info/lfs/objects/batch$", path)
@@ -264,6 +268,14 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._json(409, {"error": message, "url": url}, {"X-Error-Message": message})
             self.state.create(repo_type, repo_id)
         self._json(200, {"url": url, "name": repo_id})
+
+    def _whoami(self) -> None:
+        auth = self.headers.get("Authorization") or ""
+        name = self.state.users.get(auth.removeprefix("Bearer ").strip()) if auth.startswith("Bearer ") else None
+        if name is None:
+            return self._error(401, "Invalid credentials in Authorization header")
+        self._json(200, {"type": "user", "name": name, "fullname": name, "orgs": [], "avatarUrl": "",
+                         "auth": {"type": "access_token", "accessToken": {"displayName": "test", "role": "write"}}})
 
     def _info(self, repo: Repo, rev: str) -> None:
         commit = repo.resolve(rev)

@@ -177,3 +177,10 @@ def test_model_index_dataset_is_the_benchmark():
     entry = model_index_entry(hub, "board/results")
     assert entry["dataset"] == {"name": "my-bench", "type": "org/my-bench", "revision": "c" * 40}
     assert entry["source"]["url"].endswith("/datasets/board/results")
+    # the Hub client's own reader of model-index takes the entry back, the benchmark as the dataset
+    from huggingface_hub.repocard_data import model_index_to_eval_results
+
+    name, parsed = model_index_to_eval_results([{"name": "m", "results": [entry]}])
+    assert name == "m" and {(e.dataset_type, e.dataset_revision, e.metric_type) for e in parsed} == {
+        ("org/my-bench", "c" * 40, "accuracy")}
+    assert len(parsed) == len(entry["metrics"]) and all(e.source_url == entry["source"]["url"] for e in parsed)

@@ -1,44 +1,15 @@
 import json
 import pickle
 
-import numpy as np
 import pytest
+from leaderboard_helpers import base_model_folder as _base
+from leaderboard_helpers import model_config_json as _model_config
+from leaderboard_helpers import model_folder as _model_dir
+from leaderboard_helpers import reward_model_folder as _good
+from leaderboard_helpers import safetensors_bytes as _safetensors_bytes
 
 from videobench.leaderboard.errors import SubmissionRefused
 from videobench.leaderboard.submissions import Request, SubmissionPolicy, read_requests, submit
-
-
-def _safetensors_bytes() -> bytes:
-    from safetensors.numpy import save
-
-    return save({"w": np.zeros((2, 2), dtype=np.float32)})
-
-
-def _model_dir(root, files):
-    root.mkdir(parents=True, exist_ok=True)
-    for name, data in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-    return root
-
-
-GOOD = {"model.safetensors": None, "config.json": b'{"model_type": "qwen2_vl"}'}
-
-
-def _model_config(base) -> bytes:
-    """A VideoReward checkpoint's model_config.json naming its base model."""
-    return json.dumps({"model_config": {"model_name_or_path": str(base)}}).encode()
-
-
-def _base(tmp_path, files=None):
-    return _model_dir(tmp_path / "base", files or {"model.safetensors": _safetensors_bytes(), "config.json": b"{}"})
-
-
-def _good(tmp_path, name="rm", extra=None):
-    files = {"model.safetensors": _safetensors_bytes(), "config.json": b'{"model_type": "qwen2_vl"}',
-             "model_config.json": _model_config(_base(tmp_path)), **(extra or {})}
-    return _model_dir(tmp_path / name, files)
 
 
 def test_local_submission_writes_a_pending_request(local_store, tmp_path):

@@ -64,6 +64,18 @@ def test_plcc_is_pearson_of_the_fitted_values() -> None:
     assert plcc(x, y) == pytest.approx(stats.pearsonr(fit(x), y).statistic, abs=1e-12)
 
 
+def test_a_model_that_ranks_backwards_gets_a_negative_plcc() -> None:
+    # The logistic family is closed under x -> -x (swap b1 and b2, negate b3), so the fit on -x reproduces the same
+    # fitted values, and the free fit alone would give the backwards model the same positive r as the good one.
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=150)
+    y = 3.0 + np.tanh(x) + rng.normal(scale=0.3, size=x.size)
+    good = stats.pearsonr(fit_logistic4(x, y)(x), y).statistic
+    assert good > 0.8
+    assert plcc(-x, y) == pytest.approx(-good, abs=1e-6)
+    assert srcc(-x, y) < 0
+
+
 def test_undefined_cases_are_nan() -> None:
     assert math.isnan(plcc([1.0, 2.0, 3.0], [1.0, 2.0, 3.0]))  # fewer points than parameters: no fit
     assert math.isnan(srcc([1.0, 1.0, 1.0], [1.0, 2.0, 3.0]))

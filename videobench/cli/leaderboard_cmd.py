@@ -63,27 +63,21 @@ def submit_cmd(
     prompts: Optional[str] = typer.Option(None, "--prompts", help="Prompt suite for a generator."),
     store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
     name: Optional[str] = typer.Option(None, "--name", help="Board id org/name (default: the last component's repo)."),
-    submitter: Optional[str] = typer.Option(None, "--submitter", help="Who submits (default: Hub user or $USER)."),
+    submitter: Optional[str] = typer.Option(None, "--submitter", help="Who submits, for a local store (unchecked; "
+                                             "default $USER). On a Hub store the submitter is the Hub user of your "
+                                             "token (whoami); a different name is refused."),
     max_per_window: int = typer.Option(5, "--quota", help="Submissions per submitter per window."),
     window_days: float = typer.Option(7.0, "--quota-days", help="Quota window in days."),
     allow_remote_code: bool = typer.Option(False, "--allow-remote-code", help="Accept configs asking for remote code."),
     endpoint: Optional[str] = typer.Option(None, "--endpoint", help=ENDPOINT_HELP),
 ) -> None:
     """File a request (status PENDING) after checking the weights and configs; no compute is spent here."""
-    from videobench.leaderboard.submissions import SubmissionPolicy, submit
+    from videobench.leaderboard.submissions import SubmissionPolicy, submit_request
 
     with _errors():
-        if (model is None) == (generator is None):
-            raise UserError("pass exactly one of --model (reward model) or --generator")
-        if model is not None and not bench:
-            raise UserError("--model needs --bench NAME")
-        if generator is not None and not prompts:
-            raise UserError("--generator needs --prompts SUITE")
-        who = submitter or os.environ.get("USER") or "anonymous"
-        req = submit(_store(store, endpoint, write=True), model or generator, bench or prompts,
-                     kind="reward_model" if model else "generator", revision=revision, model_id=name,
-                     submitter=who, endpoint=endpoint,
-                     policy=SubmissionPolicy(max_per_window, window_days, allow_remote_code))
+        req = submit_request(_store(store, endpoint, write=True), model=model, generator=generator, bench=bench,
+                             prompts=prompts, revision=revision, name=name, submitter=submitter, endpoint=endpoint,
+                             policy=SubmissionPolicy(max_per_window, window_days, allow_remote_code))
         console.print(f"request [bold]{req.id}[/] PENDING: {req.model_id}@{req.revision[:12]} on {req.benchmark}",
                       highlight=False, markup=True)
         for note in req.checks:
@@ -250,3 +244,31 @@ def publish_cmd(
             for mid, res in added:
                 update_model_card(mid, res, target.repo_id)
                 console.print(f"updated the model card of {mid}", highlight=False, markup=False)
+
+
+@leaderboard_app.command("space")
+def space_cmd(
+    store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP + " The Space reads this store."),
+    out: Path = typer.Option(Path("leaderboard-space"), "--out", help="Folder for the Space: app.py, "
+                             "requirements.txt and README.md (the Space metadata)."),
+    title: str = typer.Option("videobench leaderboard", "--title", help="Title of the Space and its page."),
+    requirement: Optional[str] = typer.Option(None, "--requirement", help="How the Space installs videobench "
+                                              "(default: videobench==<this version>; e.g. a git URL)."),
+    max_per_window: int = typer.Option(5, "--quota", help="Submissions per submitter per window, in the Space."),
+    window_days: float = typer.Option(7.0, "--quota-days", help="Quota window in days."),
+) -> None:
+    """Write a Hugging Face Space (Gradio) that shows the store's tables and queue and files submissions through the
+    checks of `videobench submit`. Nothing is uploaded: upload the folder as a Space (`hf upload --repo-type space
+    ORG/NAME OUT`), or run it here with `python OUT/app.py`."""
+    from videobench.leaderboard.space import write_space
+
+    with _errors():
+        target = store or os.environ.get("VIDEOBENCH_STORE")
+        if not target:
+            raise UserError("no store given: pass --store DIR_OR_REPO or set VIDEOBENCH_STORE")
+        check_output_dir(out, "--out")
+        for path in write_space(target, out, title=title, requirement=requirement, max_per_window=max_per_window,
+                                window_days=window_days):
+            console.print(f"wrote {path}", highlight=False, markup=False)
+        console.print(f"run it here: python {out / 'app.py'}; publish it: hf upload --repo-type space ORG/NAME {out}",
+                      highlight=False, markup=False)

@@ -12,6 +12,9 @@ The usual protocol of video quality assessment (VQEG FR-TV Phase II; used by T2V
   b3 = mean(score), b4 = std(score) (1 when the scores are constant). The fit maps a model's score scale onto the
   MOS scale monotonically, so PLCC measures agreement up to that mapping. A fit that does not converge gives
   PLCC = nan (never a silent fallback to the unfitted correlation).
+  Direction: the fit is free to come out decreasing (b1 < b2), and then r(MOS, f(score)) would be positive for a
+  model that ranks videos backwards. A reward's claim is "higher is better", so PLCC is taken with the increasing
+  map -f in that case: a model that ranks backwards gets a negative PLCC, as its SRCC and KRCC are negative.
 
 Each comes with a percentile bootstrap CI from ``bootstrap.bootstrap_items_ci``: items (videos) or their clusters
 (prompts) are resampled, and the statistic, including the logistic fit, is recomputed on every resample.
@@ -112,7 +115,9 @@ def plcc(scores: ArrayLike, mos: ArrayLike) -> float:
     fit = fit_logistic4(scores, mos)
     if not fit.converged:
         return math.nan
-    return pearson(fit(as_values(scores, "scores")), mos)
+    b1, b2 = fit.params[:2]
+    direction = 1.0 if b1 >= b2 else -1.0  # see the module docstring: the increasing map of the score
+    return direction * pearson(fit(as_values(scores, "scores")), mos)
 
 
 def mos_metrics(
