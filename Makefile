@@ -46,15 +46,17 @@ test: $(DEV_STAMP) system-deps
 	VIDEOBENCH_STRICT_DEPS=1 $(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 # Each script writes bench/results/<name>.json and exits 1 on a missed target; the page is regenerated either way.
+# bench/reference_scoring.py also times VideoAlign's own inference when VIDEOBENCH_REFERENCE_PYTHON (its env's python)
+# and VIDEOBENCH_REFERENCE_SRC (a VideoAlign checkout) are set; without them it times our side only and says so.
 bench: $(DEV_STAMP) system-deps
 	status=0; for f in bench/*.py; do case $$f in bench/gpu_*|bench/table.py|bench/render_docs.py) continue;; esac; \
 	  echo "== $$f"; $(PY) $$f || status=1; done; $(PY) bench/render_docs.py; exit $$status
 
-# Mutation testing of the metrics and evaluation code (docs/contributing.md): mutmut runs, per mutant, only the fast
-# tests configured in pyproject.toml [tool.mutmut] that reach the mutated function. Results: `mutmut results`.
+# Mutation testing (docs/contributing.md#mutation-testing): scripts/mutation.py runs mutmut once per target of
+# pyproject.toml [tool.videobench.mutation.*], each staged under mutants/<target>/ in the layout it is imported under.
+# TARGET=align runs one target; ARGS=recheck re-runs its survivors after new tests; ARGS="show NAME" shows one mutant.
 mutation: $(DEV_STAMP)
-	OMP_NUM_THREADS=1 $(VENV)/bin/mutmut run --max-children 2
-	$(VENV)/bin/mutmut results
+	nice -n 10 $(PY) scripts/mutation.py $(TARGET) $(ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache videobench-results mutants

@@ -29,31 +29,35 @@ from videobench.leaderboard.tables import (
 MAX_PLOTTED_MODELS = 40
 MAX_HISTORY_SERIES = 12
 
+#: Sorting a table by a clicked header: every tbody on its own (ranked rows and rows listed apart stay apart), n/a
+#: always last, a second click reverses. The report and the Space (``space.py``, on its own tables) both run it.
+SORT_FUNCTION_JS = """
+function vbSortBy(th) {
+  var table = th.closest('table'), ths = table.tHead.rows[0].cells, col = th.cellIndex;
+  function value(row) { var c = row.cells[col]; return c ? c.getAttribute('data-v') : ''; }
+  var asc = th.getAttribute('data-order') !== 'asc';
+  Array.prototype.forEach.call(ths, function (h) { h.removeAttribute('data-order'); });
+  th.setAttribute('data-order', asc ? 'asc' : 'desc');
+  Array.prototype.forEach.call(table.tBodies, function (body) {
+    var rows = Array.prototype.filter.call(body.rows, function (r) { return !r.classList.contains('sep'); });
+    rows.sort(function (a, b) {
+      var x = value(a), y = value(b);
+      if (x === '' || y === '') { return (x === '') - (y === ''); }
+      var nx = parseFloat(x), ny = parseFloat(y);
+      var c = (!isNaN(nx) && !isNaN(ny)) ? nx - ny : String(x).localeCompare(String(y));
+      return asc ? c : -c;
+    });
+    rows.forEach(function (r) { body.appendChild(r); });
+  });
+}
+"""
+
 _SORT_JS = """
 (function () {
   function each(list, fn) { Array.prototype.forEach.call(list, fn); }
-  function value(row, col) { var c = row.cells[col]; return c ? c.getAttribute('data-v') : ''; }
-  // Sorting: every tbody on its own (ranked rows and rows listed apart stay apart); n/a always last.
-  each(document.querySelectorAll('table.vb-table'), function (table) {
-    var ths = table.tHead.rows[0].cells;
-    each(ths, function (th, col) {
-      th.addEventListener('click', function () {
-        var asc = th.getAttribute('data-order') !== 'asc';
-        each(ths, function (h) { h.removeAttribute('data-order'); });
-        th.setAttribute('data-order', asc ? 'asc' : 'desc');
-        each(table.tBodies, function (body) {
-          var rows = Array.prototype.filter.call(body.rows, function (r) { return !r.classList.contains('sep'); });
-          rows.sort(function (a, b) {
-            var x = value(a, col), y = value(b, col);
-            if (x === '' || y === '') { return (x === '') - (y === ''); }
-            var nx = parseFloat(x), ny = parseFloat(y);
-            var c = (!isNaN(nx) && !isNaN(ny)) ? nx - ny : String(x).localeCompare(String(y));
-            return asc ? c : -c;
-          });
-          rows.forEach(function (r) { body.appendChild(r); });
-        });
-      });
-    });
+""" + SORT_FUNCTION_JS + """
+  each(document.querySelectorAll('table.vb-table thead th'), function (th) {
+    th.addEventListener('click', function () { vbSortBy(th); });
   });
   // Filter by name: the reference row and separators always stay.
   each(document.querySelectorAll('input.vb-search'), function (input) {

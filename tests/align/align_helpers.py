@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from videobench.align.data import LatentDataset
 from videobench.align.models import family_for
+
+def softplus(x: float) -> float:
+    """−log σ(−x) in plain floats, overflow-free: the per-pair Flow-DPO loss for β/2·margin = −x."""
+    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+
 
 PROMPTS = ["a bright white light", "a dark black scene", "a red car at night"]
 

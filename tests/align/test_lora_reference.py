@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 import torch
 
@@ -105,3 +107,21 @@ def test_reference_adapter_runs_the_frozen_initial_lora(wan, tmp_path):
     assert not torch.allclose(moved, initial, atol=1e-4)
     assert all(not p.requires_grad for p in lora_parameters(model, REFERENCE_ADAPTER))
     assert all(p.requires_grad for p in lora_parameters(model, "default"))
+    # the trainer's Reference in "adapter" mode is that frozen initial LoRA, and leaves the policy active afterwards
+    entered = []
+
+    @contextlib.contextmanager
+    def autocast():
+        entered.append(True)
+        yield
+
+    torch.testing.assert_close(Reference(model, family, "adapter").predict(x, t, cond), initial, atol=1e-5, rtol=1e-5)
+    # "copy": a frozen snapshot of the policy as it is now (with the autocast it is given), unaffected by training
+    snapshot = Reference.frozen_copy(model, family, autocast=autocast)
+    assert snapshot.mode == "copy" and snapshot.module is not model and not snapshot.module.training
+    assert not any(p.requires_grad for p in snapshot.module.parameters())
+    _perturb(model)
+    with torch.no_grad():
+        torch.testing.assert_close(snapshot.predict(x, t, cond), moved, atol=0, rtol=0)
+        assert not torch.allclose(family.predict(model, x, t, cond), moved, atol=1e-4)
+    assert entered == [True]

@@ -5,6 +5,7 @@ import sys
 import types
 from importlib import metadata
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pytest
@@ -348,3 +349,124 @@ def test_pinned_adds_the_resolved_commit_only_where_a_revision_is_taken(typed):
     assert str(typed("typed:org/m@v1").pinned("abc123")) == "typed:org/m@v1"  # already pinned by the user
     assert str(spec.pinned(None)) == "typed:org/m?n=2"
     assert str(registry.parse_reward_spec("random:3").pinned("abc")) == "random:3"  # random takes no revision
+
+
+class ChoiceModel(RandomReward):
+    """Literal choices, optional numbers, text that may say "none", and parameters known only by their default."""
+
+    def __init__(self, argument: str | None = None, *, mode: Literal["fast", "exact", 3] = "fast",
+                 either: Literal["a", "b"] | str = "a", count: int | None = None, tag: str | None = None,
+                 scale=2.5, plain=None):
+        super().__init__()
+        self.mode, self.either, self.count, self.tag, self.scale, self.plain = mode, either, count, tag, scale, plain
+
+
+def test_literal_none_and_untyped_options(typed):
+    register_reward_model("choice", ChoiceModel)
+    spec = typed("choice?mode=exact&either=zzz&count=none&tag=none&scale=4&plain=x")
+    assert spec.options == {"mode": "exact", "either": "zzz", "count": None, "tag": "none", "scale": 4.0, "plain": "x"}
+    assert type(spec.options["scale"]) is float  # typed by its default 2.5
+    assert typed("choice?mode=3&count=NULL").options == {"mode": 3, "count": None}  # the choice itself, not "3"
+    assert typed("choice?count=Null&either=b").options == {"count": None, "either": "b"}
+    with pytest.raises(RewardSpecError) as info:
+        typed("choice?mode=slow")
+    assert str(info.value) == "choice: option mode='slow' is not one of fast, exact, 3"
+    with pytest.raises(RewardSpecError, match=r"^typed: option n='none' is not a valid int$"):
+        typed("typed:a?n=none")  # "none" means None only where None is allowed
+
+
+def test_python_values_for_path_options_and_their_canonical_text(typed, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    spec = typed("typed:a?flag=false", path=Path("rel/p.txt"), source=Path("nowhere"), dims=("x,y", "z"))
+    # a Path given from Python is made absolute even when it names nothing yet (also where a Hub id could go)
+    assert spec.options["path"] == tmp_path / "rel" / "p.txt" and spec.options["source"] == tmp_path / "nowhere"
+    assert spec.unrecorded == ("dims",)  # a name with a comma cannot be written as a comma-separated list
+    assert str(spec) == f"typed:a?flag=false&path={tmp_path / 'rel' / 'p.txt'}&source={tmp_path / 'nowhere'}"
+    assert str(typed("typed:a", path=None)) == "typed:a?path=none"
+    with_obj = typed("typed:org/m", obj=Sampling())
+    assert with_obj.pinned("abc").unrecorded == ("obj",)
+    assert str(typed("typed?n=2").pinned("abc")) == "typed?n=2"  # no argument: nothing for a revision to pin
+    # a keyword that cannot be compared with the spec's text (an array) is a conflict, not silently taken
+    with pytest.raises(RewardSpecError, match="give it once"):
+        typed("typed:a?label=x", label=np.array(["x", "y"]))
+
+
+@pytest.mark.parametrize("prefix", ["", "a:b", " a", "a "])
+def test_prefix_must_be_a_plain_name(monkeypatch, prefix):
+    monkeypatch.setattr(registry, "_REGISTERED", {})
+    with pytest.raises(ValueError) as info:
+        register_reward_model(prefix, RandomReward)
+    assert str(info.value) == f"a reward model prefix is a non-empty name without ':', got {prefix!r}"
+
+
+def _forward_ref(argument=None, *, k: "NoSuchType" = 1):  # noqa: F821 - an annotation this module cannot resolve
+    return RandomReward()
+
+
+def _path_first(path, *, k: int = 1):
+    return RandomReward()
+
+
+def _no_options(argument=None):
+    return RandomReward()
+
+
+class Holder:
+    @staticmethod
+    def make(**options):
+        return RandomReward()
+
+
+def test_spec_errors_and_options_word_for_word(typed, monkeypatch):
+    for prefix, factory in [("fwd", _forward_ref), ("first", _path_first), ("bare", _no_options)]:
+        register_reward_model(prefix, factory)
+    cases = [
+        (lambda: typed("typed?colour=red"),  # without an argument the first parameter `argument` is still no option
+         "typed: unknown option 'colour'; valid options: dims, flag, label, n, obj, path, revision, source, x"),
+        (lambda: typed("first:p?path=x"), "first: unknown option 'path'; valid options: k"),
+        (lambda: typed("bare:x?k=1"), "bare: unknown option 'k'; valid options: none"),
+        # the unresolvable annotation is named as written (quoted: this module postpones annotations)
+        (lambda: typed("fwd?k=5"), "fwd: option 'k' takes a 'NoSuchType', which a spec cannot write; pass it from Python"),
+        (lambda: typed("typed:a", n="three"), "typed: option n='three' is not a valid int"),
+        (lambda: typed(5), "a reward model spec is a non-empty string, got 5"),
+        (lambda: typed("   "), "a reward model spec is a non-empty string, got '   '"),
+        (lambda: registry.parse_reward_spec("nosuch:thing"),
+         f"unknown reward model 'nosuch'; known: {', '.join(available_reward_models())} (third-party adapters "
+         "register under the entry point group 'videobench.reward_models')"),
+    ]
+    for call, message in cases:
+        with pytest.raises(RewardSpecError) as info:
+            call()
+        assert str(info.value) == message
+    assert typed("fwd").options == {} and typed("first:p?k=2").options == {"k": 2}
+
+
+def test_lazy_factories_resolve_dotted_attributes(monkeypatch):
+    monkeypatch.setattr(registry, "_REGISTERED", {})
+    module = types.ModuleType("vb_lazy_factories")
+    module.Holder = Holder
+    monkeypatch.setitem(sys.modules, "vb_lazy_factories", module)
+    register_reward_model("lazy", "vb_lazy_factories:Holder.make")
+    assert isinstance(load_reward_model("lazy"), RandomReward)
+    register_reward_model("gone", "vb_lazy_factories:Holder.nope")
+    with pytest.raises(RewardSpecError) as info:
+        load_reward_model("gone")
+    assert str(info.value) == "reward model 'gone': module 'vb_lazy_factories' has no attribute 'Holder.nope'"
+    register_reward_model("junk", lambda **o: object())
+    with pytest.raises(RewardSpecError) as info:
+        load_reward_model("junk?a=1")
+    assert str(info.value) == ("junk?a=1: the factory returned object, which lacks "
+                               "['name', 'dimensions', 'sampling', 'needs_frames', 'fingerprint', 'score']")
+
+
+def test_revision_keyword_and_reparsing_a_parsed_spec(typed):
+    assert typed("typed:org/m", revision="v2").revision == "v2"
+    assert typed("typed:org/m", revision=None).revision is None
+    assert typed("typed:org/m@v1", revision="v1").revision == "v1"  # the same revision twice is fine
+    assert typed("typed:org/m@v1", revision=None).revision == "v1"
+    spec = typed("typed:a?n=2")
+    assert typed(spec) is spec
+    again = typed(spec, x=0.75)
+    assert (again.argument, again.options) == ("a", {"n": 2, "x": 0.75})
+    with pytest.raises(RewardSpecError, match="option 'n' is 2 in the spec and 3 as a keyword"):
+        typed(spec, n=3)

@@ -1,4 +1,4 @@
-"""``videobench align dpo|rwr|sft``: train a LoRA on a flow-matching video pipeline.
+"""``videobench align dpo|rwr|sft|grpo``: train a LoRA on a flow-matching video pipeline.
 
 Each training command is one function registered on the ``align`` sub-app; a new command (``latent-rm``, ``nrg``)
 is one more decorated function that reuses :func:`load_settings`.
@@ -83,8 +83,21 @@ def _run(method: str, config: Optional[Path], sets: list[str], submission: Optio
         last = result.log[-1] if result.log else {}
         console.print(f"{method}: {result.steps} steps, final loss {last.get('loss', float('nan')):.4f}; "
                       f"LoRA written to {result.output_dir}")
+        if result.monitor is not None:
+            _print_monitor(result.monitor)
         if submission is not None:
             submission.file(cfg, result)
+
+
+def _print_monitor(summary: dict[str, Any]) -> None:
+    from rich.markup import escape
+
+    if summary["diverged"]:
+        console.print(f"[bold red]monitor: possible reward hacking[/] from step {summary['first_divergence_step']}: "
+                      f"training reward up while held-out {escape(', '.join(summary['diverged_rewards']))} went down "
+                      f"beyond its 95% CI ({escape(summary['log'])}, monitor.html)")
+    else:
+        console.print(f"monitor: {summary['evaluations']} evaluations, no divergence flagged ({escape(summary['log'])})")
 
 
 def lora_generator_spec(pipeline: str, family: str, lora_dir: Path) -> str:
@@ -227,9 +240,33 @@ def sft_command(
          output_dir=output_dir, max_steps=max_steps, lr=lr, resume_from=resume_from)
 
 
+@align_app.command("grpo")
+def grpo_command(
+    config: Optional[Path] = _CONFIG,
+    sets: list[str] = _SET,
+    pipeline: Optional[str] = _PIPELINE,
+    output_dir: Optional[str] = _OUTPUT,
+    max_steps: Optional[int] = _STEPS,
+    lr: Optional[float] = _LR,
+    resume_from: Optional[str] = _RESUME,
+    submit: Optional[str] = _SUBMIT,
+    submit_prompts: Optional[str] = _SUBMIT_PROMPTS,
+    submit_name: Optional[str] = _SUBMIT_NAME,
+    endpoint: Optional[str] = _ENDPOINT,
+    kl_beta: Optional[float] = typer.Option(None, "--kl-beta", help="Weight of the KL to the base policy "
+                                                                   "(default 0.004; 0 = none)."),
+) -> None:
+    """Flow-GRPO: online RL. Each step renders samples_per_prompt videos per prompt with the SDE sampler, scores
+    them with `rewards` (weighted sum), and optimises the clipped-ratio objective on group-relative advantages.
+    Writes the LoRA, log.jsonl (rewards, KL, clip fraction, ratios, timings per step), checkpoints and, with
+    eval_every, monitor.jsonl / monitor.html."""
+    _run("grpo", config, sets, _submission(submit, submit_prompts, submit_name, endpoint), pipeline=pipeline,
+         output_dir=output_dir, max_steps=max_steps, lr=lr, resume_from=resume_from, kl_beta=kl_beta)
+
+
 @align_app.command("settings")
 def settings_command(
-    command: str = typer.Argument("dpo", help="dpo, rwr or sft (the settings of videobench.align.AlignConfig), "
+    command: str = typer.Argument("dpo", help="dpo, rwr, sft or grpo (the settings of videobench.align.AlignConfig), "
                                               "latent-rm (videobench.align.latent_rm_train.LatentRMConfig) or "
                                               "reward-model (videobench.align.reward_model_train.RewardModelConfig)."),
 ) -> None:
@@ -239,14 +276,14 @@ def settings_command(
 
         import yaml
 
-        if command in ("dpo", "rwr", "sft"):
+        if command in ("dpo", "rwr", "sft", "grpo"):
             from videobench.align.config import AlignConfig as config_class
         elif command == "latent-rm":
             from videobench.align.latent_rm_train import LatentRMConfig as config_class
         elif command == "reward-model":
             from videobench.align.reward_model_train import RewardModelConfig as config_class
         else:
-            raise UserError(f"unknown command {command!r}: settings exist for dpo, rwr, sft, latent-rm and "
+            raise UserError(f"unknown command {command!r}: settings exist for dpo, rwr, sft, grpo, latent-rm and "
                             "reward-model")
         values = {}
         for f in dataclasses.fields(config_class):
