@@ -29,6 +29,7 @@ WRITES = {
     ("align", "rwr"): ["--pipeline", "{tmp}/no-pipeline", "--output-dir", "{out}"],
     ("align", "sft"): ["--pipeline", "{tmp}/no-pipeline", "--output-dir", "{out}"],
     ("align", "latent-rm"): ["--pipeline", "{tmp}/no-pipeline", "--output-dir", "{out}"],
+    ("align", "reward-model"): ["--base-model", "{tmp}/no-base", "--benchmark", "sanity", "--output-dir", "{out}"],
     ("align", "nrg"): ["--pipeline", "{tmp}/no-pipeline", "--rm", "{tmp}/no-rm", "--prompt", "a cat",
                        "--output-dir", "{out}"],
     ("bench", "build"): ["sanity", "--out", "{out}"],
