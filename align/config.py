@@ -1,4 +1,4 @@
-"""``AlignConfig``: every setting of a Flow-DPO / Flow-RWR / SFT run, from YAML, flags or Python keywords.
+"""``AlignConfig``: every setting of a Flow-DPO / Flow-RWR / SFT / Flow-GRPO run, from YAML, flags or Python keywords.
 
 One flat namespace: the YAML keys, the ``--set key=value`` overrides of ``videobench align`` and the keyword
 arguments of :func:`videobench.align.dpo` / ``rwr`` / ``sft`` are the same names.
@@ -16,7 +16,7 @@ from videobench.settings import read_settings_yaml, settings_from_mapping
 
 __all__ = ["AlignConfig", "ConfigError", "check_reward_spec", "coerce_fields", "parse_override"]
 
-Method = Literal["dpo", "rwr", "sft"]
+Method = Literal["dpo", "rwr", "sft", "grpo"]
 
 
 class ConfigError(ValueError):
@@ -86,6 +86,44 @@ class AlignConfig:
     sigma_min: float = 0.0
     sigma_max: float = 1.0
 
+    # -- Flow-GRPO (method=grpo): online RL with the SDE sampler ------------------------------------------------
+    #: several rewards at once: a list of specs or {spec, weight, dimension, weights, name} mappings; the training
+    #: reward is Σ weight·score (each score one dimension, or Σ weights[d]·score_d). None = ``reward`` alone
+    rewards: list[Any] | None = None
+    #: prompts per process in one GRPO step (each rendered samples_per_prompt times)
+    prompts_per_step: int = 2
+    #: the SDE noise level a (s_σ = a·sqrt(σ / (1 − σ))); 0 would be the deterministic ODE sampler
+    noise_level: float = 0.7
+    #: the same initial noise for the samples of one prompt (they then differ only by the SDE noise)
+    shared_initial_noise: bool = False
+    #: train on a random window of this many consecutive denoising steps, deterministic (ODE) outside it ("fast"
+    #: Flow-GRPO); 0 = every step is stochastic and trained
+    sde_window: int = 0
+    #: coefficient of the KL to the reference (the policy with its adapter disabled); 0 = no KL term
+    kl_beta: float = 0.004
+    #: PPO clip range ε of the ratio; Flow-GRPO's ratios are per-element means, so ε is small
+    clip_range: float = 1e-4
+    #: clamp advantages to [−c, c]; null = no clamp
+    adv_clip: float | None = 5.0
+    #: advantage std: "group" (per prompt) or "global" (over all samples of the step, all processes)
+    advantage_std: Literal["group", "global"] = "group"
+    #: optimiser steps per GRPO step and pass (the samples split into this many minibatches)
+    grpo_minibatches: int = 1
+    #: passes over one step's rollouts
+    grpo_inner_epochs: int = 1
+    negative_prompt: str = ""
+
+    # -- reward-hacking monitor (every method) -------------------------------------------------------------------
+    #: render the monitor prompts every N steps (and before the first and after the last); 0 = off
+    eval_every: int = 0
+    #: held-out rewards the trainer never optimises (specs or mappings as in ``rewards``)
+    monitor_rewards: list[Any] | None = None
+    #: held-out prompts (a list or a prompt suite / file); fixed for the whole run
+    monitor_prompts: list[str] | str | None = None
+    monitor_num_prompts: int | None = None
+    monitor_seeds: list[int] = field(default_factory=lambda: [0])
+    monitor_resamples: int = 1000
+
     # -- optimisation -------------------------------------------------------------------------------------------
     #: per process and micro-step: pairs (dpo), prompt groups (rwr) or videos (sft)
     batch_size: int = 1
@@ -134,6 +172,43 @@ class AlignConfig:
             raise ConfigError(f"ema_decay must be in (0, 1), got {self.ema_decay}")
         if isinstance(self.reward, str):
             self.reward = check_reward_spec(self.reward, "reward")
+        self._validate_grpo()
+        self._validate_monitor()
+
+    def _validate_grpo(self) -> None:
+        if self.rewards is not None:
+            self.rewards = check_reward_entries(self.rewards, "rewards")
+        for name in ("prompts_per_step", "grpo_minibatches", "grpo_inner_epochs"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.noise_level < 0 or self.kl_beta < 0 or self.sde_window < 0:
+            raise ConfigError("noise_level, kl_beta and sde_window must be >= 0")
+        if self.clip_range <= 0 or (self.adv_clip is not None and self.adv_clip <= 0):
+            raise ConfigError("clip_range and adv_clip must be positive")
+        if self.method != "grpo":
+            return
+        if self.data != "rollouts":
+            raise ConfigError(f"method=grpo renders its own rollouts; data={self.data!r} does not apply")
+        if self.noise_level <= 0:
+            raise ConfigError("method=grpo needs noise_level > 0 (the SDE sampler's log-probabilities)")
+        if self.samples_per_prompt < 2:
+            raise ConfigError("method=grpo needs samples_per_prompt >= 2 (advantages are relative to the group)")
+        if self.sde_window > self.num_inference_steps:
+            raise ConfigError(f"sde_window={self.sde_window} exceeds num_inference_steps={self.num_inference_steps}")
+        n = self.prompts_per_step * self.samples_per_prompt
+        if n % self.grpo_minibatches:
+            raise ConfigError(f"grpo_minibatches={self.grpo_minibatches} must divide prompts_per_step × "
+                              f"samples_per_prompt = {n}")
+
+    def _validate_monitor(self) -> None:
+        if self.eval_every < 0:
+            raise ConfigError("eval_every must be >= 0")
+        if self.monitor_rewards is not None:
+            self.monitor_rewards = check_reward_entries(self.monitor_rewards, "monitor_rewards")
+        if self.monitor_resamples <= 0 or not self.monitor_seeds:
+            raise ConfigError("monitor_resamples must be positive and monitor_seeds non-empty")
+        if self.eval_every and not self.monitor_prompts:
+            raise ConfigError("eval_every needs monitor_prompts (a fixed held-out prompt list or suite)")
 
 
     # -- (de)serialisation -------------------------------------------------------------------------------------
@@ -154,13 +229,21 @@ class AlignConfig:
         # not dataclasses.asdict: it would deep-copy a live reward model
         out = {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
         if not isinstance(out["reward"], (str, type(None))):
-            out["reward"] = getattr(self.reward, "name", repr(self.reward))
+            out["reward"] = _reward_label(self.reward)
+        for key in ("rewards", "monitor_rewards"):
+            if out[key] is not None:
+                out[key] = [{**e, "spec": _reward_label(e["spec"])} if isinstance(e, dict) else _reward_label(e)
+                            for e in out[key]]
         return out
 
     def to_yaml(self) -> str:
         import yaml
 
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+
+def _reward_label(reward: Any) -> str:
+    return reward if isinstance(reward, str) else getattr(reward, "name", repr(reward))
 
 
 def _plain(value: Any) -> Any:
@@ -223,6 +306,41 @@ def parse_override(text: str, config_cls: type = None) -> tuple[str, Any]:
             except ValueError:
                 pass
     return key, value
+
+
+_ENTRY_KEYS = ("spec", "weight", "dimension", "weights", "name")
+
+
+def check_reward_entries(entries: Any, key: str) -> list[Any]:
+    """``rewards`` / ``monitor_rewards``: each entry a spec string or a mapping with ``spec`` and optional
+    ``weight`` (a number), ``dimension``, ``weights`` ({dimension: number}) and ``name``; specs checked and made
+    canonical. Python callers may also pass reward objects or callables (as ``spec`` or the entry itself)."""
+    if isinstance(entries, (str, dict)) or not isinstance(entries, (list, tuple)):
+        entries = [entries]
+    out: list[Any] = []
+    for i, entry in enumerate(entries):
+        where = f"{key}[{i}]"
+        if isinstance(entry, str):
+            out.append(check_reward_spec(entry, where))
+            continue
+        if not isinstance(entry, dict):
+            out.append(entry)  # a RewardModel or callable from Python
+            continue
+        unknown = set(entry) - set(_ENTRY_KEYS)
+        if unknown or "spec" not in entry:
+            raise ConfigError(f"{where}: needs `spec` and takes only {', '.join(_ENTRY_KEYS)}"
+                              + (f" (unknown: {', '.join(sorted(map(str, unknown)))})" if unknown else ""))
+        item = dict(entry)
+        if isinstance(item["spec"], str):
+            item["spec"] = check_reward_spec(item["spec"], f"{where}.spec")
+        try:
+            item["weight"] = float(item.get("weight", 1.0))
+            if item.get("weights") is not None:
+                item["weights"] = {str(d): float(w) for d, w in dict(item["weights"]).items()}
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}: weight and weights must be numbers") from None
+        out.append(item)
+    return out
 
 
 def check_reward_spec(spec: str, key: str) -> str:

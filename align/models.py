@@ -45,6 +45,25 @@ class FlowFamily:
     def latent_shape(self, num_frames: int, height: int, width: int) -> tuple[int, int, int, int]:
         raise NotImplementedError
 
+    # -- sampling outside the pipeline (Flow-GRPO's SDE sampler) --------------------------------------------------
+    def sigmas(self, pipe: Any, num_inference_steps: int, num_frames: int, height: int, width: int) -> torch.Tensor:
+        """The σ grid the pipeline's own sampler uses, σ_0 = 1 … σ_N = 0, float32 (N + 1,) on the CPU."""
+        import copy
+
+        scheduler = copy.deepcopy(pipe.scheduler)  # set_timesteps mutates; leave the pipeline's scheduler alone
+        scheduler.set_timesteps(num_inference_steps, **self._timestep_kwargs(pipe, num_inference_steps, num_frames,
+                                                                           height, width))
+        return scheduler.sigmas.detach().float().cpu()
+
+    def _timestep_kwargs(self, pipe, num_inference_steps, num_frames, height, width) -> dict[str, Any]:
+        return {}
+
+    @torch.no_grad()
+    def decode(self, pipe: Any, latents: torch.Tensor) -> Any:
+        """Normalised latents (B, C, F, h, w) → frames as the pipeline returns them with ``output_type="np"``:
+        floats in [0, 1], (B, T, H, W, 3)."""
+        raise NotImplementedError
+
     # -- the transformer ----------------------------------------------------------------------------------------
     def predict(
         self, transformer: torch.nn.Module, x: torch.Tensor, timestep: torch.Tensor, cond: dict[str, torch.Tensor]
@@ -95,6 +114,15 @@ class WanFamily(FlowFamily):
     def latent_shape(self, num_frames, height, width):
         return (self.channels, (num_frames - 1) // self.temporal_ratio + 1, height // self.spatial_ratio,
                 width // self.spatial_ratio)
+
+    @torch.no_grad()
+    def decode(self, pipe, latents):
+        vae = pipe.vae
+        z = latents.to(vae.device, vae.dtype)
+        mean = torch.tensor(self.latents_mean).view(1, -1, 1, 1, 1).to(z)
+        std = torch.tensor(self.latents_std).view(1, -1, 1, 1, 1).to(z)
+        video = vae.decode(z * std + mean, return_dict=False)[0]
+        return pipe.video_processor.postprocess_video(video, output_type="np")
 
     def predict(self, transformer, x, timestep, cond):
         return transformer(
@@ -152,6 +180,28 @@ class LTXFamily(FlowFamily):
     def latent_shape(self, num_frames, height, width):
         return (self.channels, (num_frames - 1) // self.temporal_ratio + 1, height // self.spatial_ratio,
                 width // self.spatial_ratio)
+
+    def _timestep_kwargs(self, pipe, num_inference_steps, num_frames, height, width):
+        import numpy as np
+        from diffusers.pipelines.ltx.pipeline_ltx import calculate_shift
+
+        _, f, h, w = self.latent_shape(num_frames, height, width)
+        cfg = pipe.scheduler.config  # the resolution-dependent shift LTXPipeline applies
+        mu = calculate_shift(f * h * w, cfg.get("base_image_seq_len", 256), cfg.get("max_image_seq_len", 4096),
+                             cfg.get("base_shift", 0.5), cfg.get("max_shift", 1.15))
+        return {"sigmas": np.linspace(1.0, 1 / num_inference_steps, num_inference_steps), "mu": mu}
+
+    @torch.no_grad()
+    def decode(self, pipe, latents):
+        vae = pipe.vae
+        z = latents.to(vae.device, torch.float32)
+        mean = torch.tensor(self.latents_mean).view(1, -1, 1, 1, 1).to(z)
+        std = torch.tensor(self.latents_std).view(1, -1, 1, 1, 1).to(z)
+        z = (z * std / self.scaling_factor + mean).to(vae.dtype)
+        # LTXPipeline's default decode: timestep 0 and no decode noise when the VAE is timestep-conditioned
+        timestep = torch.zeros(z.shape[0], device=z.device, dtype=z.dtype) if vae.config.timestep_conditioning else None
+        video = vae.decode(z, timestep, return_dict=False)[0]
+        return pipe.video_processor.postprocess_video(video, output_type="np")
 
     def final_latents(self, latents, num_frames, height, width):
         _, f, h, w = self.latent_shape(num_frames, height, width)

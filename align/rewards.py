@@ -19,9 +19,9 @@ import torch
 
 from videobench.rewards.base import Clip, Sampling, check_per_video
 
-__all__ = ["PixelReward", "resolve_reward", "score_frames"]
+__all__ = ["PixelReward", "RewardTerm", "resolve_reward", "reward_terms", "score_frames"]
 
-_PIXEL_KINDS = ("brightness", "saturation", "contrast")
+_PIXEL_KINDS = ("brightness", "saturation", "contrast", "smoothness")
 
 
 @dataclass
@@ -31,6 +31,8 @@ class PixelReward:
     - ``brightness``: mean of R, G, B over all pixels, in [0, 1]
     - ``saturation``: mean of (max − min) / max over channels per pixel (HSV saturation), in [0, 1]
     - ``contrast``: standard deviation of the grey level, in [0, 0.5]
+    - ``smoothness``: 1 − mean absolute grey-level difference between horizontally and vertically adjacent pixels,
+      in [0, 1] (1 = flat frames); what pushing contrast up tends to destroy, so a held-out reward in the monitor
     """
 
     kind: str = "brightness"
@@ -60,7 +62,12 @@ class PixelReward:
         if self.kind == "saturation":
             hi, lo = x.max(dim=-1).values, x.min(dim=-1).values
             return float(((hi - lo) / hi.clamp_min(1e-6)).mean())
-        return float(x.mean(dim=-1).std())
+        grey = x.mean(dim=-1)
+        if self.kind == "contrast":
+            return float(grey.std())
+        dx = (grey[:, :, 1:] - grey[:, :, :-1]).abs().mean()
+        dy = (grey[:, 1:, :] - grey[:, :-1, :]).abs().mean()
+        return float(1.0 - (dx + dy) / 2)
 
     def score(self, clips: Sequence[Clip], prompts: Sequence[str]) -> dict[str, np.ndarray]:
         return {"Overall": np.array([self.frame_score(c.frames) for c in clips], dtype=np.float64)}
@@ -126,3 +133,43 @@ def score_frames(
     except (TypeError, ValueError):
         takes_prompt = False
     return np.array([float(fn(f, p) if takes_prompt else fn(f)) for f, p in zip(frames, prompts)], dtype=np.float64)
+
+
+@dataclass
+class RewardTerm:
+    """One reward of a weighted sum: a loaded reward, how to read it (``dimension`` or dimension ``weights``) and
+    its ``weight`` in the total."""
+
+    name: str
+    reward: Any
+    weight: float = 1.0
+    dimension: str | None = None
+    weights: Mapping[str, float] | None = None
+
+    def score(self, videos: Sequence[Any], prompts: Sequence[str]) -> np.ndarray:
+        return score_frames(self.reward, videos, prompts, self.dimension, self.weights)
+
+
+def reward_terms(entries: Sequence[Any], dimension: str | None = None,
+                 weights: Mapping[str, float] | None = None) -> list[RewardTerm]:
+    """Load checked ``rewards`` / ``monitor_rewards`` entries (see ``AlignConfig``): each a spec, a reward object
+    or a mapping {spec, weight, dimension, weights, name}; ``dimension`` / ``weights`` are the defaults of bare
+    entries. Names are unique (a repeated one gets ``#2``)."""
+    terms: list[RewardTerm] = []
+    for entry in entries:
+        item = dict(entry) if isinstance(entry, dict) else {"spec": entry}
+        spec = item["spec"]
+        name = str(item.get("name") or (spec if isinstance(spec, str) else getattr(spec, "name", repr(spec))))
+        taken = {t.name for t in terms}
+        base, n = name, 2
+        while name in taken:
+            name, n = f"{base}#{n}", n + 1
+        explicit = "dimension" in item or "weights" in item
+        terms.append(RewardTerm(
+            name=name,
+            reward=resolve_reward(spec),
+            weight=float(item.get("weight", 1.0)),
+            dimension=item.get("dimension") if explicit else dimension,
+            weights=item.get("weights") if explicit else weights,
+        ))
+    return terms

@@ -51,6 +51,8 @@ class AlignResult:
     dataset_meta: dict[str, Any] = field(default_factory=dict)
     #: the pipeline family ("wan", "ltx"): the prefix of the LoRA's `compare` / leaderboard spec
     family: str = ""
+    #: the reward-hacking monitor's summary (``eval_every``): evaluations, last deltas, divergence flags
+    monitor: dict[str, Any] | None = None
 
     @property
     def lora_dir(self) -> Path:
@@ -208,13 +210,17 @@ def latest_checkpoint(output_dir: str | Path) -> Path | None:
     return max(found, key=lambda p: int(p.name.split("-", 1)[1])) if found else None
 
 
-def _save_checkpoint(folder: Path, step: int, model: torch.nn.Module, optimizer: Any, scheduler: Any,
-                     ema: dict[str, torch.Tensor] | None) -> None:
+def save_checkpoint(folder: Path, step: int, model: torch.nn.Module, optimizer: Any, scheduler: Any,
+                    ema: dict[str, torch.Tensor] | None, pipeline_cls: type) -> None:
+    """``checkpoint-N/``: the training state (resume) and the LoRA in diffusers format, so that
+    ``videobench compare -g NAME=wan:BASE+lora:RUN/checkpoints/checkpoint-N`` renders it; written to a .tmp folder
+    and renamed, so a kill never leaves a half checkpoint under the final name."""
     from safetensors.torch import save_file
 
     tmp = folder.with_name(folder.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
+    save_lora(model, pipeline_cls, tmp)
     save_file({n: p.detach().cpu().contiguous() for n, p in named_lora_tensors(model)}, str(tmp / "lora.safetensors"))
     if ema is not None:
         save_file({n: t.cpu().contiguous() for n, t in ema.items()}, str(tmp / "ema.safetensors"))
@@ -245,48 +251,25 @@ def _load_checkpoint(folder: Path, model: torch.nn.Module, optimizer: Any, sched
     return int(json.loads((folder / "state.json").read_text())["step"])
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# the run
-# ---------------------------------------------------------------------------------------------------------------
-_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+@dataclass
+class TrainingSetup:
+    """The trainable policy and what goes with it, shared by every method's loop."""
+
+    model: torch.nn.Module  # as prepared by accelerate (DDP-wrapped with several processes)
+    unwrapped: torch.nn.Module
+    optimizer: Any
+    scheduler: Any
+    params: list[torch.nn.Parameter]
+    reference: Reference
+    ema: dict[str, torch.Tensor] | None
+    #: the optimiser step to continue from (0, or the resumed checkpoint's)
+    step: int
 
 
-def train(config: AlignConfig, pipe: Any = None, dataset: LatentDataset | None = None,
-          accelerator: Any = None) -> AlignResult:
-    """Run ``config.method`` (dpo, rwr or sft) and write the LoRA, config and log to ``config.output_dir``.
-
-    ``pipe``: an already loaded pipeline (its transformer receives the trained adapter, so it can render at once);
-    default: ``load_pipeline(config.pipeline)``, whose VAE and text encoder are released once the data is cached.
-    ``dataset``: precomputed latents (skips data preparation).
-    """
-    from accelerate import Accelerator
-    from tqdm.auto import tqdm
-
-    acc = accelerator or Accelerator(mixed_precision=config.mixed_precision, cpu=config.cpu)
-    out = Path(config.output_dir)
-    if acc.is_main_process:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "align_config.yaml").write_text(config.to_yaml())
-    owns_pipe = pipe is None
-    if owns_pipe:
-        pipe = load_pipeline(config.pipeline, acc.device)
-    family = family_for(pipe)
-    if config.rollout_every:  # load a registry reward once, not once per round
-        from .rewards import resolve_reward
-
-        config = config.replace(reward=resolve_reward(config.reward))
-    t0 = time.perf_counter()
-    if dataset is None:
-        dataset = prepare_dataset(config, pipe, family, acc)
-    data_seconds = time.perf_counter() - t0
-    transformer = pipe.transformer
-    pipeline_cls = type(pipe)
-    if owns_pipe and not config.rollout_every:  # only the transformer stays in memory while training
-        del pipe
-        gc.collect()
-    _check_dataset(config, dataset, transformer, family)
-
-    # -- model, LoRA, reference ---------------------------------------------------------------------------------
+def setup_training(config: AlignConfig, transformer: torch.nn.Module, pipeline_cls: type, family: FlowFamily,
+                   acc: Any) -> TrainingSetup:
+    """Cast the base weights, add the LoRA (or load ``init_lora`` twice: trainable policy + frozen reference), build
+    AdamW with warm-up, prepare with accelerate, and resume from ``resume_from``."""
     _cast_base(transformer, _DTYPES[config.base_dtype])
     ref_copy = None
     if config.reference == "copy":
@@ -318,17 +301,111 @@ def train(config: AlignConfig, pipe: Any = None, dataset: LatentDataset | None =
     else:
         reference = Reference(unwrapped, family, "adapter" if config.init_lora else "disabled", acc.autocast)
     ema = {n: p.detach().clone() for n, p in named_lora_tensors(unwrapped)} if config.ema_decay else None
-
-    # -- resume -------------------------------------------------------------------------------------------------
     step = 0
     resume = config.resume_from
     if resume:
-        folder = latest_checkpoint(out) if resume == "latest" else Path(resume)
+        folder = latest_checkpoint(config.output_dir) if resume == "latest" else Path(resume)
         if folder is not None:
             step = _load_checkpoint(folder, unwrapped, optimizer, scheduler, ema)
             acc.print(f"resumed from {folder} at step {step}")
         elif resume != "latest":
             raise FileNotFoundError(f"no checkpoint at {resume}")
+    return TrainingSetup(model, unwrapped, optimizer, scheduler, params, reference, ema, step)
+
+
+def append_log(log: list[dict[str, Any]], entry: dict[str, Any], path: Path, acc: Any) -> None:
+    """One ``log.jsonl`` line (written by the main process), kept in ``log`` too."""
+    log.append(entry)
+    if acc.is_main_process:
+        with path.open("a") as fh:
+            fh.write(json.dumps(entry) + "\n")
+
+
+def maybe_checkpoint(config: AlignConfig, step: int, setup: TrainingSetup, pipeline_cls: type, acc: Any) -> None:
+    """``checkpoints/checkpoint-N`` every ``checkpoint_every`` steps (not after the last: the outputs are final)."""
+    if config.checkpoint_every and step % config.checkpoint_every == 0 and step < config.max_steps:
+        if acc.is_main_process:
+            save_checkpoint(Path(config.output_dir) / "checkpoints" / f"checkpoint-{step}", step, setup.unwrapped,
+                            setup.optimizer, setup.scheduler, setup.ema, pipeline_cls)
+        acc.wait_for_everyone()
+
+
+def start_run(config: AlignConfig, pipe: Any, accelerator: Any) -> tuple[Any, Path, Any, bool]:
+    """The accelerator, the output folder with ``align_config.yaml``, and the pipeline (loaded when not given;
+    the last value says whether it was)."""
+    from accelerate import Accelerator
+
+    acc = accelerator or Accelerator(mixed_precision=config.mixed_precision, cpu=config.cpu)
+    out = Path(config.output_dir)
+    if acc.is_main_process:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "align_config.yaml").write_text(config.to_yaml())
+    owns_pipe = pipe is None
+    if owns_pipe:
+        pipe = load_pipeline(config.pipeline, acc.device)
+    return acc, out, pipe, owns_pipe
+
+
+def update_ema(ema: dict[str, torch.Tensor] | None, model: torch.nn.Module, decay: float | None) -> None:
+    """EMA of the LoRA weights after an optimiser step (no-op without ``ema_decay``)."""
+    if ema is None:
+        return
+    with torch.no_grad():
+        for name, p in named_lora_tensors(model):
+            ema[name].mul_(decay).add_(p.detach(), alpha=1 - decay)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the run
+# ---------------------------------------------------------------------------------------------------------------
+_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def train(config: AlignConfig, pipe: Any = None, dataset: LatentDataset | None = None,
+          accelerator: Any = None) -> AlignResult:
+    """Run ``config.method`` (dpo, rwr or sft) and write the LoRA, config and log to ``config.output_dir``.
+
+    ``pipe``: an already loaded pipeline (its transformer receives the trained adapter, so it can render at once);
+    default: ``load_pipeline(config.pipeline)``, whose VAE and text encoder are released once the data is cached.
+    ``dataset``: precomputed latents (skips data preparation).
+    """
+    if config.method == "grpo":
+        from .grpo_trainer import train_grpo
+
+        return train_grpo(config, pipe=pipe, accelerator=accelerator)
+    from tqdm.auto import tqdm
+
+    from .monitor import Monitor
+
+    acc, out, pipe, owns_pipe = start_run(config, pipe, accelerator)
+    family = family_for(pipe)
+    if config.rollout_every:  # load a registry reward once, not once per round
+        from .rewards import resolve_reward
+
+        config = config.replace(reward=resolve_reward(config.reward))
+    t0 = time.perf_counter()
+    if dataset is None:
+        dataset = prepare_dataset(config, pipe, family, acc)
+    data_seconds = time.perf_counter() - t0
+    transformer = pipe.transformer
+    pipeline_cls = type(pipe)
+    if owns_pipe and not config.rollout_every and not config.eval_every:  # only the transformer stays in memory
+        del pipe
+        gc.collect()
+    _check_dataset(config, dataset, transformer, family)
+
+    # -- model, LoRA, reference, resume -------------------------------------------------------------------------
+    setup = setup_training(config, transformer, pipeline_cls, family, acc)
+    model, unwrapped, optimizer, scheduler = setup.model, setup.unwrapped, setup.optimizer, setup.scheduler
+    params, reference, ema, step = setup.params, setup.reference, setup.ema, setup.step
+    monitor = None
+    if config.eval_every:
+        from .rewards import reward_terms
+
+        trained = [config.reward] if config.data == "rollouts" else []
+        monitor = Monitor.from_config(config, pipe, reward_terms(trained, config.reward_dimension,
+                                                                 config.reward_weights), acc)
+        monitor.maybe_run(step, force=step == 0)
 
     # -- loop ---------------------------------------------------------------------------------------------------
     sampler = SigmaSampler(config.sigma_sampler, config.sigma_mean, config.sigma_std, config.sigma_shift,
@@ -371,10 +448,7 @@ def train(config: AlignConfig, pipe: Any = None, dataset: LatentDataset | None =
         step += 1
         bar.update(1)
         bar.set_postfix(loss=f"{sums.get('loss', float('nan')):.4g}", refresh=False)
-        if ema is not None:
-            with torch.no_grad():
-                for name, p in named_lora_tensors(unwrapped):
-                    ema[name].mul_(config.ema_decay).add_(p.detach(), alpha=1 - config.ema_decay)
+        update_ema(ema, unwrapped, config.ema_decay)
         if step % config.log_every == 0 or step == config.max_steps:
             reduced = acc.reduce(torch.tensor(list(sums.values()), device=acc.device), reduction="mean").tolist()
             entry = {"step": step, **dict(zip(sums, reduced)), "lr": scheduler.get_last_lr()[0],
@@ -383,28 +457,35 @@ def train(config: AlignConfig, pipe: Any = None, dataset: LatentDataset | None =
                 entry |= {"round": round_index, "rollout_reward": rounds[-1]["mean_reward"]}
             if grad_norm is not None:
                 entry["grad_norm"] = grad_norm
-            log.append(entry)
-            if acc.is_main_process:
-                with log_path.open("a") as fh:
-                    fh.write(json.dumps(entry) + "\n")
-        if config.checkpoint_every and step % config.checkpoint_every == 0 and step < config.max_steps:
-            if acc.is_main_process:
-                _save_checkpoint(out / "checkpoints" / f"checkpoint-{step}", step, unwrapped, optimizer, scheduler, ema)
-            acc.wait_for_everyone()
+            append_log(log, entry, log_path, acc)
+        maybe_checkpoint(config, step, setup, pipeline_cls, acc)
+        if monitor is not None:
+            module_mode = unwrapped.training
+            unwrapped.eval()
+            monitor.maybe_run(step, force=step == config.max_steps)
+            unwrapped.train(module_mode)
 
     bar.close()
 
     # -- outputs ------------------------------------------------------------------------------------------------
     acc.wait_for_everyone()
+    summary = monitor.summary() if monitor is not None else None
     if acc.is_main_process:
-        save_lora(unwrapped, pipeline_cls, out)
-        if ema is not None:
-            ema_state = {k.replace(f".{POLICY_ADAPTER}.", "."): v for k, v in ema.items()}
-            save_lora(unwrapped, pipeline_cls, out / "ema", state=ema_state)
-        info = _run_info(config, dataset, data_seconds, step, world) | {"rollout_rounds": rounds}
+        save_final(unwrapped, ema, pipeline_cls, out)
+        info = run_info(config, step, world, dataset, data_seconds) | {"rollout_rounds": rounds}
+        if summary is not None:
+            info["monitor"] = summary
         (out / "run.json").write_text(json.dumps(info, indent=2))
     acc.wait_for_everyone()
-    return AlignResult(out, step, log, dict(dataset.meta), family.name)
+    return AlignResult(out, step, log, dict(dataset.meta), family.name, monitor=summary)
+
+
+def save_final(model: torch.nn.Module, ema: dict[str, torch.Tensor] | None, pipeline_cls: type, out: Path) -> None:
+    """The trained LoRA in diffusers format in ``out`` (and its EMA in ``out/ema``)."""
+    save_lora(model, pipeline_cls, out)
+    if ema is not None:
+        ema_state = {k.replace(f".{POLICY_ADAPTER}.", "."): v for k, v in ema.items()}
+        save_lora(model, pipeline_cls, out / "ema", state=ema_state)
 
 
 def _round_info(round_index: int, step: int, dataset: LatentDataset, seconds: float) -> dict[str, Any]:
@@ -490,19 +571,18 @@ def _check_dataset(config: AlignConfig, dataset: LatentDataset, transformer: tor
                 raise ValueError(f"cached prompt embeddings have width {value.shape[-1]}, the transformer takes {dim}")
 
 
-def _run_info(config: AlignConfig, dataset: LatentDataset, data_seconds: float, steps: int, world: int) -> dict:
+def run_info(config: AlignConfig, steps: int, world: int, dataset: LatentDataset | None = None,
+             data_seconds: float = 0.0) -> dict:
+    """``run.json``: what ran (method, steps, processes, data counts), package versions and the command."""
     import accelerate
     import diffusers
     import peft
 
-    return {
-        "method": config.method,
-        "steps": steps,
-        "num_processes": world,
-        "data": dataset.meta,
-        "num_videos": len(dataset),
-        "num_pairs": int(dataset.pairs.shape[0]),
-        "data_seconds": data_seconds,
+    info: dict[str, Any] = {"method": config.method, "steps": steps, "num_processes": world}
+    if dataset is not None:
+        info |= {"data": dataset.meta, "num_videos": len(dataset), "num_pairs": int(dataset.pairs.shape[0]),
+                 "data_seconds": data_seconds}
+    return info | {
         "versions": {"torch": torch.__version__, "diffusers": diffusers.__version__, "peft": peft.__version__,
                      "accelerate": accelerate.__version__},
         "command": os.environ.get("VIDEOBENCH_COMMAND", ""),

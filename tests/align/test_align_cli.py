@@ -105,3 +105,14 @@ def test_align_submit_then_the_queue_ranks_the_lora_on_the_board(tmp_path):
     table = pd.read_csv(tmp_path / "board" / "table" / "generators.csv")
     assert {"baseline", "me/tiny-sft"} <= set(table["checkpoint"])
     assert len(list((tmp_path / "renders").rglob("*.mp4"))) == 2 * 3 * 2  # 2 generators x 3 prompts x 2 seeds
+
+
+def test_grpo_cli_bad_reward_entry_is_one_line_exit_2(tmp_path):
+    config = tmp_path / "grpo.yaml"
+    config.write_text(yaml.safe_dump({"pipeline": "unused", "rewards": [{"spec": "pixel:contrast", "wieght": 2}]}))
+    _register()
+    result = CliRunner().invoke(app, ["align", "grpo", "--config", str(config), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "rewards[0]" in result.output and "wieght" in result.output and "Traceback" not in result.output
+    settings = CliRunner().invoke(app, ["align", "settings", "grpo"])
+    assert settings.exit_code == 0 and "kl_beta: 0.004" in settings.output and "monitor_rewards" in settings.output

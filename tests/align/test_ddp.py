@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -53,3 +54,22 @@ def test_two_process_online_rollouts_render_in_shards(tmp_path):
     joined = load_file(str(out / "rollouts" / "round-1" / "latents.safetensors"))
     assert sorted(joined["prompt_index"].tolist()) == [0, 0, 1, 1, 2, 2]
     assert {p.name for p in (out / "rollouts" / "round-1").iterdir()} >= {"shard-0", "shard-1"}
+
+
+@pytest.mark.slow
+def test_two_process_grpo_equals_one_process_with_twice_the_prompts(tmp_path):
+    # each rank renders its own prompts; rewards are gathered for the advantages (global std here, so every sample
+    # depends on both ranks' rewards) and gradients averaged: one process with both prompts per step gets the same
+    _run(["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"], tmp_path / "ddp", "grpo", "1")
+    sys.path.insert(0, str(WORKER.parent))
+    from ddp_worker import grpo_run  # the same run in this process, one rank
+
+    grpo_run(str(tmp_path / "single"), 2)
+    ranks = [load_file(str(tmp_path / "ddp" / f"rank{r}.safetensors")) for r in (0, 1)]
+    single = load_file(str(tmp_path / "single" / "rank0.safetensors"))
+    for key in single:
+        torch.testing.assert_close(ranks[0][key], ranks[1][key], atol=0, rtol=0)
+        torch.testing.assert_close(ranks[0][key], single[key], atol=2e-5, rtol=1e-3)
+    logs = [(tmp_path / d / "log.jsonl").read_text().splitlines() for d in ("ddp", "single")]
+    for a, b in zip(*logs):
+        assert json.loads(a)["reward"] == pytest.approx(json.loads(b)["reward"], rel=1e-6)

@@ -72,3 +72,19 @@ def test_generator_names_may_be_board_ids():
     for bad in ("", "/x", "a/b/c", "a b", "-x", "a/", "x" * 65, "<script>"):
         with pytest.raises(SpecError, match="generator name"):
             check_name(bad)
+
+
+def test_a_lora_glob_expands_to_every_checkpoint_of_a_run_in_step_order(tmp_path):
+    from videobench.compare.spec import expand_checkpoint_globs
+
+    run = tmp_path / "run" / "checkpoints"
+    for name in ("checkpoint-10", "checkpoint-2", "checkpoint-30.tmp"):
+        (run / name).mkdir(parents=True)
+    (run / "checkpoint-5").write_text("a file, not a checkpoint folder")
+    named = {"base": "wan:/m?steps=4", "run": f"wan:/m?steps=4+lora:{run}/checkpoint-*?scale=0.5"}
+    out = expand_checkpoint_globs(named)
+    assert list(out) == ["base", "run-checkpoint-2", "run-checkpoint-10"]
+    assert out["run-checkpoint-10"] == f"wan:/m?steps=4+lora:{run}/checkpoint-10?scale=0.5"
+    assert parse_generator_spec(out["run-checkpoint-2"]).modifiers[0].target == str(run / "checkpoint-2")
+    with pytest.raises(SpecError, match="matches no folder"):
+        expand_checkpoint_globs({"x": f"wan:/m+lora:{tmp_path}/nothing-*"})

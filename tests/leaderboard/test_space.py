@@ -46,7 +46,8 @@ def test_space_folder_has_the_space_metadata(tmp_path):
     # the Space runs the Gradio release the tests ran, and the dev extra installs
     dev = tomllib.loads(Path(videobench.__file__).parents[1].joinpath("pyproject.toml").read_text())
     assert meta["sdk_version"] == GRADIO_VERSION == version("gradio")
-    assert f"gradio[oauth]=={GRADIO_VERSION}" in dev["project"]["optional-dependencies"]["dev"]
+    extras = dev["project"]["optional-dependencies"]
+    assert f"gradio[oauth]=={GRADIO_VERSION}" in extras["dev"] and extras["space"] == [f"gradio[oauth]=={GRADIO_VERSION}"]
     assert meta["hf_oauth"] is True and meta["datasets"] == ["org/board"]
     requirements = (tmp_path / "hub/requirements.txt").read_text().splitlines()
     assert f"videobench=={videobench.__version__}" in requirements and f"gradio[oauth]=={GRADIO_VERSION}" in requirements
@@ -146,32 +147,42 @@ def test_space_app_files_requests_and_renders(tmp_path, monkeypatch):
 
 
 def test_space_on_a_hub_store_files_under_the_signed_in_user(hub, tmp_path, monkeypatch):
-    """The Space's own token (the board's) writes; the submitter is the user its OAuth login names, and nobody
-    else: without a sign-in, or with a local path, nothing is filed."""
-    import gradio as gr
+    """The Space's own token (the board's) writes; the submitter is the user its OAuth sign-in names, and nobody
+    else: without a sign-in, or with a local path, nothing is filed. Driven through the server, so Gradio itself
+    fills the profile parameter from the session."""
+    import httpx
     import huggingface_hub.hf_api
-
-    # Off Spaces, Gradio mocks the sign-in with the user of the local token (huggingface_hub's default client)
-    monkeypatch.setenv("HF_TOKEN", "tok-board")
-    monkeypatch.setattr(huggingface_hub.hf_api.api, "endpoint", hub.url)
+    from gradio_client import Client
     from leaderboard_helpers import model_config_json, safetensors_bytes
 
     from videobench.leaderboard.hub_store import HubStore
-    from videobench.leaderboard.space import make_app
+    from videobench.leaderboard.space import launch, make_app
 
-    hub.state.users["tok-board"] = "board-bot"
+    hub.state.users.update({"tok-board": "board-bot", "tok-alice": "alice"})
+    # Off Spaces, Gradio's sign-in is a mock that signs in the user of the local token (huggingface_hub's default
+    # client): here alice, while the Space writes with the board's token
+    monkeypatch.setenv("HF_TOKEN", "tok-alice")
+    monkeypatch.setattr(huggingface_hub.hf_api.api, "endpoint", hub.url)
     weights = {"model.safetensors": safetensors_bytes(), "config.json": b"{}"}
     hub.state.create("model", "org/base", weights)
     hub.state.create("model", "org/rm", {**weights, "model_config.json": model_config_json("org/base")})
     store = HubStore("board/results", endpoint=hub.url, token="tok-board", cache_dir=tmp_path / "c", backoff=0.001)
     demo = make_app(store, endpoint=hub.url)
-    (submit_fn,) = [f.fn for f in demo.fns.values() if f.api_name == "submit"]
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/"
+    launch(demo, server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     form = ("reward model", "videoreward:org/rm", "sanity", "main", "")
-    assert submit_fn(*form, None).startswith("Refused: sign in with Hugging Face")
-    alice = gr.OAuthProfile({"preferred_username": "alice", "name": "Alice", "profile": "", "picture": ""})
-    local = submit_fn("reward model", f"videoreward:{reward_model_folder(tmp_path)}", "sanity", "main", "org/x", alice)
-    assert "takes Hub repos (org/name) only" in local
-    assert not read_requests(store.snapshot())[0]
-    assert submit_fn(*form, alice).startswith("Filed request")
+    local = ("reward model", f"videoreward:{reward_model_folder(tmp_path)}", "sanity", "main", "org/x")
+    try:
+        assert Client(url, verbose=False).predict(*form, api_name="/submit").startswith(
+            "Refused: sign in with Hugging Face")
+        # the sign-in's session cookie (Secure, so copied by hand onto plain http)
+        session = httpx.get(f"{url}login/callback", follow_redirects=False).cookies["session"]
+        signed_in = Client(url, verbose=False, headers={"Cookie": f"session={session}"})
+        assert "takes Hub repos (org/name) only" in signed_in.predict(*local, api_name="/submit")
+        assert not read_requests(store.snapshot())[0]
+        assert signed_in.predict(*form, api_name="/submit").startswith("Filed request")
+    finally:
+        demo.close()
     (req,), _ = read_requests(store.snapshot())
     assert (req.submitter, req.model_id, len(req.revision)) == ("alice", "org/rm", 40)

@@ -1,4 +1,4 @@
-"""``videobench align dpo|rwr|sft``: train a LoRA on a flow-matching video pipeline.
+"""``videobench align dpo|rwr|sft|grpo``: train a LoRA on a flow-matching video pipeline.
 
 Each training command is one function registered on the ``align`` sub-app; a new command (``latent-rm``, ``nrg``)
 is one more decorated function that reuses :func:`load_settings`.
@@ -83,8 +83,21 @@ def _run(method: str, config: Optional[Path], sets: list[str], submission: Optio
         last = result.log[-1] if result.log else {}
         console.print(f"{method}: {result.steps} steps, final loss {last.get('loss', float('nan')):.4f}; "
                       f"LoRA written to {result.output_dir}")
+        if result.monitor is not None:
+            _print_monitor(result.monitor)
         if submission is not None:
-            submission.file(cfg, result)
+            submission.file(lora_generator_spec(cfg.pipeline, result.family, result.output_dir), result.output_dir)
+
+
+def _print_monitor(summary: dict[str, Any]) -> None:
+    from rich.markup import escape
+
+    if summary["diverged"]:
+        console.print(f"[bold red]monitor: possible reward hacking[/] from step {summary['first_divergence_step']}: "
+                      f"training reward up while held-out {escape(', '.join(summary['diverged_rewards']))} went down "
+                      f"beyond its 95% CI ({escape(summary['log'])}, monitor.html)")
+    else:
+        console.print(f"monitor: {summary['evaluations']} evaluations, no divergence flagged ({escape(summary['log'])})")
 
 
 def lora_generator_spec(pipeline: str, family: str, lora_dir: Path) -> str:
@@ -96,12 +109,14 @@ def lora_generator_spec(pipeline: str, family: str, lora_dir: Path) -> str:
 
 @dataclass
 class _Submission:
-    """``--submit STORE``: file the trained LoRA as a generator request on a leaderboard when training ends."""
+    """``--submit STORE``: file what training made on a leaderboard when training ends: a LoRA as a generator request
+    on a prompt suite (``target``), or a reward model as a reward-model request on a benchmark."""
 
     store: str
-    prompts: Optional[str]
+    target: Optional[str]
     name: Optional[str]
     endpoint: Optional[str]
+    kind: str = "generator"
 
     @staticmethod
     def _refusals() -> tuple[type[Exception], ...]:
@@ -116,10 +131,12 @@ class _Submission:
         from videobench.leaderboard.layout import check_benchmark, split_model_id
         from videobench.leaderboard.store import open_store
 
-        if not self.prompts:
-            raise UserError("--submit needs --submit-prompts SUITE (the prompt suite the board evaluates on)")
+        if not self.target:
+            raise UserError("--submit needs --submit-prompts SUITE (the prompt suite the board evaluates on)"
+                            if self.kind == "generator" else
+                            "--submit needs --eval-bench or --submit-bench NAME (the benchmark the board evaluates on)")
         try:
-            check_benchmark(self.prompts)
+            check_benchmark(self.target)
             if self.name:
                 split_model_id(self.name)
             store = open_store(self.store, endpoint=self.endpoint)
@@ -128,20 +145,23 @@ class _Submission:
         except self._refusals() as exc:
             raise UserError(f"--submit: {exc}") from None
 
-    def file(self, cfg: Any, result: Any) -> None:
+    def file(self, spec: str, output_dir: Path) -> None:
         from videobench.leaderboard.store import open_store
         from videobench.leaderboard.submissions import submit_request
         from videobench.scoring.distributed import current_process
 
         if not current_process().is_main:
             return
-        spec = lora_generator_spec(cfg.pipeline, result.family, result.output_dir)
+        flag = "--generator" if self.kind == "generator" else "--model"
+        where = "--prompts" if self.kind == "generator" else "--bench"
         try:
-            req = submit_request(open_store(self.store, endpoint=self.endpoint), generator=spec,
-                                 prompts=str(self.prompts), name=self.name, endpoint=self.endpoint)
+            what = {"generator": spec, "prompts": str(self.target)} if self.kind == "generator" else \
+                {"model": spec, "bench": str(self.target)}
+            req = submit_request(open_store(self.store, endpoint=self.endpoint), name=self.name,
+                                 endpoint=self.endpoint, **what)
         except self._refusals() as exc:
-            raise UserError(f"the LoRA is saved in {result.output_dir}, but the submission was refused: {exc}\n"
-                            f"file it later with: videobench submit --generator '{spec}' --prompts {self.prompts} "
+            raise UserError(f"the model is saved in {output_dir}, but the submission was refused: {exc}\n"
+                            f"file it later with: videobench submit {flag} '{spec}' {where} {self.target} "
                             f"--store {self.store}") from None
         console.print(f"submitted: request {req.id} PENDING ({req.model_id} on {req.benchmark})", highlight=False)
 
@@ -227,9 +247,33 @@ def sft_command(
          output_dir=output_dir, max_steps=max_steps, lr=lr, resume_from=resume_from)
 
 
+@align_app.command("grpo")
+def grpo_command(
+    config: Optional[Path] = _CONFIG,
+    sets: list[str] = _SET,
+    pipeline: Optional[str] = _PIPELINE,
+    output_dir: Optional[str] = _OUTPUT,
+    max_steps: Optional[int] = _STEPS,
+    lr: Optional[float] = _LR,
+    resume_from: Optional[str] = _RESUME,
+    submit: Optional[str] = _SUBMIT,
+    submit_prompts: Optional[str] = _SUBMIT_PROMPTS,
+    submit_name: Optional[str] = _SUBMIT_NAME,
+    endpoint: Optional[str] = _ENDPOINT,
+    kl_beta: Optional[float] = typer.Option(None, "--kl-beta", help="Weight of the KL to the base policy "
+                                                                   "(default 0.004; 0 = none)."),
+) -> None:
+    """Flow-GRPO: online RL. Each step renders samples_per_prompt videos per prompt with the SDE sampler, scores
+    them with `rewards` (weighted sum), and optimises the clipped-ratio objective on group-relative advantages.
+    Writes the LoRA, log.jsonl (rewards, KL, clip fraction, ratios, timings per step), checkpoints and, with
+    eval_every, monitor.jsonl / monitor.html."""
+    _run("grpo", config, sets, _submission(submit, submit_prompts, submit_name, endpoint), pipeline=pipeline,
+         output_dir=output_dir, max_steps=max_steps, lr=lr, resume_from=resume_from, kl_beta=kl_beta)
+
+
 @align_app.command("settings")
 def settings_command(
-    command: str = typer.Argument("dpo", help="dpo, rwr or sft (the settings of videobench.align.AlignConfig), "
+    command: str = typer.Argument("dpo", help="dpo, rwr, sft or grpo (the settings of videobench.align.AlignConfig), "
                                               "latent-rm (videobench.align.latent_rm_train.LatentRMConfig) or "
                                               "reward-model (videobench.align.reward_model_train.RewardModelConfig)."),
 ) -> None:
@@ -239,14 +283,14 @@ def settings_command(
 
         import yaml
 
-        if command in ("dpo", "rwr", "sft"):
+        if command in ("dpo", "rwr", "sft", "grpo"):
             from videobench.align.config import AlignConfig as config_class
         elif command == "latent-rm":
             from videobench.align.latent_rm_train import LatentRMConfig as config_class
         elif command == "reward-model":
             from videobench.align.reward_model_train import RewardModelConfig as config_class
         else:
-            raise UserError(f"unknown command {command!r}: settings exist for dpo, rwr, sft, latent-rm and "
+            raise UserError(f"unknown command {command!r}: settings exist for dpo, rwr, sft, grpo, latent-rm and "
                             "reward-model")
         values = {}
         for f in dataclasses.fields(config_class):
@@ -362,6 +406,15 @@ def reward_model_command(
     eval_bench: Optional[str] = typer.Option(None, "--eval-bench", help="After training, evaluate the model on this "
                                              "benchmark (as videobench eval) and write the EvalResult into "
                                              "OUTPUT_DIR/eval/."),
+    submit: Optional[str] = typer.Option(None, "--submit", help="When training ends, file the model "
+                                         "(videoreward:OUTPUT_DIR) as a reward-model request on this leaderboard "
+                                         "store (a local folder or a Hub dataset repo), for the --eval-bench "
+                                         "benchmark or --submit-bench; checked before training starts."),
+    submit_bench: Optional[str] = typer.Option(None, "--submit-bench", help="Benchmark the board evaluates the "
+                                               "submission on (default: --eval-bench)."),
+    submit_name: Optional[str] = typer.Option(None, "--submit-name", help="Board id org/name of the submission "
+                                              "(default: from the model folder)."),
+    endpoint: Optional[str] = _ENDPOINT,
 ) -> None:
     """Train a VideoReward-style Qwen2-VL reward model (VQ/MQ/TA) from pairwise human labels."""
     with friendly_errors():
@@ -369,6 +422,11 @@ def reward_model_command(
                                max_steps=max_steps, lr=lr, resume_from=resume_from, eval_bench=eval_bench)
         if values.get("output_dir"):
             check_output_dir(values["output_dir"], "--output-dir")
+        submission = None
+        if submit:
+            target = submit_bench or values.get("eval_bench")
+            submission = _Submission(submit, target, submit_name, endpoint, kind="reward_model")
+            submission.check()  # before any compute
         from videobench.align.config import ConfigError
         from videobench.align.data import EmptyDataError
         from videobench.align.reward_model_train import RewardModelConfig, parse_rm_set, train_reward_model
@@ -379,6 +437,7 @@ def reward_model_command(
             values.update(dict(parse_rm_set(item) for item in sets))
             cfg = RewardModelConfig.from_dict(values)
             check_output_dir(cfg.output_dir, "--output-dir")
+            os.environ.setdefault("VIDEOBENCH_COMMAND", " ".join(["videobench", *sys.argv[1:]]))
             result = train_reward_model(cfg)
         except (ConfigError, TypeError, EmptyDataError, BenchmarkError, CheckpointError) as exc:
             raise UserError(str(exc)) from None
@@ -388,3 +447,5 @@ def reward_model_command(
                       f"written to {result.output_dir} (use it as videoreward:{result.output_dir})", highlight=False)
         if result.eval_result is not None:
             console.print(f"evaluation on {cfg.eval_bench}: {result.eval_result}", highlight=False)
+        if submission is not None:
+            submission.file(result.spec, result.output_dir)

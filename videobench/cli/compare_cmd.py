@@ -13,7 +13,8 @@ from videobench.cli.common import UserError, check_output_dir, console, friendly
 
 _SPEC_HELP = (
     "NAME=SPEC, repeatable. SPEC: wan:PATH_OR_ID, ltx:..., diffusers:... (any frame-producing pipeline; a Hub id "
-    "may end in @REVISION) or videos:DIR (pre-rendered <prompt_id>__seed<seed>.mp4); add +lora:PATH_OR_ID "
+    "may end in @REVISION) or videos:DIR (pre-rendered <prompt_id>__seed<seed>.mp4); add +lora:PATH_OR_ID (a glob such "
+    "as RUN/checkpoints/checkpoint-* adds every checkpoint of a run, named NAME-checkpoint-N) "
     "(options ?scale=S) and sampling arguments as ?steps=4&guidance=5&height=480&width=832&num_frames=81&fps=16."
 )
 

@@ -16,7 +16,7 @@ from videobench.compare import analysis
 from videobench.compare.generators import GeneratorLoadError, build_generators
 from videobench.compare.render import RenderStats, plan, render_missing
 from videobench.compare.scoring import resolve_rewards, score_renders
-from videobench.compare.spec import RenderSettings, SpecError
+from videobench.compare.spec import RenderSettings, SpecError, expand_checkpoint_globs
 from videobench.compare.store import RenderStore, default_render_dir
 from videobench.prompts import PromptSuite, load_prompts
 from videobench.evaluation import parquet_bytes
@@ -87,14 +87,15 @@ def _reward_info(model: RewardModel, spec: str | RewardModel) -> ModelInfo:
 def run_compare(cfg: CompareConfig) -> CompareOutcome:
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    if len(cfg.generators) < 2:
+    specs = expand_checkpoint_globs(cfg.generators)  # RUN/checkpoints/checkpoint-*: every checkpoint of a run
+    if len(specs) < 2:
         raise SpecError("compare needs at least two generators (--generator NAME=SPEC, twice or more)")
     seeds = list(dict.fromkeys(int(s) for s in cfg.seeds))
     if not seeds:
         raise SpecError("give at least one seed")
     suite = cfg.prompts if isinstance(cfg.prompts, PromptSuite) else load_prompts(cfg.prompts, column=cfg.prompt_column)
     suite = suite.subset(cfg.num_prompts)
-    generators = build_generators(cfg.generators, cfg.trust_remote_code, cfg.settings)
+    generators = build_generators(specs, cfg.trust_remote_code, cfg.settings)
     names = list(generators)
     baseline = cfg.baseline or names[0]
     if baseline not in generators:

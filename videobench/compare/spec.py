@@ -17,16 +17,19 @@ A new ``+name:`` part is split off wherever ``+`` is followed by a lower-case wo
 
 from __future__ import annotations
 
+import glob
 import json
+import os
 import re
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 from typing import Any
 
 # The grammar of one part lives in videobench.specs, shared with reward-model specs; re-exported here.
 from videobench.specs import Part, SpecError, parse_part
 
 __all__ = ["GeneratorSpec", "Part", "RenderSettings", "SpecError", "SOURCE_KINDS", "SAMPLING_KEYS", "check_name",
-           "parse_generator_spec", "parse_named_spec", "parse_part", "settings_from_options", "split_parts"]
+           "expand_checkpoint_globs", "parse_generator_spec", "parse_named_spec", "parse_part", "settings_from_options", "split_parts"]
 
 SOURCE_KINDS = ("wan", "ltx", "diffusers", "videos")
 _PART_SPLIT = re.compile(r"\+(?=[a-z][a-z0-9_-]*:)")
@@ -137,6 +140,38 @@ def parse_named_spec(text: str) -> tuple[str, str]:
         raise SpecError(f"--generator {text!r}: expected NAME=SPEC, e.g. base=wan:/models/wan")
     check_name(name)
     return name, spec
+
+
+def _step_order(path: Path) -> tuple[int, int, str]:
+    m = re.search(r"(\d+)$", path.name)
+    return (0, int(m.group(1)), path.name) if m else (1, 0, path.name)
+
+
+def expand_checkpoint_globs(named: dict[str, str]) -> dict[str, str]:
+    """NAME=SPEC pairs where a ``+lora:`` target holds glob characters (``wan:BASE+lora:RUN/checkpoints/checkpoint-*``)
+    become one generator per matching folder, in step order (the number ending each folder name), named
+    NAME-FOLDER (``run-checkpoint-50``); other pairs pass unchanged. A pattern that matches nothing is an error."""
+    out: dict[str, str] = {}
+    for name, spec in named.items():
+        parts = split_parts(spec)
+        globbed = [i for i, text in enumerate(parts[1:], start=1)
+                   if (p := parse_part(text)).name == "lora" and p.target and any(c in p.target for c in "*?[")]
+        if not globbed:
+            out[name] = spec
+            continue
+        if len(globbed) > 1:
+            raise SpecError(f"{name}: only one +lora: part of a spec may be a glob pattern")
+        i = globbed[0]
+        part = parse_part(parts[i])
+        # a trainer's checkpoint being written is CHECKPOINT.tmp: never a generator
+        folders = sorted((Path(m) for m in glob.glob(os.path.expanduser(part.target))
+                          if Path(m).is_dir() and not m.endswith(".tmp")), key=_step_order)
+        if not folders:
+            raise SpecError(f"{name}: +lora:{part.target} matches no folder")
+        for folder in folders:
+            expanded = [*parts[:i], str(replace(part, target=str(folder))), *parts[i + 1:]]
+            out[check_name(f"{name}-{folder.name}")] = "+".join(expanded)
+    return out
 
 
 def check_name(name: str) -> str:
