@@ -12,7 +12,7 @@ from videobench.leaderboard.cards import results_card
 from videobench.leaderboard.errors import LeaderboardError
 from videobench.leaderboard.ingest import parse_result
 from videobench.leaderboard.layout import (
-    CARD, GEN_TABLE, MOS_TABLE, REPORT, REQUESTS_DIR, RM_TABLE, git_blob_sha1, parse_result_path,
+    CARD, GEN_TABLE, MOS_TABLE, REPORT, REQUESTS_DIR, RM_TABLE, git_blob_sha1, parse_result_path, request_path,
 )
 from videobench.leaderboard.metadata import attach_to_board
 from videobench.leaderboard.report import render_report
@@ -109,16 +109,28 @@ def build(snap: Snapshot, title: str = "videobench leaderboard") -> Built:
     return Built(files, tables, wide, figures, mos)
 
 
+def canonical_requests(snap: Snapshot) -> Changes:
+    """Request files rewritten in the current schema where they differ from it (a file written before a field was
+    added lacks it): ``datasets`` loads the ``requests`` config only when every file has the same columns."""
+    requests, _ = read_requests(snap)
+    out: Changes = {}
+    for req in requests:
+        path, data = request_path(req.id), req.to_bytes()
+        if not snap.files[path].same_content(data):
+            out[path] = data
+    return out
+
+
 def rebuild_plan(extra: Changes | None = None, title: str = "videobench leaderboard") -> Callable[[Snapshot], Changes]:
     """A plan committing ``extra`` plus every derived file rebuilt on top of them (an emptied JSON Lines table is
-    deleted)."""
+    deleted, request files in an older schema are brought to the current one)."""
     extra = dict(extra or {})
 
     def plan(snap: Snapshot) -> Changes:
         view = overlay(snap, extra)
         files = build(view, title).files
         stale: Changes = {path: None for path in JSONL_TABLES if path not in files}
-        return {**extra, **stale, **files}
+        return {**canonical_requests(view), **extra, **stale, **files}
     return plan
 
 
