@@ -186,7 +186,12 @@ class AlignConfig:
         if self.clip_range <= 0 or (self.adv_clip is not None and self.adv_clip <= 0):
             raise ConfigError("clip_range and adv_clip must be positive")
         if self.method != "grpo":
+            if self.rewards is not None:
+                raise ConfigError(f"rewards (several weighted rewards) is for method=grpo; method={self.method} "
+                                  "takes one `reward` (with reward_dimension / reward_weights)")
             return
+        if self.rollout_every:
+            raise ConfigError("method=grpo renders fresh rollouts every step; rollout_every does not apply")
         if self.data != "rollouts":
             raise ConfigError(f"method=grpo renders its own rollouts; data={self.data!r} does not apply")
         if self.noise_level <= 0:
