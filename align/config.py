@@ -123,6 +123,8 @@ class AlignConfig:
     monitor_num_prompts: int | None = None
     monitor_seeds: list[int] = field(default_factory=lambda: [0])
     monitor_resamples: int = 1000
+    #: a change counts when its CI clears ± this many stds of the reward over the first evaluation's videos
+    monitor_tolerance: float = 0.1
 
     # -- optimisation -------------------------------------------------------------------------------------------
     #: per process and micro-step: pairs (dpo), prompt groups (rwr) or videos (sft)
@@ -210,8 +212,8 @@ class AlignConfig:
             raise ConfigError("eval_every must be >= 0")
         if self.monitor_rewards is not None:
             self.monitor_rewards = check_reward_entries(self.monitor_rewards, "monitor_rewards")
-        if self.monitor_resamples <= 0 or not self.monitor_seeds:
-            raise ConfigError("monitor_resamples must be positive and monitor_seeds non-empty")
+        if self.monitor_resamples <= 0 or not self.monitor_seeds or self.monitor_tolerance < 0:
+            raise ConfigError("monitor_resamples must be positive, monitor_seeds non-empty, monitor_tolerance >= 0")
         if self.eval_every and not self.monitor_prompts:
             raise ConfigError("eval_every needs monitor_prompts (a fixed held-out prompt list or suite)")
 

@@ -84,6 +84,9 @@ def main() -> int:
         table.add(what, seconds=f"{g[key]:.3f}", **{"share of the GRPO step": f"{g[key] / step:.0%}"})
     table.add("GRPO step vs DPO optimiser step (same LoRA, same model)",
               seconds=f"{step:.3f} vs {r['dpo_step']:.3f}", ratio=f"{step / r['dpo_step']:.1f}x")
+    per_update = step / r["updates"]
+    table.add("GRPO per optimiser step (its step / updates) vs a DPO optimiser step",
+              seconds=f"{per_update:.3f} vs {r['dpo_step']:.3f}", ratio=f"{per_update / r['dpo_step']:.1f}x")
     table.add("GRPO step vs DPO step incl. its one-time rollouts spread over the run",
               seconds=f"{step:.3f} vs {r['dpo_step'] + r['dpo_data'] / (args.steps * r['updates']):.3f}",
               ratio=f"{step / (r['dpo_step'] + r['dpo_data'] / (args.steps * r['updates'])):.1f}x")
