@@ -46,6 +46,8 @@ test: $(DEV_STAMP) system-deps
 	VIDEOBENCH_STRICT_DEPS=1 $(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 # Each script writes bench/results/<name>.json and exits 1 on a missed target; the page is regenerated either way.
+# bench/reference_scoring.py also times VideoAlign's own inference when VIDEOBENCH_REFERENCE_PYTHON (its env's python)
+# and VIDEOBENCH_REFERENCE_SRC (a VideoAlign checkout) are set; without them it times our side only and says so.
 bench: $(DEV_STAMP) system-deps
 	status=0; for f in bench/*.py; do case $$f in bench/gpu_*|bench/table.py|bench/render_docs.py) continue;; esac; \
 	  echo "== $$f"; $(PY) $$f || status=1; done; $(PY) bench/render_docs.py; exit $$status

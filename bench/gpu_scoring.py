@@ -1,14 +1,23 @@
-"""VideoReward adapter throughput on a GPU: a Qwen2-VL-2B-sized model (random weights, bf16) scoring 2 fps clips.
+"""VideoReward scoring throughput on a GPU: a Qwen2-VL-2B-sized model (random weights, bf16) scoring 2 fps clips,
+videobench's engine against a reference-style path, batch sizes 1-16.
 
-Prepared for a lent GPU; ``--tiny`` runs the same code path on CPU with the tiny test model, so it is checked here.
+Prepared for a lent GPU (no network there: the model's configuration is written out below, its weights are random;
+throughput does not depend on the values); ``--tiny`` runs the same code on CPU with the tiny test model, so it is
+checked here (tests/bench/test_gpu_scoring.py).
 
-    python bench/gpu_scoring.py                 # 2B-sized, cuda, bf16, 448x448 frames, batch sizes 1 4 8
-    python bench/gpu_scoring.py --tiny          # tiny model, CPU, float32, 64x64 frames
+    python bench/gpu_scoring.py                 # 2B-sized, cuda, bf16, 448x448 clips, batch sizes 1 2 4 8 16
+    python bench/gpu_scoring.py --tiny          # tiny model, CPU, float32, 64x64 clips
 
-Frames are random uint8 already sampled at 2 fps (``--seconds`` long, default 5 s: 10 frames); decoding is measured
-elsewhere (bench/scoring.py). Reported: videos/s per batch size (median of ``--repeats`` timed runs after a warm-up),
-tokens per video, and the peak GPU memory of each batch size. Random weights give the real model's cost: compute
-does not depend on the values.
+Clips: real H.264 files written before any timer (``--seconds`` long at 8 fps, smooth random content, side x side
+pixels = the 448^2 pixel budget), sampled at 2 fps. Two paths over the same files and the same model:
+- videobench: ``score_items`` as ``videobench eval`` runs it (2 threads decode, resize and patchify the next clips
+  while the model runs; uint8 patch order; no score cache).
+- reference-style, EMULATED in-process (VideoAlign's environment, transformers 4.45 + decord, is not installed on the
+  device machine): what VideoAlign's ``reward()`` does per call, in the calling thread: decode, its torchvision-style
+  float resize, the processor's numpy rescale/normalise/patch order on float frames, the chat template and the
+  tokenizer, one padded batch, the forward. Its scores are checked against videobench's.
+Reported per batch size: videos/s of each path (median of ``--repeats`` timed runs after a warm-up), the ratio, and
+the peak GPU memory.
 """
 
 from __future__ import annotations
@@ -17,14 +26,17 @@ import argparse
 import json
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from videobench.rewards.base import Clip, Sampling  # noqa: E402
+from videobench.rewards.base import Sampling  # noqa: E402
 from videobench.rewards.videoreward import RewardNet, VideoRewardModel  # noqa: E402
 from videobench.testing.tiny_qwen2vl import (  # noqa: E402
     REWARD_TOKENS,
@@ -69,12 +81,93 @@ def build_model(tiny: bool, device: torch.device, dtype: torch.dtype, attn: str,
     )
 
 
+def write_clips(out: Path, n: int, side: int, seconds: float) -> list[str]:
+    """Smooth random clips (upsampled noise that drifts over time: encodes like real footage, not like static)."""
+    from videobench.video import write_video
+
+    gen = torch.Generator().manual_seed(0)
+    frames_n = max(4, round(seconds * 8))
+    paths = []
+    for i in range(n):
+        coarse = torch.rand((frames_n // 4 + 2, 3, side // 16 + 1, side // 16 + 1), generator=gen) * 255
+        x = torch.nn.functional.interpolate(coarse[None].permute(0, 2, 1, 3, 4), size=(frames_n, side, side),
+                                            mode="trilinear", align_corners=False)[0].permute(1, 2, 3, 0)
+        path = out / f"clip{i:02d}.mp4"
+        write_video(path, x.clamp(0, 255).to(torch.uint8), fps=8, crf=23)
+        paths.append(str(path))
+    return paths
+
+
+def reference_style_pixels(model: VideoRewardModel, frames: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int, int]]:
+    """EMULATION of VideoAlign's per-call preprocessing: its ``fetch_video`` (resize, then ``.float()``) and the 4.45
+    image processor's numpy rescale, normalise and patch order on the float frames."""
+    from videobench.rewards.qwen2vl_inputs import resize_for_model
+
+    spec = model.patch_spec
+    video = resize_for_model(frames, spec, model.pixel_budget(frames.shape[0]), model.min_pixels)
+    x = video.permute(0, 3, 1, 2).float().numpy()  # (T, C, H, W) float, as fetch_video returns it
+    x = x * np.float32(1 / 255)
+    x = (x - np.array(spec.image_mean, dtype=np.float32)[:, None, None]) / np.array(spec.image_std,
+                                                                                    dtype=np.float32)[:, None, None]
+    p, tp, m = spec.patch_size, spec.temporal_patch_size, spec.merge_size
+    if x.shape[0] % tp:
+        x = np.concatenate([x, np.repeat(x[-1:], tp - x.shape[0] % tp, axis=0)])
+    t, c, h, w = x.shape
+    gt, gh, gw = t // tp, h // p, w // p
+    x = x.reshape(gt, tp, c, gh // m, m, p, gw // m, m, p).transpose(0, 3, 6, 4, 7, 2, 1, 5, 8)
+    return torch.from_numpy(np.ascontiguousarray(x.reshape(gt * gh * gw, c * tp * p * p))), (gt, gh, gw)
+
+
+def reference_style_score(model: VideoRewardModel, paths: list[str], prompts: list[str], batch: int) -> np.ndarray:
+    """One padded batch per call, everything on the calling thread (VideoAlign's ``reward()`` loop)."""
+    from videobench.video import load_clip
+
+    out = []
+    device, dtype = model.device, model.dtype
+    for start in range(0, len(paths), batch):
+        videos = [reference_style_pixels(model, torch.as_tensor(load_clip(p, model.sampling).frames))
+                  for p in paths[start : start + batch]]
+        m2 = model.patch_spec.merge_size**2
+        text = model.text_inputs(prompts[start : start + batch], [g[0] * g[1] * g[2] // m2 for _, g in videos])
+        with torch.inference_mode():
+            hidden = model.net.hidden_states(
+                text["input_ids"].to(device), text["attention_mask"].to(device),
+                torch.cat([v for v, _ in videos]).to(device, dtype),
+                torch.tensor([g for _, g in videos], dtype=torch.long, device=device),
+            )
+            out.append(model.net.rewards(hidden, text["reward_positions"].to(device)).float().cpu().numpy())
+    return np.concatenate(out)
+
+
+def our_score(model: VideoRewardModel, paths: list[str], prompts: list[str], batch: int) -> np.ndarray:
+    from videobench.scoring import score_items
+
+    model.batch_size = batch
+    table = score_items(list(zip(paths, prompts)), [model], use_cache=False, batch_size=batch, num_workers=2,
+                        show_progress=False)[model.name]
+    raw = np.stack([table[d].to_numpy() for d in model.reward_dimensions], axis=1)
+    mean = np.array([model.norm[d][0] for d in model.reward_dimensions])
+    std = np.array([model.norm[d][1] for d in model.reward_dimensions])
+    return raw * std + mean if model.use_norm else raw  # back to raw rewards, to compare with the reference path
+
+
+def timed_runs(fn: Any, repeats: int, cuda: bool) -> tuple[float, Any]:
+    times, out = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        out = fn()
+        if cuda:
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tiny", action="store_true", help="tiny model on CPU (checks the script)")
-    parser.add_argument("--batch-sizes", type=int, nargs="+", default=None)
-    parser.add_argument("--videos", type=int, default=None, help="videos per timed run (default 16; tiny 8)")
-    parser.add_argument("--seconds", type=float, default=5.0, help="clip length at 2 fps")
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=None, help="default 1 2 4 8 16; tiny 1 4")
+    parser.add_argument("--videos", type=int, default=None, help="videos per timed run (default 32; tiny 8)")
+    parser.add_argument("--seconds", type=float, default=5.0, help="clip length (sampled at 2 fps)")
     parser.add_argument("--side", type=int, default=None, help="frame side in pixels (default 448; tiny 64)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--attn", default="sdpa", help="attention implementation (sdpa, eager, flash_attention_2)")
@@ -86,57 +179,58 @@ def main(argv: list[str] | None = None) -> int:
     if not tiny and device.type != "cuda":
         print("no CUDA device: run with --tiny to check the script on CPU", file=sys.stderr)
         return 2
+    cuda = device.type == "cuda"
     dtype = torch.float32 if tiny else torch.bfloat16
     side = args.side or (64 if tiny else 448)
-    batch_sizes = args.batch_sizes or ([1, 4] if tiny else [1, 4, 8])
-    n_videos = args.videos or (8 if tiny else 16)
-    frames_per_video = max(4, round(args.seconds * 2 / 2) * 2)
+    batch_sizes = args.batch_sizes or ([1, 4] if tiny else [1, 2, 4, 8, 16])
+    n_videos = args.videos or (8 if tiny else 32)
 
     t0 = time.perf_counter()
     model = build_model(tiny, device, dtype, args.attn, side)
     build_s = time.perf_counter() - t0
     params = sum(p.numel() for p in model.net.parameters())
-    gen = torch.Generator().manual_seed(0)
-    clips = [
-        Clip(path=f"v{i}", content_hash=f"v{i}",
-             frames=torch.randint(0, 256, (frames_per_video, side, side, 3), dtype=torch.uint8, generator=gen))
-        for i in range(n_videos)
-    ]
     prompts = [f"a dog runs in the snow, take {i}" for i in range(n_videos)]
-    tokens = int(model.batch_inputs(clips[:1], prompts[:1])["input_ids"].shape[1])
+    with tempfile.TemporaryDirectory(prefix="videobench-gpu-scoring-") as tmp:
+        paths = write_clips(Path(tmp), n_videos, side, args.seconds)
+        from videobench.video import load_clip
 
-    rows = []
-    for bs in batch_sizes:
-        model.batch_size = bs
-        model.score(clips[:bs], prompts[:bs])  # warm-up (kernels, allocator)
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-            torch.cuda.reset_peak_memory_stats()
-        times = []
-        for _ in range(args.repeats):
-            t = time.perf_counter()
-            scores = model.score(clips, prompts)
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            times.append(time.perf_counter() - t)
-        assert all(torch.isfinite(torch.as_tensor(v)).all() for v in scores.values())
-        med = statistics.median(times)
-        peak = torch.cuda.max_memory_allocated() / 2**30 if device.type == "cuda" else None
-        rows.append({"batch_size": bs, "videos_per_s": n_videos / med, "seconds": med, "peak_gib": peak})
+        first = load_clip(paths[0], model.sampling)
+        frames_per_video = int(first.frames.shape[0])
+        tokens = int(model.batch_inputs([first], prompts[:1])["input_ids"].shape[1])
+        rows, max_diff = [], 0.0
+        for bs in batch_sizes:
+            row: dict[str, Any] = {"batch_size": bs}
+            for name, fn in (("videobench", our_score), ("reference_style", reference_style_score)):
+                fn(model, paths[:bs], prompts[:bs], bs)  # warm-up (kernels, allocator)
+                if cuda:
+                    torch.cuda.synchronize()
+                    torch.cuda.reset_peak_memory_stats()
+                seconds, raw = timed_runs(lambda: fn(model, paths, prompts, bs), args.repeats, cuda)
+                assert np.isfinite(raw).all()
+                row[name] = {"videos_per_s": n_videos / seconds, "seconds": seconds,
+                             "peak_gib": torch.cuda.max_memory_allocated() / 2**30 if cuda else None}
+                row.setdefault("raw", []).append(raw)
+            a, b = row.pop("raw")
+            max_diff = max(max_diff, float(np.abs(a - b).max()))
+            row["ratio"] = row["videobench"]["videos_per_s"] / row["reference_style"]["videos_per_s"]
+            rows.append(row)
 
     info = {
-        "device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu", "dtype": str(dtype),
-        "params_m": params / 1e6, "frames_per_video": frames_per_video, "side": side, "tokens_per_video": tokens,
-        "videos_per_run": n_videos, "build_s": build_s, "attn": args.attn, "rows": rows,
+        "device": torch.cuda.get_device_name() if cuda else "cpu", "dtype": str(dtype), "params_m": params / 1e6,
+        "frames_per_video": frames_per_video, "side": side, "tokens_per_video": tokens, "videos_per_run": n_videos,
+        "build_s": build_s, "attn": args.attn, "max_abs_raw_reward_diff": max_diff, "rows": rows,
+        "reference_style": "emulated in-process (VideoAlign's environment is not on the device machine)",
     }
-    print(f"VideoReward adapter, {'tiny' if tiny else 'Qwen2-VL-2B-sized'} ({params / 1e6:.1f}M params, random "
-          f"weights, {dtype}) on {info['device']}; {frames_per_video} frames of {side}x{side} "
-          f"(2 fps, {args.seconds:g} s) = {tokens} tokens per video; model built in {build_s:.1f} s")
-    print(f"{'batch':>5} {'videos/s':>9} {'s/run':>7} {'peak GiB':>9} {'vs batch ' + str(rows[0]['batch_size']):>11}")
+    print(f"VideoReward, {'tiny' if tiny else 'Qwen2-VL-2B-sized'} ({params / 1e6:.1f}M params, random weights, "
+          f"{dtype}) on {info['device']}; {n_videos} H.264 clips of {side}x{side}, {frames_per_video} frames each at "
+          f"2 fps = {tokens} tokens per video; model built in {build_s:.1f} s; reference-style path EMULATED "
+          f"in-process; max |raw reward difference| between the paths {max_diff:.1e}")
+    print(f"{'batch':>5} {'videobench v/s':>15} {'reference-style v/s':>20} {'ratio':>6} {'peak GiB (ours/ref)':>20}")
     for r in rows:
-        peak = f"{r['peak_gib']:.2f}" if r["peak_gib"] is not None else "-"
-        ratio = r["videos_per_s"] / rows[0]["videos_per_s"]
-        print(f"{r['batch_size']:>5} {r['videos_per_s']:>9.2f} {r['seconds']:>7.2f} {peak:>9} {ratio:>10.2f}x")
+        ours, ref = r["videobench"], r["reference_style"]
+        peak = f"{ours['peak_gib']:.2f}/{ref['peak_gib']:.2f}" if cuda else "-"
+        print(f"{r['batch_size']:>5} {ours['videos_per_s']:>15.2f} {ref['videos_per_s']:>20.2f} {r['ratio']:>5.2f}x "
+              f"{peak:>20}")
     if args.json:
         args.json.write_text(json.dumps(info, indent=2))
     return 0

@@ -24,7 +24,8 @@ import pandas as pd
 from videobench.leaderboard.errors import LeaderboardError
 from videobench.leaderboard.layout import GEN_TABLE, REQUESTS_DIR, RM_TABLE
 from videobench.leaderboard.report import (
-    GEN_COLUMNS, GEN_NAMES, GEN_NOTE, OFF_AT_START, QUEUE_COLUMNS, QUEUE_NAMES, RM_NAMES, TABLE_CSS, board_columns,
+    GEN_COLUMNS, GEN_NAMES, GEN_NOTE, OFF_AT_START, QUEUE_COLUMNS, QUEUE_NAMES, RM_NAMES, SORT_FUNCTION_JS, TABLE_CSS,
+    board_columns,
     bars_figure, gen_rows, html_table, name_matches, queue_counts, queue_rows, rm_section_note, rm_table,
     visible_columns,
 )
@@ -35,6 +36,14 @@ from videobench.leaderboard.tables import read_parquet_bytes
 GRADIO_VERSION = "6.31.0"
 REWARD_MODEL = "reward model"
 GENERATOR = "generator"
+#: The report's header-click sorting, on whichever table the component shows now (the HTML is replaced on every
+#: filter change, so the listener sits on the component and finds the header clicked).
+SORT_ON_LOAD_JS = SORT_FUNCTION_JS + """
+element.addEventListener('click', function (event) {
+  var th = event.target.closest ? event.target.closest('table.vb-table thead th') : null;
+  if (th) { vbSortBy(th); }
+});
+"""
 SPACE_CSS = TABLE_CSS + ".vb-html{overflow-x:auto} .vb-html td.name,.vb-html td.text,.vb-html th.l{text-align:left !important}"
 
 
@@ -174,7 +183,10 @@ def space_policy(store: Store, max_per_window: int = 5, window_days: float = 7.0
 def make_app(store: Store | str, *, title: str = "videobench leaderboard", endpoint: str | None = None,
              max_per_window: int = 5, window_days: float = 7.0, refresh_seconds: float = 300.0) -> Any:
     """The Space's ``gr.Blocks``: reward-model, generator and queue tabs (filterable), and a submission tab."""
-    import gradio as gr
+    try:
+        import gradio as gr
+    except ImportError as exc:  # a Space installs it from sdk_version; here it is an extra
+        raise LeaderboardError("the Space app needs Gradio: pip install 'videobench[space]'") from exc
 
     from videobench.leaderboard.hub_store import HubStore
     from videobench.leaderboard.store import open_store
@@ -201,17 +213,18 @@ def make_app(store: Store | str, *, title: str = "videobench leaderboard", endpo
                 bench = gr.Dropdown(first.benchmarks, value=(first.benchmarks or [None])[0], label="benchmark")
                 rm_query = gr.Textbox(label="filter", placeholder="model name")
             rm_shown = gr.CheckboxGroup(groups, value=shown0, label="columns")
-            rm_html = gr.HTML(rm_view(first, bench.value, "", shown0), elem_classes="vb-html")
+            rm_html = gr.HTML(rm_view(first, bench.value, "", shown0), elem_classes="vb-html",
+                              js_on_load=SORT_ON_LOAD_JS)
             rm_plot = gr.Plot(rm_figure(first, bench.value))
         with gr.Tab("Generators"):
             with gr.Row():
                 suite = gr.Dropdown(first.suites, value=(first.suites or [None])[0], label="prompt suite")
                 gen_query = gr.Textbox(label="filter", placeholder="model, checkpoint or dimension")
                 gen_ci = gr.Checkbox(True, label="\u00b1 CI")
-            gen_html = gr.HTML(gen_view(first, suite.value), elem_classes="vb-html")
+            gen_html = gr.HTML(gen_view(first, suite.value), elem_classes="vb-html", js_on_load=SORT_ON_LOAD_JS)
         with gr.Tab("Queue"):
             queue_query = gr.Textbox(label="filter", placeholder="model, status, benchmark or submitter")
-            queue_html = gr.HTML(queue_view(first), elem_classes="vb-html")
+            queue_html = gr.HTML(queue_view(first), elem_classes="vb-html", js_on_load=SORT_ON_LOAD_JS)
         with gr.Tab("Submit"):
             gr.Markdown(_SUBMIT_HELP_HUB if on_hub else _SUBMIT_HELP_LOCAL)
             kind = gr.Radio([REWARD_MODEL, GENERATOR], value=REWARD_MODEL, label="kind")

@@ -162,6 +162,55 @@ def test_leaderboard_publish_takes_a_suite_result(suite_run, tmp_path: Path) -> 
     published = sorted(p.relative_to(store / "results").parts[:2] for p in (store / "results").rglob("*.json"))
     assert published == sorted((b, f"local__{m}") for b in ("genai-bench-video", "mjbench-video", "t2vqa", "videophy2")
                                for m in ("classical", "random-0"))
+    _check_mos_board(run.output, store)
+
+
+def _check_mos_board(out: Path, store: Path) -> None:
+    """The MOS benchmarks get a table of their own: SRCC / KRCC / PLCC per dimension with CIs, ranked on the mean
+    SRCC; expected numbers read from the per-benchmark result JSONs here."""
+    import html as html_lib
+
+    board = pd.read_parquet(store / "table" / "reward_models_mos.parquet")
+    assert sorted(board["benchmark"].unique()) == ["t2vqa", "videophy2"]
+    report = html_lib.unescape((store / "report.html").read_text())
+    for bench, dims in (("t2vqa", ["Overall"]), ("videophy2", ["PC", "SA"])):
+        expected = {}
+        for slug_name in ("classical", "random-0"):
+            corr = json.loads((out / bench / f"{slug_name}.json").read_text())["correlations"]
+            assert sorted(corr) == sorted(dims)
+            expected[f"local__{slug_name}"] = corr
+        rows = board[board["benchmark"] == bench].set_index("model")
+        assert sorted(rows.index) == sorted(m.replace("local__", "") for m in expected)
+        means = {}
+        for model, corr in expected.items():
+            row = rows.loc[model.replace("local__", "")]
+            for dim in dims:
+                for metric in ("srcc", "krcc", "plcc"):
+                    est = corr[dim][metric]
+                    got = [row[f"{dim} {metric.upper()}{end}"] for end in ("", " lo", " hi")]
+                    want = [est["value"], est["ci_low"], est["ci_high"]] if corr[dim]["available"] else [None] * 3
+                    for g, w in zip(got, want):
+                        assert (pd.isna(g) and w is None) or g == pytest.approx(w, abs=1e-12), (bench, model, dim)
+            srccs = [corr[d]["srcc"]["value"] if corr[d]["available"] else None for d in dims]
+            means[model] = None if None in srccs else sum(srccs) / len(srccs)
+            assert (pd.isna(row["mean SRCC"]) and means[model] is None) or \
+                row["mean SRCC"] == pytest.approx(means[model], abs=1e-12)
+        ranked = sorted((m for m in means if means[m] is not None), key=lambda m: -means[m])
+        assert [int(rows.loc[m.replace("local__", ""), "position"]) for m in ranked] == list(range(1, len(ranked) + 1))
+        assert all(pd.isna(rows.loc[m.replace("local__", ""), "position"]) for m in means if means[m] is None)
+        assert f"Reward models: {bench} (MOS)" in report
+        est = expected["local__classical"][dims[0]]["srcc"]
+        half = (est["ci_high"] - est["ci_low"]) / 2
+        assert f'{est["value"]:.3f} <span class="ci">\u00b1{half:.3f}</span>' in report
+    # videophy2: classical has no TA, so SA is n/a: no mean SRCC, listed apart without a position
+    assert pd.isna(board.set_index(["benchmark", "model"]).loc[("videophy2", "classical"), "position"])
+    assert "Not ranked: n/a on a dimension, so no mean SRCC (1)" in report
+    assert 'download="videophy2-reward-models-mos.csv"' in report
+    card = (store / "README.md").read_text()
+    assert "config_name: mos" in card and "t2vqa (MOS): 2 models; best mean SRCC" in card
+    # the dataset config loads as JSON Lines, one row per (benchmark, model)
+    lines = (store / "table" / "reward_models_mos.jsonl").read_text().splitlines()
+    assert len(lines) == 4 and all(json.loads(line)["benchmark"] in ("t2vqa", "videophy2") for line in lines)
 
 
 def test_suite_files_are_checked(tmp_path: Path) -> None:

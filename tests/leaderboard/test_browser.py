@@ -140,3 +140,31 @@ def test_png_export_of_each_figure(tmp_path):
     fig = {"data": [{"type": "bar", "x": ["a", "b"], "y": [1, 2]}], "layout": {"title": {"text": "t"}}}
     (png,) = write_pngs({"fig-1": fig}, str(tmp_path))
     assert Image.open(png).size == (1100, 600)
+
+
+def test_the_spaces_sorting_acts_on_tables_swapped_in_later(tmp_path):
+    """The Space's tables are HTML that Gradio replaces on every filter change: its sorting listens on the component
+    (``element``) and sorts whichever table was clicked, with the report's sort function."""
+    import html
+    import json
+
+    import pandas as pd
+
+    from videobench.leaderboard.report import Col, html_table
+    from videobench.leaderboard.space import SORT_ON_LOAD_JS
+
+    table = html_table("t", pd.DataFrame({"model": ["b", "a", "c"], "avg": [0.5, None, 0.7]}),
+                       [Col("model", "model", "name"), Col("avg", "avg", "pct")])
+    page = tmp_path / "space-sort.html"
+    page.write_text(
+        "<html><body><div id='component'></div><script>var element = document.getElementById('component');"
+        + SORT_ON_LOAD_JS + "element.innerHTML = " + json.dumps(table) + ";"  # the table arrives after the listener
+        + "var avg = element.querySelectorAll('th')[1]; avg.click(); var once = names(); avg.click();"
+        + "function names() { return Array.prototype.map.call(element.querySelectorAll('tbody tr'),"
+        + " function (r) { return r.cells[0].textContent; }).join(','); }"
+        + "var pre = document.createElement('pre'); pre.id = 'out'; pre.textContent = once + '|' + names();"
+        + "document.body.appendChild(pre);</script></body></html>")
+    dom = _chromium(tmp_path, page, "--dump-dom")
+    assert not _console_errors(dom.stderr), _console_errors(dom.stderr)
+    out = html.unescape(re.search(r'<pre id="out">(.*?)</pre>', dom.stdout, re.S).group(1))
+    assert out == "b,c,a|c,b,a"  # ascending, then descending; n/a last both times

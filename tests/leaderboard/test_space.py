@@ -46,7 +46,8 @@ def test_space_folder_has_the_space_metadata(tmp_path):
     # the Space runs the Gradio release the tests ran, and the dev extra installs
     dev = tomllib.loads(Path(videobench.__file__).parents[1].joinpath("pyproject.toml").read_text())
     assert meta["sdk_version"] == GRADIO_VERSION == version("gradio")
-    assert f"gradio[oauth]=={GRADIO_VERSION}" in dev["project"]["optional-dependencies"]["dev"]
+    extras = dev["project"]["optional-dependencies"]
+    assert f"gradio[oauth]=={GRADIO_VERSION}" in extras["dev"] and extras["space"] == [f"gradio[oauth]=={GRADIO_VERSION}"]
     assert meta["hf_oauth"] is True and meta["datasets"] == ["org/board"]
     requirements = (tmp_path / "hub/requirements.txt").read_text().splitlines()
     assert f"videobench=={videobench.__version__}" in requirements and f"gradio[oauth]=={GRADIO_VERSION}" in requirements

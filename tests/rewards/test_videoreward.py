@@ -84,6 +84,28 @@ def test_deterministic_and_batch_invariant(lora_model, clips, prompts):
     assert lora_model.score(clips, prompts)["VQ"].tolist() == first["VQ"].tolist()  # bit-identical rerun
 
 
+def test_prepared_inputs_are_reused_and_give_the_same_scores(lora_model, clips, prompts):
+    """``prepare`` (run by the engine in its decoding threads) stores what ``clip_inputs`` would compute; ``score``
+    then uses it, with bit-identical results. A clip prepared by a model with another pixel budget is not reused."""
+    import dataclasses
+
+    plain = lora_model.score(clips, prompts)
+    prepared = [dataclasses.replace(c, meta={}) for c in clips]
+    for clip in prepared:
+        lora_model.prepare(clip)
+    [stored] = prepared[0].meta.values()
+    fresh = lora_model.clip_inputs(clips[0])
+    assert lora_model.clip_inputs(prepared[0]) is stored and stored.grid_thw == fresh.grid_thw
+    assert torch.equal(stored.pixel_values, fresh.pixel_values)
+    again = lora_model.score(prepared, prompts)
+    assert all(again[d].tolist() == plain[d].tolist() for d in lora_model.dimensions)
+    other = VideoRewardModel(lora_model.net, lora_model.tokenizer, lora_model.template, name="other",
+                             dimensions=lora_model.reward_dimensions, reward_tokens=lora_model.reward_tokens,
+                             norm=lora_model.norm, sampling=Sampling(fps=2.0, max_pixels=32 * 32),
+                             min_pixels=lora_model.min_pixels)
+    assert other.clip_inputs(prepared[0]) is not stored
+
+
 def test_use_norm(lora_model, clips, prompts):
     normed = lora_model.score(clips[:2], prompts[:2])
     raw = lora_model.raw_rewards(clips[:2], prompts[:2])

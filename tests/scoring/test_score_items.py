@@ -133,6 +133,36 @@ def test_decoding_runs_ahead_of_the_model(bench, cache):
     assert inline.seen[0] is False and inline.seen[1] <= 2 and tables.stats.n_decoded == 10  # only the first batch
 
 
+def test_prepare_runs_in_the_decoding_threads_and_a_failing_prepare_is_left_to_score(bench, cache):
+    """A model's optional ``prepare(clip)`` runs once per decoded clip in a decoding thread, before ``score`` gets the
+    clip; when it raises, ``score`` still gets the clip (it redoes the work and reports any error itself)."""
+    import threading
+
+    class Preparing(PixelModel):
+        def __init__(self, fail: bool) -> None:
+            super().__init__(name=f"preparing-{fail}")
+            self.fail, self.prepared_in = fail, []
+
+        def prepare(self, clip):
+            self.prepared_in.append(threading.current_thread().name)
+            if self.fail:
+                raise ValueError("cannot prepare")
+            clip.meta[self.name] = "prepared"
+
+        def score(self, clips, prompts):
+            assert all((self.name in c.meta) != self.fail for c in clips)
+            return super().score(clips, prompts)
+
+    good, bad = Preparing(fail=False), Preparing(fail=True)
+    tables = score_benchmark(bench, [good, bad], cache_dir=cache, use_cache=False, batch_size=2, num_workers=2,
+                             show_progress=False)
+    n_videos = tables.stats.n_decoded
+    assert len(good.prepared_in) == len(bad.prepared_in) == n_videos  # once per decode, shared by both models
+    assert all(name.startswith("videobench-decode") for name in good.prepared_in)
+    assert len(good.calls) == len(bad.calls) == len(unique_items(bench))
+    np.testing.assert_array_equal(tables[good.name]["VQ"], tables[bad.name]["VQ"])
+
+
 def test_bad_model_output_is_named(bench, cache):
     class Short(CountingModel):
         def score(self, clips, prompts):

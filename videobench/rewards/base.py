@@ -79,3 +79,6 @@ class RewardModel(Protocol):
     def score(self, clips: Sequence[Clip], prompts: Sequence[str]) -> dict[str, np.ndarray]:
         """One float array of len(clips) per dimension."""
         ...
+
+    # Optional: ``prepare(clip) -> None``, per-clip work (resizing, patchifying) that the engine runs in its decoding
+    # threads, ahead of ``score``; results go into ``clip.meta``. ``score`` must work without it.

@@ -20,7 +20,7 @@ from typing import Any, Mapping
 import numpy as np
 import torch
 
-from videobench.video.resize import IMAGE_FACTOR, VIDEO_MIN_PIXELS, resize_frames, smart_resize
+from videobench.video.resize import IMAGE_FACTOR, VIDEO_MIN_PIXELS, resize_channels_first, resize_frames, smart_resize
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
@@ -81,15 +81,21 @@ def pil_bicubic(frames: torch.Tensor, height: int, width: int) -> torch.Tensor:
     return torch.from_numpy(np.stack(out))
 
 
+def _sizes(frames: torch.Tensor, spec: PatchSpec, max_pixels: float, min_pixels: float) -> tuple[int, int, int, int]:
+    """(height, width) of the video rule, then (height, width) of the image processor's rule applied to those."""
+    height, width = smart_resize(
+        frames.shape[1], frames.shape[2], factor=IMAGE_FACTOR, min_pixels=min_pixels, max_pixels=max_pixels
+    )
+    h2, w2 = smart_resize(height, width, factor=spec.factor, min_pixels=spec.min_pixels, max_pixels=spec.max_pixels)
+    return height, width, h2, w2
+
+
 def resize_for_model(
     frames: torch.Tensor, spec: PatchSpec, max_pixels: float, min_pixels: float = VIDEO_MIN_PIXELS
 ) -> torch.Tensor:
     """uint8 frames (T, H, W, 3) resized as VideoAlign's inference does: the video rule, then the processor's."""
-    height, width = smart_resize(
-        frames.shape[1], frames.shape[2], factor=IMAGE_FACTOR, min_pixels=min_pixels, max_pixels=max_pixels
-    )
+    height, width, h2, w2 = _sizes(frames, spec, max_pixels, min_pixels)
     frames = resize_frames(frames, height, width)
-    h2, w2 = smart_resize(height, width, factor=spec.factor, min_pixels=spec.min_pixels, max_pixels=spec.max_pixels)
     return frames if (h2, w2) == (height, width) else pil_bicubic(frames, h2, w2)
 
 
@@ -97,20 +103,26 @@ def patchify(frames: torch.Tensor, spec: PatchSpec) -> VideoInputs:
     """uint8 frames (T, H, W, 3), sides already multiples of ``spec.factor`` -> normalised, ordered patches."""
     if frames.dtype != torch.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
         raise ValueError(f"expected uint8 frames (T, H, W, 3), got {tuple(frames.shape)} {frames.dtype}")
-    t, h, w, c = frames.shape
+    return _patchify_channels_first(frames.permute(0, 3, 1, 2), spec)
+
+
+def _patchify_channels_first(frames: torch.Tensor, spec: PatchSpec) -> VideoInputs:
+    """uint8 frames (T, 3, H, W), any strides. The patch order is taken on the uint8 pixels (a quarter of the bytes
+    to move) and only then converted and normalised, column by column: the same float operations on the same values
+    as normalising first, so the same floats."""
+    t, c, h, w = frames.shape
     p, tp, m = spec.patch_size, spec.temporal_patch_size, spec.merge_size
     if h % spec.factor or w % spec.factor:
         raise ValueError(f"frame size {h}x{w} is not a multiple of {spec.factor}: resize first (resize_for_model)")
-    x = frames.permute(0, 3, 1, 2).float() * (1 / 255)
-    mean = torch.tensor(spec.image_mean).view(1, 3, 1, 1)
-    std = torch.tensor(spec.image_std).view(1, 3, 1, 1)
-    x = (x - mean) / std
     if t % tp:  # the processor repeats the last frame up to a whole temporal patch
-        x = torch.cat([x, x[-1:].expand(tp - t % tp, -1, -1, -1)], dim=0)
-    gt, gh, gw = x.shape[0] // tp, h // p, w // p
-    x = x.reshape(gt, tp, c, gh // m, m, p, gw // m, m, p)
-    x = x.permute(0, 3, 6, 4, 7, 2, 1, 5, 8)
-    pixel_values = x.reshape(gt * gh * gw, c * tp * p * p).contiguous()
+        frames = torch.cat([frames, frames[-1:].expand(tp - t % tp, -1, -1, -1)], dim=0)
+    gt, gh, gw = frames.shape[0] // tp, h // p, w // p
+    x = frames.reshape(gt, tp, c, gh // m, m, p, gw // m, m, p).permute(0, 3, 6, 4, 7, 2, 1, 5, 8)
+    x = x.reshape(gt * gh * gw, c * tp * p * p)
+    per_channel = tp * p * p  # a patch is flattened channel-major: (C, temporal, patch, patch)
+    mean = torch.tensor(spec.image_mean).repeat_interleave(per_channel)
+    std = torch.tensor(spec.image_std).repeat_interleave(per_channel)
+    pixel_values = x.float().mul_(1 / 255).sub_(mean).div_(std)
     return VideoInputs(pixel_values, (gt, gh, gw), merge_size=m)
 
 
@@ -118,4 +130,7 @@ def video_inputs(
     frames: torch.Tensor, spec: PatchSpec, max_pixels: float, min_pixels: float = VIDEO_MIN_PIXELS
 ) -> VideoInputs:
     """Resize, normalise and patchify one clip's frames."""
+    height, width, h2, w2 = _sizes(frames, spec, max_pixels, min_pixels)
+    if (h2, w2) == (height, width):  # the usual case: one resize, its channels-first output patchified directly
+        return _patchify_channels_first(resize_channels_first(frames, height, width), spec)
     return patchify(resize_for_model(frames, spec, max_pixels, min_pixels), spec)

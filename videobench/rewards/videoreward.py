@@ -267,6 +267,8 @@ class VideoRewardModel:
         self.video_pad = tokenizer.convert_ids_to_tokens(video_id)
         self._special = [t for t in tokenizer.all_special_tokens if t] + list(self.reward_tokens) + [self.video_pad]
         check_template(template, self.reward_tokens, name)
+        # Models sharing a decode share prepared inputs only when everything that shapes them is equal.
+        self._inputs_key = ("videoreward-inputs", self.patch_spec, self.min_pixels, sampling.max_pixels)
         self.prompt_field = prompt_field(template, name)
         parts = dict(fingerprint_parts or {})
         parts.update(code=ADAPTER_VERSION, template=template, use_norm=use_norm, min_pixels=self.min_pixels,
@@ -331,31 +333,40 @@ class VideoRewardModel:
         return default_video_max_pixels(num_frames, self.min_pixels)
 
     def clip_inputs(self, clip: Clip) -> VideoInputs:
+        prepared = clip.meta.get(self._inputs_key)
+        if prepared is not None:
+            return prepared
         if clip.frames is None:
             raise ValueError(f"{clip.path}: VideoReward needs decoded frames (clip.frames is None)")
         frames = clip.frames if isinstance(clip.frames, torch.Tensor) else torch.as_tensor(clip.frames)
         budget = self.pixel_budget(frames.shape[0])
         return video_inputs(frames, self.patch_spec, max_pixels=budget, min_pixels=self.min_pixels)
 
+    def prepare(self, clip: Clip) -> None:
+        """Resize and patchify ahead (the engine calls this in its decoding threads); ``clip_inputs`` reuses it."""
+        clip.meta[self._inputs_key] = self.clip_inputs(clip)
+
     def batch_inputs(self, clips: Sequence[Clip], prompts: Sequence[str]) -> dict[str, torch.Tensor]:
         return self.encode([self.clip_inputs(c) for c in clips], prompts)
 
     def encode(self, videos: Sequence[VideoInputs], prompts: Sequence[str]) -> dict[str, torch.Tensor]:
         """Model inputs for patchified videos and their prompts (right-padded chat texts, reward-token positions)."""
-        texts = [self.chat_text(p, v.num_tokens) for p, v in zip(prompts, videos)]
+        return {
+            **self.text_inputs(prompts, [v.num_tokens for v in videos]),
+            "pixel_values_videos": torch.cat([v.pixel_values for v in videos]),
+            "video_grid_thw": torch.tensor([v.grid_thw for v in videos], dtype=torch.long),
+        }
+
+    def text_inputs(self, prompts: Sequence[str], num_video_tokens: Sequence[int]) -> dict[str, torch.Tensor]:
+        """Token ids (right-padded), attention mask and the reward tokens' positions of one batch."""
+        texts = [self.chat_text(p, n) for p, n in zip(prompts, num_video_tokens)]
         enc = self.tokenizer(texts, padding=True, padding_side="right", return_tensors="pt")
         ids = enc["input_ids"]
         positions = torch.stack([(ids == tid).int().argmax(dim=1) for tid in self.reward_token_ids], dim=1)
         counts = torch.stack([(ids == tid).sum(dim=1) for tid in self.reward_token_ids], dim=1)
         if not bool((counts == 1).all()):
             raise PromptError(f"{self.name}: each reward token must occur once per input, counts {counts.tolist()}")
-        return {
-            "input_ids": ids,
-            "attention_mask": enc["attention_mask"],
-            "pixel_values_videos": torch.cat([v.pixel_values for v in videos]),
-            "video_grid_thw": torch.tensor([v.grid_thw for v in videos], dtype=torch.long),
-            "reward_positions": positions,
-        }
+        return {"input_ids": ids, "attention_mask": enc["attention_mask"], "reward_positions": positions}
 
     @torch.inference_mode()
     def raw_rewards(self, clips: Sequence[Clip], prompts: Sequence[str]) -> np.ndarray:

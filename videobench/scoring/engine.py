@@ -235,6 +235,7 @@ def run_scoring(
             start = time.perf_counter()
             clip = io.load_clip(item.path, sampling, item.content_hash)
             stats.decode_s += time.perf_counter() - start  # float += under the GIL: good enough for a statistic
+            _prepare(clip, group.models)
             return clip
 
         workers = num_workers if group.sampling is not None else 0
@@ -264,6 +265,19 @@ def run_scoring(
                 _finish(done.key, remaining, finished, progress)
     stats.wall_s = time.perf_counter() - wall
     return out
+
+
+def _prepare(clip: Clip, models: Sequence[RewardModel]) -> None:
+    """Per-clip work a model offers to do ahead (``prepare(clip)``: resize, patchify), in the decoding thread, so it
+    overlaps the model's previous batch instead of running on the scoring thread."""
+    for model in models:
+        prepare = getattr(model, "prepare", None)
+        if prepare is None:
+            continue
+        try:
+            prepare(clip)
+        except Exception:  # noqa: BLE001  score() redoes this work on the scoring thread and reports the error there
+            pass
 
 
 def _finish(

