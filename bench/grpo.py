@@ -66,10 +66,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=6, help="GRPO steps (DPO makes as many optimiser steps)")
     args = parser.parse_args()
-    r = run(args.steps)
-    g = r["grpo"]
     table = Table("grpo", "Flow-GRPO step cost (tiny Wan, CPU): rollout / reward / train, and vs Flow-DPO",
                   ["seconds", "share of the GRPO step", "ratio"], ".venv/bin/python bench/grpo.py")
+    r = run(args.steps)
+    g = r["grpo"]
     table.note(f"{args.steps} GRPO steps of {r['videos']} videos each ({r['updates']} optimiser steps per GRPO step); "
                f"rollout reward {r['reward_first']:.4f} -> {r['reward_last']:.4f}. Medians over the steps after the "
                "first; tiny models, so the numbers show the split and the overheads, not a GPU's.")
