@@ -595,11 +595,16 @@ def mos_table(table_id: str, rows: pd.DataFrame, cols: list[Col]) -> str:
                       apart_label=f"Not ranked: n/a on a dimension, so no mean SRCC ({int(apart.sum())})", names=RM_NAMES)
 
 
+def mos_section_note(rows: pd.DataFrame) -> str:
+    """How to read one MOS benchmark's table (HTML)."""
+    return MOS_NOTE.format(dim=esc(", ".join(map(str, rows["tier_dimension"].dropna().unique())) or "n/a"),
+                           method=esc(", ".join(map(str, rows["tier_method"].dropna().unique())) or "n/a"))
+
+
 def _mos_section(i: int, bench: str, board: pd.DataFrame) -> str:
     rows = board[board["benchmark"] == bench]
     cols, groups = mos_columns(rows)
-    note = MOS_NOTE.format(dim=esc(", ".join(map(str, rows["tier_dimension"].dropna().unique())) or "n/a"),
-                           method=esc(", ".join(map(str, rows["tier_method"].dropna().unique())) or "n/a"))
+    note = mos_section_note(rows)
     table_id = f"mos-{i}"
     own = {key for c in cols for key in (c.key, *(c.ci or ()))}
     csv_cols = [c for c in rows.columns if c not in ("result_path",) and (not _is_metric_column(c) or c in own)]

@@ -237,3 +237,77 @@ def test_suite_files_are_checked(tmp_path: Path) -> None:
     assert bad.exit_code == 2 and "drop --bench" in bad.output
     assert [b.name for b in load_suite("mini").benchmarks] == ["genai-bench-video", "mjbench-video", "videophy2",
                                                              "t2vqa"]
+
+
+class _PairwiseJudge:
+    """A pairwise judge (verdicts per pair, no per-video score) that is never asked: a suite's MOS benchmark and a
+    benchmark with a dimension map refuse it before any question."""
+
+    name = "judge"
+    dimensions = ["Overall"]
+    fingerprint = "test:pairwise-judge"
+    pairwise = True
+
+    def score(self, clips, prompts):  # pragma: no cover - a pairwise judge gives no per-video score
+        raise AssertionError("never called")
+
+    def judge_pairs(self, *args, **kwargs):  # pragma: no cover
+        raise AssertionError("never called")
+
+
+def _two_benchmark_suite(tmp_path: Path) -> Path:
+    """t2vqa (MOS) and genai-bench-video (pairs, with a dimension map) of the mini suite, under its protocol."""
+    mini = load_suite("mini")
+    entries = {b.name: b for b in mini.benchmarks}
+    lines = ["name: two", "protocol: {tie_threshold: 0.25, n_resamples: 200, folds: 2, seed: 0, sampling: {fps: 8}}",
+             "benchmarks:"]
+    for name in ("t2vqa", "genai-bench-video"):
+        lines += [f"  - name: {name}", f"    bench: {entries[name].bench}",
+                  f"    dimensions: {json.dumps(entries[name].dimensions)}"]
+    path = tmp_path / "two.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_a_failing_cell_is_na_with_its_reason_and_the_others_are_computed(suite_run, tmp_path: Path) -> None:
+    run, tmp = suite_run
+    from typer.testing import CliRunner
+
+    from videobench.cli import _register, app
+
+    suite = _two_benchmark_suite(tmp_path)
+    out = tmp_path / "out"
+    two = run_suite(["classical", _PairwiseJudge()], suite, out, cache_dir=tmp / "cache", n_resamples=10,
+                    show_progress=False, report=False)
+    assert set(two.failed) == {("judge", "t2vqa"), ("judge", "genai-bench-video")}
+    assert all("a pairwise judge needs a benchmark of pairs" in r for r in two.failed.values())
+    # classical's cells are those of the mini suite run (same protocol, same files), the judge's are one n/a row each
+    for bench in ("t2vqa", "genai-bench-video"):
+        mine = [r for r in two.table if r["benchmark"] == bench and r["model"] == "classical"]
+        assert mine and mine == [r for r in run.table if r["benchmark"] == bench and r["model"] == "classical"]
+        (na,) = [r for r in two.table if r["benchmark"] == bench and r["model"] == "judge"]
+        assert na["value"] is None and na["error"] == two.failed[("judge", bench)]
+    saved = json.loads((out / "suite.json").read_text())
+    assert saved["results"] == {"t2vqa": {"classical": "t2vqa/classical.json"},
+                                "genai-bench-video": {"classical": "genai-bench-video/classical.json"}}
+    assert {(f["model"], f["benchmark"]) for f in saved["failed"]} == set(two.failed)
+    assert "| judge | n/a: judge: a pairwise judge needs a benchmark of pairs" in (out / "suite.md").read_text()
+    assert not (out / "t2vqa" / "judge.json").exists()
+
+    # the command line: a model that cannot be reached fails its cells with a warning line each, exit code 0;
+    # classical's finished cells are reused (cached), not evaluated again
+    _register()
+    dead = "http://127.0.0.1:1"
+    done = CliRunner().invoke(app, ["eval", "--suite", str(suite), "--model", "classical", "--model", dead,
+                                    "--output", str(out), "--cache-dir", str(tmp / "cache"), "--n-resamples", "10",
+                                    "--quiet", "--no-report"])
+    assert done.exit_code == 0, done.output
+    warnings = [line for line in done.output.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 2 and all(f"{dead} on" in w and "n/a in the table" in w for w in warnings)
+    saved = json.loads((out / "suite.json").read_text())
+    assert saved["models"] == ["classical", dead] and len(saved["failed"]) == 2
+    # nothing computed at all: exit code 2, still one warning per cell
+    alone = CliRunner().invoke(app, ["eval", "--suite", str(suite), "--model", dead, "--output", str(tmp_path / "o2"),
+                                     "--quiet", "--no-report"])
+    assert alone.exit_code == 2 and "no (model, benchmark) could be evaluated" in alone.output
+    assert "Traceback" not in alone.output
