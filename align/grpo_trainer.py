@@ -22,7 +22,6 @@ import torch
 
 from .config import AlignConfig
 from .grpo_math import clipped_policy_loss, gaussian_kl, gaussian_log_prob, group_advantages, sde_step
-from .lora import POLICY_ADAPTER
 from .models import FlowFamily
 
 __all__ = ["Rollouts", "Trajectories", "guided_velocity", "loss_and_backward", "sample_sde", "train_grpo"]
@@ -335,5 +334,4 @@ def train_grpo(config: AlignConfig, pipe: Any = None, accelerator: Any = None) -
             info["monitor"] = summary
         (out / "run.json").write_text(json.dumps(info, indent=2))
     acc.wait_for_everyone()
-    pipe.transformer.set_adapter(POLICY_ADAPTER)
     return AlignResult(out, step, log, {"source": "grpo", "prompts": len(prompts)}, family.name, monitor=summary)

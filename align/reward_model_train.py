@@ -36,7 +36,7 @@ from videobench.faults import fault_point
 from videobench.settings import read_settings_yaml, settings_from_mapping
 from videobench.video.resize import VIDEO_MIN_PIXELS
 
-from .config import ConfigError, coerce_fields, parse_override
+from .config import ConfigError, coerce_fields
 from .data import EmptyDataError
 from .losses import preference_loss
 from .reward_model import (
@@ -49,7 +49,7 @@ from .reward_model import (
 from .reward_model_data import FrameCache, RewardPairs
 from .trainer import _stream, latest_checkpoint
 
-__all__ = ["RewardModelConfig", "RewardModelResult", "train_reward_model", "DEFAULT_TEMPLATE", "parse_rm_set"]
+__all__ = ["RewardModelConfig", "RewardModelResult", "train_reward_model", "DEFAULT_TEMPLATE"]
 
 #: Our own wording, with VideoAlign's token placement: VQ and MQ after the video and before the prompt (they see
 #: only the video under causal attention), TA after the prompt.
@@ -183,11 +183,6 @@ class RewardModelConfig:
         return PartsPolicy(self.lora_rank, self.lora_alpha, self.lora_dropout, self.train_vision, self.train_merger,
                            self.lr, self.vision_lr, self.merger_lr, self.special_token_lr, self.head_lr,
                            self.weight_decay)
-
-
-def parse_rm_set(text: str) -> tuple[str, Any]:
-    """``key=value`` (value parsed as YAML) for a field of :class:`RewardModelConfig`."""
-    return parse_override(text, RewardModelConfig)
 
 
 @dataclass

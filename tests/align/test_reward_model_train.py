@@ -29,7 +29,7 @@ def trained(tiny_base: Path, tmp_path_factory):
     root = tmp_path_factory.mktemp("rm-run")
     csv = write_pair_csv(root / "data")
     cfg = dict(TINY_SETTINGS, base_model=str(tiny_base), benchmark=str(csv), output_dir=str(root / "out"),
-               val_groups=["a man talks on a phone in a car"], max_steps=3, special_token_lr=5e-2)
+               val_groups=["a man talks on a phone in a car"], max_steps=3, special_token_lr=5e-2, eval_every=2)
     return train_reward_model(cfg)
 
 
@@ -70,6 +70,11 @@ def test_only_the_reward_token_rows_of_the_embeddings_train(trained, tiny_base: 
     assert not torch.equal(emb[n_base:], emb[n_base:] * 0)  # the reward tokens' rows exist and moved from init
     log = [json.loads(line) for line in (trained.output_dir / "log.jsonl").read_text().splitlines()]
     assert [e["step"] for e in log] == [1, 2, 3] and all(np.isfinite(e["loss"]) for e in log)
+    evals = [json.loads(line) for line in (trained.output_dir / "eval.jsonl").read_text().splitlines()]
+    assert [e["step"] for e in evals] == [2, 3]  # every eval_every steps, and at the end
+    # 2 held-out pairs: VQ labels A, B; MQ B, A; TA A, tie (write_pair_csv) -> with-ties accuracy over both pairs
+    assert evals[-1]["VQ"]["pairs"] == 2 and set(evals[-1]["VQ"]) == {"pairs", "accuracy_without_ties",
+                                                                      "accuracy_with_ties"}
 
 
 def test_loads_with_no_options_and_scores_as_trained(trained) -> None:
@@ -128,6 +133,14 @@ def test_cli_trains_from_yaml_then_eval_bench_scores_the_saved_model(tiny_base: 
     assert set(ev.dimensions) == {"VQ", "MQ", "TA"} and ev.benchmark.n_pairs == 6
     refused = runner.invoke(app, ["align", "reward-model", "--config", str(config), "--submit", str(store)])
     assert refused.exit_code == 2 and "--submit needs --eval-bench or --submit-bench" in refused.output
+    no_column = runner.invoke(app, ["align", "reward-model", "--config", str(config), "--set", "split_by=clip"])
+    assert no_column.exit_code == 2 and "split_by='clip' is not a column" in no_column.output
+    not_qwen2vl = tmp_path / "qwen25"
+    not_qwen2vl.mkdir()
+    (not_qwen2vl / "config.json").write_text('{"model_type": "qwen2_5_vl"}')
+    refused_base = runner.invoke(app, ["align", "reward-model", "--config", str(config), "--base-model",
+                                       str(not_qwen2vl)])
+    assert refused_base.exit_code == 2 and "Qwen2-VL bases" in refused_base.output
     bad = runner.invoke(app, ["align", "reward-model", "--config", str(config), "--set", "thetta=3"])
     assert bad.exit_code == 2 and "unknown setting" in bad.output and "Traceback" not in bad.output
     settings = runner.invoke(app, ["align", "settings", "reward-model"])

@@ -146,6 +146,7 @@ def test_space_app_files_requests_and_renders(tmp_path, monkeypatch):
         demo.close()
 
 
+@pytest.mark.filterwarnings("ignore:Gradio does not support OAuth features outside of a Space")
 def test_space_on_a_hub_store_files_under_the_signed_in_user(hub, tmp_path, monkeypatch):
     """The Space's own token (the board's) writes; the submitter is the user its OAuth sign-in names, and nobody
     else: without a sign-in, or with a local path, nothing is filed. Driven through the server, so Gradio itself

@@ -57,6 +57,20 @@ def load_settings(config: Optional[Path], sets: list[str], **flags: Any) -> dict
     return values
 
 
+def config_from(config_class: type, values: dict[str, Any], sets: list[str]) -> Any:
+    """``config_class`` from merged settings plus ``--set key=value`` pairs (keys checked against its fields); a bad
+    setting is a one-line UserError, and the output folder is checked before any work."""
+    from videobench.align.config import ConfigError, parse_override
+
+    try:
+        values = {**values, **dict(parse_override(item, config_class) for item in sets)}
+        cfg = config_class.from_dict(values)
+    except (ConfigError, TypeError) as exc:
+        raise UserError(str(exc)) from None
+    check_output_dir(cfg.output_dir, "--output-dir")
+    return cfg
+
+
 def _run(method: str, config: Optional[Path], sets: list[str], submission: Optional["_Submission"] = None,
          **flags: Any) -> None:
     with friendly_errors():
@@ -325,17 +339,14 @@ def latent_rm_command(
                                resume_from=resume_from, num_blocks=num_blocks)
         if values.get("output_dir"):  # before the heavy imports below; the default folder is checked after them
             check_output_dir(values["output_dir"], "--output-dir")
-        from videobench.align.config import ConfigError
         from videobench.align.data import EmptyDataError
-        from videobench.align.latent_rm_train import LatentRMConfig, parse_rm_override, train_latent_rm
+        from videobench.align.latent_rm_train import LatentRMConfig, train_latent_rm
         from videobench.align.models import NotFlowMatchingError
 
+        cfg = config_from(LatentRMConfig, values, sets)
         try:
-            values.update(dict(parse_rm_override(item) for item in sets))
-            cfg = LatentRMConfig.from_dict(values)
-            check_output_dir(cfg.output_dir, "--output-dir")
             result = train_latent_rm(cfg)
-        except (ConfigError, TypeError, EmptyDataError, NotFlowMatchingError) as exc:
+        except (EmptyDataError, NotFlowMatchingError) as exc:
             raise UserError(str(exc)) from None
         acc = ", ".join(f"{d} {a:.3f}" for d, a in result.eval.get("accuracy", {}).items())
         console.print(f"latent-rm: {result.steps} steps; held-out accuracy {acc or 'n/a'}; model written to "
@@ -422,24 +433,22 @@ def reward_model_command(
                                max_steps=max_steps, lr=lr, resume_from=resume_from, eval_bench=eval_bench)
         if values.get("output_dir"):
             check_output_dir(values["output_dir"], "--output-dir")
-        submission = None
-        if submit:
-            target = submit_bench or values.get("eval_bench")
-            submission = _Submission(submit, target, submit_name, endpoint, kind="reward_model")
-            submission.check()  # before any compute
         from videobench.align.config import ConfigError
         from videobench.align.data import EmptyDataError
-        from videobench.align.reward_model_train import RewardModelConfig, parse_rm_set, train_reward_model
+        from videobench.align.reward_model_train import RewardModelConfig, train_reward_model
         from videobench.data.benchmark import BenchmarkError
         from videobench.rewards.videoreward_files import CheckpointError
 
+        cfg = config_from(RewardModelConfig, values, sets)
+        submission = None
+        if submit:
+            submission = _Submission(submit, submit_bench or cfg.eval_bench, submit_name, endpoint,
+                                     kind="reward_model")
+            submission.check()  # before any compute
+        os.environ.setdefault("VIDEOBENCH_COMMAND", " ".join(["videobench", *sys.argv[1:]]))
         try:
-            values.update(dict(parse_rm_set(item) for item in sets))
-            cfg = RewardModelConfig.from_dict(values)
-            check_output_dir(cfg.output_dir, "--output-dir")
-            os.environ.setdefault("VIDEOBENCH_COMMAND", " ".join(["videobench", *sys.argv[1:]]))
             result = train_reward_model(cfg)
-        except (ConfigError, TypeError, EmptyDataError, BenchmarkError, CheckpointError) as exc:
+        except (ConfigError, EmptyDataError, BenchmarkError, CheckpointError) as exc:
             raise UserError(str(exc)) from None
         acc = ", ".join(f"{d} {v['accuracy_without_ties']:.3f}" for d, v in result.eval.items()
                         if isinstance(v, dict) and v.get("accuracy_without_ties") is not None)
