@@ -73,7 +73,9 @@ def test_kl_is_zero_at_the_start_because_the_disabled_adapter_is_the_policy(wan)
 def test_one_run_logs_every_reward_kl_and_ratios(wan, tmp_path):
     rewards = [{"spec": "pixel:contrast", "weight": 1.0}, {"spec": "pixel:brightness", "weight": 0.5,
                                                            "name": "bright"}]
-    result = grpo(pipe=wan, output_dir=str(tmp_path), max_steps=2, kl_beta=0.1, rewards=rewards, **TINY)
+    # with classifier-free guidance: sampling and training both run the guided velocity
+    result = grpo(pipe=wan, output_dir=str(tmp_path), max_steps=2, kl_beta=0.1, rewards=rewards,
+                  **{**TINY, "guidance_scale": 3.0, "negative_prompt": "blurry"})
     first, second = result.log
     assert first["kl"] == 0.0  # step 1 trains the untouched LoRA (B = 0): policy = reference
     assert second["kl"] > 0.0
