@@ -123,6 +123,8 @@ class AlignConfig:
     monitor_num_prompts: int | None = None
     monitor_seeds: list[int] = field(default_factory=lambda: [0])
     monitor_resamples: int = 1000
+    #: a change counts when its CI clears ± this many stds of the reward over the first evaluation's videos
+    monitor_tolerance: float = 0.1
 
     # -- optimisation -------------------------------------------------------------------------------------------
     #: per process and micro-step: pairs (dpo), prompt groups (rwr) or videos (sft)
@@ -186,7 +188,12 @@ class AlignConfig:
         if self.clip_range <= 0 or (self.adv_clip is not None and self.adv_clip <= 0):
             raise ConfigError("clip_range and adv_clip must be positive")
         if self.method != "grpo":
+            if self.rewards is not None:
+                raise ConfigError(f"rewards (several weighted rewards) is for method=grpo; method={self.method} "
+                                  "takes one `reward` (with reward_dimension / reward_weights)")
             return
+        if self.rollout_every:
+            raise ConfigError("method=grpo renders fresh rollouts every step; rollout_every does not apply")
         if self.data != "rollouts":
             raise ConfigError(f"method=grpo renders its own rollouts; data={self.data!r} does not apply")
         if self.noise_level <= 0:
@@ -205,8 +212,8 @@ class AlignConfig:
             raise ConfigError("eval_every must be >= 0")
         if self.monitor_rewards is not None:
             self.monitor_rewards = check_reward_entries(self.monitor_rewards, "monitor_rewards")
-        if self.monitor_resamples <= 0 or not self.monitor_seeds:
-            raise ConfigError("monitor_resamples must be positive and monitor_seeds non-empty")
+        if self.monitor_resamples <= 0 or not self.monitor_seeds or self.monitor_tolerance < 0:
+            raise ConfigError("monitor_resamples must be positive, monitor_seeds non-empty, monitor_tolerance >= 0")
         if self.eval_every and not self.monitor_prompts:
             raise ConfigError("eval_every needs monitor_prompts (a fixed held-out prompt list or suite)")
 

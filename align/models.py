@@ -45,6 +45,12 @@ class FlowFamily:
     def latent_shape(self, num_frames: int, height: int, width: int) -> tuple[int, int, int, int]:
         raise NotImplementedError
 
+    def _latent_stats(self, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The VAE's per-channel latent mean and std as (1, C, 1, 1, 1), on ``like``'s device and dtype."""
+        mean = torch.tensor(self.latents_mean).view(1, -1, 1, 1, 1).to(like)
+        std = torch.tensor(self.latents_std).view(1, -1, 1, 1, 1).to(like)
+        return mean, std
+
     # -- sampling outside the pipeline (Flow-GRPO's SDE sampler) --------------------------------------------------
     def sigmas(self, pipe: Any, num_inference_steps: int, num_frames: int, height: int, width: int) -> torch.Tensor:
         """The σ grid the pipeline's own sampler uses, σ_0 = 1 … σ_N = 0, float32 (N + 1,) on the CPU."""
@@ -107,8 +113,7 @@ class WanFamily(FlowFamily):
     def encode_video(self, pipe, video):
         vae = pipe.vae
         z = vae.encode(video.to(vae.device, vae.dtype)).latent_dist.mode().float()
-        mean = torch.tensor(self.latents_mean).view(1, -1, 1, 1, 1).to(z)
-        std = torch.tensor(self.latents_std).view(1, -1, 1, 1, 1).to(z)
+        mean, std = self._latent_stats(z)
         return ((z - mean) / std).cpu()  # WanPipeline decodes with z = x·std + mean
 
     def latent_shape(self, num_frames, height, width):
@@ -119,8 +124,7 @@ class WanFamily(FlowFamily):
     def decode(self, pipe, latents):
         vae = pipe.vae
         z = latents.to(vae.device, vae.dtype)
-        mean = torch.tensor(self.latents_mean).view(1, -1, 1, 1, 1).to(z)
-        std = torch.tensor(self.latents_std).view(1, -1, 1, 1, 1).to(z)
+        mean, std = self._latent_stats(z)
         video = vae.decode(z * std + mean, return_dict=False)[0]
         return pipe.video_processor.postprocess_video(video, output_type="np")
 
@@ -173,8 +177,7 @@ class LTXFamily(FlowFamily):
     def encode_video(self, pipe, video):
         vae = pipe.vae
         z = vae.encode(video.to(vae.device, vae.dtype)).latent_dist.mode().float()
-        mean = torch.tensor(self.latents_mean).view(1, -1, 1, 1, 1).to(z)
-        std = torch.tensor(self.latents_std).view(1, -1, 1, 1, 1).to(z)
+        mean, std = self._latent_stats(z)
         return ((z - mean) * self.scaling_factor / std).cpu()
 
     def latent_shape(self, num_frames, height, width):
@@ -195,8 +198,7 @@ class LTXFamily(FlowFamily):
     def decode(self, pipe, latents):
         vae = pipe.vae
         z = latents.to(vae.device, torch.float32)
-        mean = torch.tensor(self.latents_mean).view(1, -1, 1, 1, 1).to(z)
-        std = torch.tensor(self.latents_std).view(1, -1, 1, 1, 1).to(z)
+        mean, std = self._latent_stats(z)
         z = (z * std / self.scaling_factor + mean).to(vae.dtype)
         # LTXPipeline's default decode: timestep 0 and no decode noise when the VAE is timestep-conditioned
         timestep = torch.zeros(z.shape[0], device=z.device, dtype=z.dtype) if vae.config.timestep_conditioning else None

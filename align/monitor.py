@@ -6,8 +6,10 @@ by the training rewards and by ``monitor_rewards``, rewards the trainer never op
 with the first one (same prompts, same seeds), so a reward's change comes with a bootstrap CI over prompts
 (:func:`videobench.metrics.bootstrap.bootstrap_items_ci`).
 
-Divergence — the sign of reward hacking — is flagged when a training reward went up (its change's CI above 0) while a
-held-out reward went down (its change's CI below 0). Written to ``OUTPUT_DIR/monitor.jsonl`` (one line per
+Divergence — the sign of reward hacking — is flagged when a training reward went up (its change's CI above
++tolerance·std) while a held-out reward went down (its change's CI below −tolerance·std), where std is the reward's
+spread over the first evaluation's videos: renders with fixed seeds are so repeatable that a CI alone would call a
+drift of 1e-5 significant. Written to ``OUTPUT_DIR/monitor.jsonl`` (one line per
 evaluation, with the per-video scores) and ``monitor.html`` (plotly curves, every name escaped); an evaluation already
 in ``monitor.jsonl`` is not repeated when a run resumes.
 """
@@ -40,6 +42,8 @@ class Change:
     delta: float
     delta_low: float
     delta_high: float
+    #: the reward's std over the baseline's items: the unit of the divergence tolerance
+    scale: float
 
     def as_dict(self) -> dict[str, float]:
         return dict(self.__dict__)
@@ -54,15 +58,18 @@ def reward_change(scores: np.ndarray, baseline: np.ndarray, clusters: Sequence[A
     scores, baseline = np.asarray(scores, dtype=np.float64), np.asarray(baseline, dtype=np.float64)
     mean_ci = bootstrap_items_ci(np.mean, (scores,), clusters, n_resamples, seed=seed, name="mean")
     diff_ci = bootstrap_items_ci(np.mean, (scores - baseline,), clusters, n_resamples, seed=seed, name="mean change")
-    return Change(mean_ci.point, mean_ci.low, mean_ci.high, diff_ci.point, diff_ci.low, diff_ci.high)
+    return Change(mean_ci.point, mean_ci.low, mean_ci.high, diff_ci.point, diff_ci.low, diff_ci.high,
+                  float(baseline.std()))
 
 
-def divergence(changes: dict[str, dict[str, Any]]) -> list[str]:
-    """Held-out rewards that fell beyond their CI while a training reward rose beyond its CI (else [])."""
-    rose = any(c["role"] == TRAIN and c["delta_low"] > 0 for c in changes.values())
+def divergence(changes: dict[str, dict[str, Any]], tolerance: float = 0.1) -> list[str]:
+    """Held-out rewards whose change's CI lies below −tolerance·scale while a training reward's lies above
+    +tolerance·scale (else [])."""
+    rose = any(c["role"] == TRAIN and c["delta_low"] > tolerance * c.get("scale", 0.0) for c in changes.values())
     if not rose:
         return []
-    return [name for name, c in changes.items() if c["role"] == HELDOUT and c["delta_high"] < 0]
+    return [name for name, c in changes.items()
+            if c["role"] == HELDOUT and c["delta_high"] < -tolerance * c.get("scale", 0.0)]
 
 
 class Monitor:
@@ -70,11 +77,11 @@ class Monitor:
 
     def __init__(self, pipe: Any, train_terms: list, heldout_terms: list, prompts: list[str], seeds: list[int],
                  render: dict[str, Any], out_dir: Path, eval_every: int, n_resamples: int = 1000,
-                 accelerator: Any = None) -> None:
+                 accelerator: Any = None, tolerance: float = 0.1) -> None:
         self.pipe, self.prompts, self.seeds, self.render = pipe, prompts, seeds, render
         self.train_terms, self.heldout_terms = train_terms, heldout_terms
         self.path, self.html_path = Path(out_dir) / "monitor.jsonl", Path(out_dir) / "monitor.html"
-        self.eval_every, self.n_resamples, self.acc = eval_every, n_resamples, accelerator
+        self.eval_every, self.n_resamples, self.acc, self.tolerance = eval_every, n_resamples, accelerator, tolerance
         self.records: list[dict[str, Any]] = []
         if self.path.is_file():  # resume: keep the baseline and the evaluations already made
             self.records = [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
@@ -97,7 +104,7 @@ class Monitor:
         if config.max_sequence_length:
             render["max_sequence_length"] = config.max_sequence_length
         return cls(pipe, train_terms, heldout, prompts, list(config.monitor_seeds), render, Path(config.output_dir),
-                   config.eval_every, config.monitor_resamples, accelerator)
+                   config.eval_every, config.monitor_resamples, accelerator, config.monitor_tolerance)
 
     # -- evaluations --------------------------------------------------------------------------------------------
     def maybe_run(self, step: int, force: bool = False) -> dict[str, Any] | None:
@@ -112,14 +119,19 @@ class Monitor:
         return record
 
     def _videos(self) -> tuple[list[Any], list[str], list[int]]:
+        from tqdm.auto import tqdm
+
         videos, prompts, clusters = [], [], []
+        bar = tqdm(total=len(self.prompts) * len(self.seeds), desc="monitor", unit="video", leave=False)
         for i, prompt in enumerate(self.prompts):
             for seed in self.seeds:
                 out = self.pipe(prompt, output_type="np", generator=torch.Generator("cpu").manual_seed(seed),
                                 **self.render)
+                bar.update(1)
                 videos.append(out.frames[0])
                 prompts.append(prompt)
                 clusters.append(i)
+        bar.close()
         return videos, prompts, clusters
 
     def _evaluate(self, step: int) -> dict[str, Any]:
@@ -139,7 +151,7 @@ class Monitor:
         for name, values in scores.items():
             change = reward_change(values, np.asarray(base[name]), clusters, self.n_resamples)
             changes[name] = {"role": roles[name], **change.as_dict()}
-        flagged = divergence(changes)
+        flagged = divergence(changes, self.tolerance)
         record = {"step": step, "items": len(videos), "rewards": changes, "diverged": bool(flagged),
                   "diverged_rewards": flagged, "scores": {k: v.tolist() for k, v in scores.items()}}
         self.records.append(record)

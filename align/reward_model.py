@@ -31,6 +31,7 @@ from videobench.rewards.videoreward import (
 )
 from videobench.rewards.videoreward_files import (
     CONFIG_FILE,
+    CheckpointError,
     PEFT_PREFIX,
     REWARD_TOKENS,
     check_base_weights,
@@ -109,6 +110,10 @@ def build_reward_model(
 
     check_template(template, REWARD_TOKENS, "template")
     base_dir, _ = resolve_base(str(base), revision, weights=True)
+    kind = _model_type(base_dir)
+    if kind != "qwen2_vl":
+        raise CheckpointError(f"{base_dir}: the base is a {kind!r} model; the reward model trains on Qwen2-VL bases "
+                              "(model_type qwen2_vl) only, the architecture the videoreward: adapter loads")
     check_base_weights(base_dir)
     tokenizer = load_tokenizer(base_dir, base_dir / "tokenizer", REWARD_TOKENS, trust_remote_code)
     kwargs: dict[str, Any] = {"dtype": dtype}
@@ -136,6 +141,13 @@ def build_reward_model(
     )
     model.base_dir = base_dir  # type: ignore[attr-defined]  (saving copies nothing from it; it is recorded)
     return model
+
+
+def _model_type(base_dir: Path) -> str:
+    try:
+        return str(json.loads((base_dir / "config.json").read_text(encoding="utf-8")).get("model_type"))
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(f"{base_dir}: cannot read the base model's config.json: {exc}") from None
 
 
 def parameter_groups(net: torch.nn.Module, policy: PartsPolicy) -> list[dict[str, Any]]:

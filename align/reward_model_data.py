@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -19,7 +20,7 @@ import torch
 
 from videobench.data.benchmark import BenchmarkError, PairBenchmark, label_column
 from videobench.rewards.base import Sampling
-from videobench.rewards.qwen2vl_inputs import PatchSpec, resize_for_model
+from videobench.rewards.qwen2vl_inputs import PatchSpec, VideoInputs, patchify, resize_for_model
 
 __all__ = ["RewardPairs", "FrameCache", "split_groups"]
 
@@ -110,8 +111,10 @@ class RewardPairs:
         held = set(val_groups) if val_groups else split_groups(self.groups, val_fraction, seed)
         unknown = sorted(held - set(self.groups))
         if unknown:
+            have = sorted(set(self.groups))
+            more = ", ..." if len(have) > 10 else ""
             raise BenchmarkError(f"val_groups {unknown} are not groups of the benchmark (it has "
-                                 f"{', '.join(sorted(set(self.groups))[:10])}, ...)")
+                                 f"{', '.join(have[:10])}{more})")
         val_rows = [i for i, g in enumerate(self.groups) if g in held]
         val_videos = set(self.index[val_rows].flatten().tolist()) if val_rows else set()
         train_rows, shared = [], 0
@@ -138,26 +141,39 @@ def split_groups(groups: Sequence[str], fraction: float, seed: int) -> set[str]:
 
 
 class FrameCache:
-    """Decoded, sampled and resized uint8 frames (T, H, W, 3) per (video content, sampling, resize settings).
-
-    Kept in memory and as one safetensors file per entry under ``root`` (written atomically), so later epochs and a
-    resumed run do not decode again; the key holds the file's content hash, so an edited video is decoded anew."""
+    """Decoded, sampled and resized uint8 frames (T, H, W, 3) per (video content, sampling, resize settings), on disk
+    as one safetensors file per entry under ``root`` (written atomically), so later epochs and a resumed run do not
+    decode again (the key holds the file's content hash: an edited video is decoded anew); and the model inputs made
+    from them (patchified, normalised) in memory, least recently used first out beyond ``memory_mb``."""
 
     def __init__(self, root: str | Path | None, sampling: Sampling, spec: PatchSpec, min_pixels: int,
-                 budget: "callable | None" = None) -> None:
+                 budget: "callable | None" = None, memory_mb: float = 4096) -> None:
         self.root = Path(root) if root is not None else None
         self.sampling, self.spec, self.min_pixels = sampling, spec, int(min_pixels)
         self.budget = budget
-        self.memory: dict[Path, torch.Tensor] = {}
+        self.memory: "OrderedDict[Path, VideoInputs]" = OrderedDict()
+        self.memory_bytes, self.memory_limit = 0, int(memory_mb * 2**20)
         self.decoded = 0  # videos decoded by this cache (not read back): what the bench and tests count
         settings = json.dumps({"sampling": sampling.as_dict(), "min_pixels": self.min_pixels,
                                "factor": spec.factor, "spec_pixels": [spec.min_pixels, spec.max_pixels]},
                               sort_keys=True)
         self._settings = hashlib.sha256(settings.encode()).hexdigest()[:16]
 
-    def frames(self, path: Path) -> torch.Tensor:
+    def inputs(self, path: Path) -> VideoInputs:
+        """The model inputs of one video (patchified frames), from memory when they are there."""
         if path in self.memory:
+            self.memory.move_to_end(path)
             return self.memory[path]
+        made = patchify(self.frames(path), self.spec)
+        self.memory[path] = made
+        self.memory_bytes += made.pixel_values.nbytes
+        while self.memory_bytes > self.memory_limit and len(self.memory) > 1:
+            _, old = self.memory.popitem(last=False)
+            self.memory_bytes -= old.pixel_values.nbytes
+        return made
+
+    def frames(self, path: Path) -> torch.Tensor:
+        """The uint8 frames of one video: from ``root`` when cached there, else decoded, resized and written."""
         from videobench.video import content_hash, load_clip
 
         digest = content_hash(path)
@@ -178,5 +194,4 @@ class FrameCache:
                 from videobench.atomic import write_bytes
 
                 write_bytes(file, save({"frames": frames}))
-        self.memory[path] = frames
         return frames

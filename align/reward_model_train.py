@@ -36,7 +36,7 @@ from videobench.faults import fault_point
 from videobench.settings import read_settings_yaml, settings_from_mapping
 from videobench.video.resize import VIDEO_MIN_PIXELS
 
-from .config import ConfigError, coerce_fields, parse_override
+from .config import ConfigError, coerce_fields
 from .data import EmptyDataError
 from .losses import preference_loss
 from .reward_model import (
@@ -49,7 +49,7 @@ from .reward_model import (
 from .reward_model_data import FrameCache, RewardPairs
 from .trainer import _stream, latest_checkpoint
 
-__all__ = ["RewardModelConfig", "RewardModelResult", "train_reward_model", "DEFAULT_TEMPLATE", "parse_rm_set"]
+__all__ = ["RewardModelConfig", "RewardModelResult", "train_reward_model", "DEFAULT_TEMPLATE"]
 
 #: Our own wording, with VideoAlign's token placement: VQ and MQ after the video and before the prompt (they see
 #: only the video under causal attention), TA after the prompt.
@@ -185,11 +185,6 @@ class RewardModelConfig:
                            self.weight_decay)
 
 
-def parse_rm_set(text: str) -> tuple[str, Any]:
-    """``key=value`` (value parsed as YAML) for a field of :class:`RewardModelConfig`."""
-    return parse_override(text, RewardModelConfig)
-
-
 @dataclass
 class RewardModelResult:
     output_dir: Path
@@ -205,7 +200,7 @@ class RewardModelResult:
     @property
     def spec(self) -> str:
         """The reward spec that loads the trained model (``videobench eval --model``)."""
-        return f"videoreward:{self.output_dir}"
+        return f"videoreward:{Path(self.output_dir).resolve()}"
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -215,12 +210,10 @@ class _Inputs:
     """Model inputs of videos (frames from the cache, patchified on the fly) with their prompts."""
 
     def __init__(self, model: Any, pairs: RewardPairs, cache: FrameCache) -> None:
-        from videobench.rewards.qwen2vl_inputs import patchify
-
-        self.model, self.pairs, self.cache, self.patchify = model, pairs, cache, patchify
+        self.model, self.pairs, self.cache = model, pairs, cache
 
     def batch(self, video_rows: list[int], prompts: list[str]) -> dict[str, torch.Tensor]:
-        videos = [self.patchify(self.cache.frames(self.pairs.videos[v]), self.model.patch_spec) for v in video_rows]
+        videos = [self.cache.inputs(self.pairs.videos[v]) for v in video_rows]
         return self.model.to_device(self.model.encode(videos, prompts))
 
     def pair_batch(self, rows: list[int]) -> dict[str, torch.Tensor]:
@@ -228,6 +221,20 @@ class _Inputs:
         idx = self.pairs.index[rows]
         prompts = [self.pairs.prompts[r] for r in rows]
         return self.batch(idx[:, 0].tolist() + idx[:, 1].tolist(), prompts + prompts)
+
+
+def pair_loss(net: torch.nn.Module, inputs: _Inputs, rows: list[int], config: RewardModelConfig,
+              autocast: Any = contextlib.nullcontext, batch: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+    """The loss of the pairs ``rows`` of ``inputs.pairs``: both videos of every pair scored in one forward of ``net``
+    (possibly DDP-wrapped), then :func:`preference_loss` over VQ/MQ/TA. ``batch``: ``inputs.pair_batch(rows)``,
+    when already built."""
+    pairs = inputs.pairs
+    with autocast():
+        rewards = net(**(batch if batch is not None else inputs.pair_batch(rows)))
+    ra, rb = rewards.float().chunk(2)
+    sel = torch.tensor(rows)
+    return preference_loss(ra, rb, pairs.labels[sel], config.loss, config.theta, pairs.mos_a[sel], pairs.mos_b[sel],
+                           config.mos_center)
 
 
 @torch.no_grad()
@@ -432,23 +439,21 @@ def train_reward_model(config: RewardModelConfig | Mapping[str, Any], *, bench: 
             fh.write(json.dumps(result) + "\n")
         return result
 
+    def micro_rows(m: int) -> list[int]:
+        return [usable[i] for i in _stream(len(usable), (m * world + rank) * bs, bs, config.seed)]
+
     t_start = time.perf_counter()
+    prefetched: dict[int, dict[str, torch.Tensor]] = {}
     bar = tqdm(total=max_steps, initial=step, desc="reward-model", unit="step", disable=not acc.is_main_process)
     while step < max_steps:
         started = time.perf_counter()
         sums: dict[str, float] = {}
         for micro in range(ga):
             m = step * ga + micro
-            rows = [usable[i] for i in _stream(len(usable), (m * world + rank) * bs, bs, config.seed)]
-            batch = train_inputs.pair_batch(rows)
+            rows = micro_rows(m)
             sync = contextlib.nullcontext() if micro == ga - 1 else acc.no_sync(wrapped)
             with sync:
-                with acc.autocast():
-                    rewards = wrapped(**batch)
-                ra, rb = rewards.float().chunk(2)
-                sel = torch.tensor(rows)
-                loss = preference_loss(ra, rb, train_pairs.labels[sel], config.loss, config.theta,
-                                       train_pairs.mos_a[sel], train_pairs.mos_b[sel], config.mos_center)
+                loss = pair_loss(wrapped, train_inputs, rows, config, acc.autocast, prefetched.pop(m, None))
                 acc.backward(loss / ga)
             sums["loss"] = sums.get("loss", 0.0) + float(loss.detach()) / ga
         if config.max_grad_norm:
@@ -458,6 +463,8 @@ def train_reward_model(config: RewardModelConfig | Mapping[str, Any], *, bench: 
         optimizer.zero_grad(set_to_none=True)
         restore.restore()
         step += 1
+        if step < max_steps:  # the next batch, built now that activations and gradients are freed (lower peak)
+            prefetched[step * ga] = train_inputs.pair_batch(micro_rows(step * ga))
         bar.update(1)
         bar.set_postfix(loss=f"{sums['loss']:.4g}", refresh=False)
         if step % config.log_every == 0 or step == max_steps:

@@ -11,16 +11,19 @@ import pandas as pd
 from videobench.leaderboard.cards import results_card
 from videobench.leaderboard.errors import LeaderboardError
 from videobench.leaderboard.ingest import parse_result
-from videobench.leaderboard.layout import CARD, GEN_TABLE, REPORT, REQUESTS_DIR, RM_TABLE, git_blob_sha1, parse_result_path
+from videobench.leaderboard.layout import (
+    CARD, GEN_TABLE, MOS_TABLE, REPORT, REQUESTS_DIR, RM_TABLE, git_blob_sha1, parse_result_path, request_path,
+)
 from videobench.leaderboard.metadata import attach_to_board
 from videobench.leaderboard.report import render_report
 from videobench.leaderboard.submissions import Request, read_requests
 from videobench.leaderboard.store import MAX_READ_BYTES, Changes, FileInfo, Snapshot, Store, UpdateOutcome
 from videobench.leaderboard.tables import (
-    Tables, board, collect, csv_bytes, jsonl_bytes, parquet_bytes, read_parquet_bytes,
+    Tables, board, collect, csv_bytes, jsonl_bytes, mos_board, parquet_bytes, read_parquet_bytes,
 )
 
 HISTORY = f"{RM_TABLE}_history.parquet"
+MOS_HISTORY = f"{MOS_TABLE}_history.parquet"
 
 
 @dataclass
@@ -29,6 +32,8 @@ class Built:
     tables: Tables
     board: pd.DataFrame
     figures: dict
+    #: the MOS benchmarks' board (``tables.mos_board``)
+    mos_board: pd.DataFrame | None = None
 
 
 def overlay(snap: Snapshot, changes: Changes) -> Snapshot:
@@ -70,19 +75,22 @@ def queue_table(requests: list[Request]) -> pd.DataFrame:
 
 #: JSON Lines tables: written only when they have rows (`datasets` cannot load an empty one), config name of each.
 JSONL_TABLES = {f"{RM_TABLE}_history.jsonl": "results", f"{RM_TABLE}.jsonl": "leaderboard",
-                f"{GEN_TABLE}.jsonl": "generators"}
+                f"{GEN_TABLE}.jsonl": "generators", f"{MOS_TABLE}.jsonl": "mos",
+                f"{MOS_TABLE}_history.jsonl": "mos_results"}
 
 
 def build(snap: Snapshot, title: str = "videobench leaderboard") -> Built:
-    tables = collect(snap, _previous(snap, HISTORY), _previous(snap, f"{GEN_TABLE}.parquet"))
+    tables = collect(snap, _previous(snap, HISTORY), _previous(snap, f"{GEN_TABLE}.parquet"), _previous(snap, MOS_HISTORY))
     snap.prefetch([p for p in snap.list(REQUESTS_DIR) if p.endswith(".json")])  # in parallel on the Hub
     requests, bad_requests = read_requests(snap)
     wide = attach_to_board(board(tables.rm_history, _per_pair_loader(snap)), requests)
+    mos = attach_to_board(mos_board(tables.mos_history), requests)
     report, figures = render_report(wide, tables.rm_history, tables.generators, title=title,
-                                    problems=tables.problems + bad_requests, queue=queue_table(requests))
+                                    problems=tables.problems + bad_requests, queue=queue_table(requests), mos=mos)
     n_requests = len([p for p in snap.list(REQUESTS_DIR) if p.endswith(".json")])
     jsonl = {f"{RM_TABLE}.jsonl": jsonl_bytes(wide), f"{RM_TABLE}_history.jsonl": jsonl_bytes(tables.rm_history),
-             f"{GEN_TABLE}.jsonl": jsonl_bytes(tables.generators)}
+             f"{GEN_TABLE}.jsonl": jsonl_bytes(tables.generators), f"{MOS_TABLE}.jsonl": jsonl_bytes(mos),
+             f"{MOS_TABLE}_history.jsonl": jsonl_bytes(tables.mos_history)}
     jsonl = {path: data for path, data in jsonl.items() if data}
     configs = {JSONL_TABLES[path] for path in jsonl} | ({"requests"} if n_requests else set())
     files = {
@@ -91,23 +99,38 @@ def build(snap: Snapshot, title: str = "videobench leaderboard") -> Built:
         HISTORY: parquet_bytes(tables.rm_history),
         f"{GEN_TABLE}.parquet": parquet_bytes(tables.generators),
         f"{GEN_TABLE}.csv": csv_bytes(tables.generators),
+        f"{MOS_TABLE}.parquet": parquet_bytes(mos),
+        f"{MOS_TABLE}.csv": csv_bytes(mos),
+        MOS_HISTORY: parquet_bytes(tables.mos_history),
         **jsonl,
         REPORT: report.encode("utf-8"),
-        CARD: results_card(wide, n_requests, title, configs).encode("utf-8"),
+        CARD: results_card(wide, n_requests, title, configs, mos=mos).encode("utf-8"),
     }
-    return Built(files, tables, wide, figures)
+    return Built(files, tables, wide, figures, mos)
+
+
+def canonical_requests(snap: Snapshot) -> Changes:
+    """Request files rewritten in the current schema where they differ from it (a file written before a field was
+    added lacks it): ``datasets`` loads the ``requests`` config only when every file has the same columns."""
+    requests, _ = read_requests(snap)
+    out: Changes = {}
+    for req in requests:
+        path, data = request_path(req.id), req.to_bytes()
+        if not snap.files[path].same_content(data):
+            out[path] = data
+    return out
 
 
 def rebuild_plan(extra: Changes | None = None, title: str = "videobench leaderboard") -> Callable[[Snapshot], Changes]:
     """A plan committing ``extra`` plus every derived file rebuilt on top of them (an emptied JSON Lines table is
-    deleted)."""
+    deleted, request files in an older schema are brought to the current one)."""
     extra = dict(extra or {})
 
     def plan(snap: Snapshot) -> Changes:
         view = overlay(snap, extra)
         files = build(view, title).files
         stale: Changes = {path: None for path in JSONL_TABLES if path not in files}
-        return {**extra, **stale, **files}
+        return {**canonical_requests(view), **extra, **stale, **files}
     return plan
 
 

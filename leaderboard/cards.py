@@ -12,8 +12,8 @@ import yaml
 from videobench.labels import DIMENSION_NAMES
 from videobench.data.registry import VIDEOGEN_REWARDBENCH_REPO
 from videobench.leaderboard.errors import LeaderboardError
-from videobench.leaderboard.layout import GEN_TABLE, REQUESTS_DIR, RM_TABLE
-from videobench.leaderboard.tables import RANDOM_MODEL
+from videobench.leaderboard.layout import GEN_TABLE, MOS_TABLE, REQUESTS_DIR, RM_TABLE
+from videobench.leaderboard.tables import MOS_RANKING_COLUMN, RANDOM_MODEL
 from videobench.results import EvalResult
 
 CITATION = """@article{liu2025improving,
@@ -32,6 +32,8 @@ CONFIG_FILES: dict[str, tuple[str, str]] = {
     "requests": (f"{REQUESTS_DIR}/*.json", "the submission queue"),
     "leaderboard": (f"{RM_TABLE}.jsonl", "newest result per model, with tiers and CIs"),
     "generators": (f"{GEN_TABLE}.jsonl", "generator rankings, one row per checkpoint and dimension"),
+    "mos_results": (f"{MOS_TABLE}_history.jsonl", "MOS benchmarks: one row per result and dimension"),
+    "mos": (f"{MOS_TABLE}.jsonl", "MOS benchmarks: newest result per model, SRCC/KRCC/PLCC"),
 }
 
 
@@ -53,27 +55,30 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def summary_lines(board: pd.DataFrame) -> list[str]:
-    """One line per benchmark: how many models, how many ranked, and the best average (as the board ranks)."""
+def summary_lines(board: pd.DataFrame, mos: bool = False) -> list[str]:
+    """One line per benchmark: how many models, how many ranked, and the best value of the ranking column (as the
+    board ranks: ``avg`` in %, or for the MOS board (``mos``) ``mean SRCC``)."""
+    column, best, fmt = (MOS_RANKING_COLUMN, "best mean SRCC", "{:.3f}") if mos else ("avg", "best average", "{:.2%}")
     lines = []
     for bench, rows in board.groupby("benchmark"):
-        real = rows[~rows["reference"].astype(bool)]
-        ranked = real[real["ranked"].astype(bool)].sort_values("avg", ascending=False, kind="stable")
-        text = f"- {_md(bench)}: {_plural(len(real), 'model')}"
+        real = rows[~rows["reference"].astype(bool)] if "reference" in rows else rows
+        ranked = real[real["ranked"].astype(bool)].sort_values(column, ascending=False, kind="stable")
+        text = f"- {_md(bench)}{' (MOS)' if mos else ''}: {_plural(len(real), 'model')}"
         if len(ranked) < len(real):
             text += f" ({len(ranked)} ranked, {len(real) - len(ranked)} with an n/a dimension listed apart)"
         if len(ranked):
             top = ranked.iloc[0]
-            text += f"; best average: {_md(top['model'])} ({top['avg'] * 100:.2f}%)"
+            text += f"; {best}: {_md(top['model'])} ({fmt.format(top[column])})"
         elif len(real):
-            text += "; no model scores every dimension, so none has an average"
+            text += "; no model scores every dimension, so none has " + ("a mean" if mos else "an average")
         lines.append(text)
     return lines
 
 
 def results_card(board: pd.DataFrame, n_requests: int, title: str = "videobench leaderboard results",
-                 configs: "set[str] | None" = None) -> str:
-    """The results dataset's README. ``configs``: the configs whose files exist with rows (all when None)."""
+                 configs: "set[str] | None" = None, mos: pd.DataFrame | None = None) -> str:
+    """The results dataset's README. ``configs``: the configs whose files exist with rows (all when None);
+    ``mos``: the MOS benchmarks' board."""
     declared = results_configs(configs)
     meta = {
         "license": "cc-by-4.0",
@@ -99,7 +104,9 @@ def results_card(board: pd.DataFrame, n_requests: int, title: str = "videobench 
         "- `results/<benchmark>/<org>__<model>/<timestamp>.json`: one result (videobench schema), per-item Parquet beside it",
         f"- `{REQUESTS_DIR}/<id>.json`: submissions with status PENDING / RUNNING / FINISHED / FAILED",
         f"- `{RM_TABLE}.parquet|csv|jsonl`: the leaderboard; `{RM_TABLE}_history.parquet|jsonl`: every result;"
-        f" `{GEN_TABLE}.parquet|csv|jsonl`: generator rankings (JSON Lines files are written only when they have rows)",
+        f" `{GEN_TABLE}.parquet|csv|jsonl`: generator rankings; `{MOS_TABLE}.parquet|csv|jsonl`: MOS benchmarks"
+        f" (`{MOS_TABLE}_history.parquet|jsonl`: every MOS result)"
+        " (JSON Lines files are written only when they have rows)",
         "- `report.html`: the report", "",
         "## Metrics", "",
         "Accuracy without ties counts pairs whose human label is not a tie (a zero margin counts as wrong). Accuracy with "
@@ -113,9 +120,16 @@ def results_card(board: pd.DataFrame, n_requests: int, title: str = "videobench 
         "stored, otherwise non-overlapping 95% CIs); models with the same tier cannot be told apart. The row with "
         f"`reference` true (model `{RANDOM_MODEL}`) is the expected accuracy of a scorer that ignores the videos: a "
         "reference line with no position, never a competitor.", "",
+        "MOS benchmarks (single videos rated with mean opinion scores) have a table of their own: per dimension SRCC, "
+        "KRCC and PLCC (Pearson after the 4-parameter logistic fit) of the model's scores with the MOS, with "
+        "prompt-clustered bootstrap CIs (`<dim> SRCC lo` / `hi`). They rank on `mean SRCC`, the mean SRCC over "
+        "every dimension of the benchmark (n/a, and no position, when one is n/a); `tier` compares the SRCC CIs of "
+        "the primary dimension (Overall, else the first).", "",
     ]
-    if len(board):
-        lines += ["## Summary", "", *summary_lines(board), ""]
+    summary = (summary_lines(board) if len(board) else []) + \
+        (summary_lines(mos, mos=True) if mos is not None and len(mos) else [])
+    if summary:
+        lines += ["## Summary", "", *summary, ""]
     lines += [f"{_plural(n_requests, 'submission request')} on file.", "", "## Citation", "", "```bibtex", CITATION,
               "```", ""]
     return "\n".join(lines)

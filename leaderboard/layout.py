@@ -7,6 +7,7 @@ Layout (identical in a local folder and in a Hub dataset repo)::
     requests/<request-id>.json                                 submission queue entries
     table/reward_models.parquet, table/reward_models.csv       built reward-model table (long form)
     table/generators.parquet, table/generators.csv             built generator table
+    table/reward_models_mos.parquet, table/reward_models_mos.csv  built MOS-benchmark table (SRCC / KRCC / PLCC)
     report.html                                                self-contained report
     README.md                                                  dataset card (configs: results, requests, table)
 
@@ -27,6 +28,8 @@ REQUESTS_DIR = "requests"
 TABLE_DIR = "table"
 RM_TABLE = f"{TABLE_DIR}/reward_models"
 GEN_TABLE = f"{TABLE_DIR}/generators"
+#: MOS benchmarks (rated single videos): correlations, not accuracies, so a table of their own
+MOS_TABLE = f"{TABLE_DIR}/reward_models_mos"
 REPORT = "report.html"
 CARD = "README.md"
 ORG_SEPARATOR = "__"

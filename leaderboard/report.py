@@ -21,7 +21,9 @@ from urllib.parse import quote
 
 import pandas as pd
 
-from videobench.leaderboard.tables import RANDOM_DISPLAY_NAME, _dim_order, csv_text
+from videobench.leaderboard.tables import (
+    MOS_LABELS, MOS_METRICS, MOS_RANKING_COLUMN, RANDOM_DISPLAY_NAME, _dim_order, csv_text,
+)
 
 #: Bars and heatmap rows show at most this many models per benchmark (the table shows all).
 MAX_PLOTTED_MODELS = 40
@@ -133,7 +135,7 @@ class Col:
 
     key: str
     label: str
-    kind: str  # pct (a rate in [0, 1], shown in %), logodds, p, int, params, tier, name, text, rev, stamp, status, plain
+    kind: str  # pct (a rate in [0, 1], shown in %), corr (a correlation), logodds, p, int, params, tier, name, text, rev, stamp, status, plain
     ci: tuple[str, str] | None = None
     groups: tuple[str, ...] = ()
 
@@ -146,6 +148,8 @@ def fmt_value(kind: str, value: Any) -> str:
         return f"{float(value) * 100:.2f}"
     if kind == "logodds":
         return f"{float(value):+.3f}"
+    if kind == "corr":
+        return f"{float(value):.3f}"
     if kind == "p":
         return "<0.001" if float(value) < 0.001 else f"{float(value):.3f}"
     if kind == "params":  # a parameter count: 1.5B, 220.0M, 12.3K
@@ -292,6 +296,8 @@ def board_columns(rows: pd.DataFrame) -> tuple[list[Col], list[tuple[str, str]]]
     """The reward-model table's columns and the column groups a reader can toggle."""
     dims = [c[: -len(" w/o ties")] for c in rows.columns if c.endswith(" w/o ties") and not c.startswith("avg")]
     dims = sorted(dims, key=_dim_order)
+    own = _own_dimensions(rows)
+    dims = [d for d in dims if d in own] if own else dims  # not the columns of another benchmark's dimensions
     cols = [Col("position", "#", "int"), Col("model", "model", "name"), Col("display_name", "name", "text", groups=("details",))]
     for label, group in (("w/o ties", "wo"), ("w/ ties", "w")):
         for dim in dims:
@@ -547,6 +553,73 @@ def _rm_section(i: int, bench: str, board: pd.DataFrame, history: pd.DataFrame, 
     return "".join(parts)
 
 
+def _own_dimensions(rows: pd.DataFrame) -> list[str]:
+    """One benchmark's dimensions, from the board's ``dimensions`` column (empty for a board without it)."""
+    own = next((str(d) for d in rows["dimensions"] if isinstance(d, str) and d), "") if "dimensions" in rows else ""
+    return [d for d in own.split(",") if d]
+
+
+def mos_columns(rows: pd.DataFrame) -> tuple[list[Col], list[tuple[str, str]]]:
+    """A MOS benchmark's table columns (its own dimensions only) and the column groups a reader can toggle."""
+    dims = _own_dimensions(rows)
+    cols = [Col("position", "#", "int"), Col("model", "model", "name"),
+            Col("display_name", "name", "text", groups=("details",))]
+    for metric in MOS_METRICS:
+        label = MOS_LABELS[metric]
+        for dim in dims:
+            key = f"{dim} {label}"
+            cols.append(Col(key, key, "corr", (f"{key} lo", f"{key} hi"), (metric, _group_key(dim))))
+    cols += [Col(MOS_RANKING_COLUMN, MOS_RANKING_COLUMN, "corr", groups=("srcc",)), Col("tier", "tier", "tier"),
+             Col("parameters", "params", "params", groups=("info",)), Col("license", "licence", "plain", groups=("info",)),
+             Col("base_model", "base model", "name", groups=("info",)),
+             Col("submitted_at", "submitted", "stamp", groups=("info",)),
+             Col("revision", "revision", "rev", groups=("details",)),
+             Col("n_videos", "videos", "int", groups=("details",)), Col("timestamp", "evaluated", "stamp", groups=("details",))]
+    groups = [*((m, MOS_LABELS[m]) for m in MOS_METRICS), *((_group_key(d), d) for d in dims), ("ci", "\u00b1 CI"),
+              ("info", "model info"), ("details", "details")]
+    return [c for c in cols if c.key in rows.columns], groups
+
+
+MOS_NOTE = ("Correlations of each model's per-video scores with the mean opinion scores, per dimension: SRCC "
+            "(Spearman), KRCC (Kendall) and PLCC (Pearson after the 4-parameter logistic fit), each \u00b1 half the "
+            "width of its prompt-clustered bootstrap CI (hover a cell for the interval). Ranked by <b>mean SRCC</b>, "
+            "the mean SRCC over every dimension of the benchmark; a model with an n/a dimension has no mean and is "
+            "listed apart, without a position. <b>tier</b>: 1 + the number of models whose SRCC CI on {dim} lies "
+            "wholly above the model's own ({method}); <b>=n</b> marks a shared tier. A scorer that ignores the videos "
+            "has an expected correlation of 0.")
+
+
+def mos_table(table_id: str, rows: pd.DataFrame, cols: list[Col]) -> str:
+    apart = ~rows["ranked"].astype(bool)
+    return html_table(table_id, rows, cols, apart=apart,
+                      apart_label=f"Not ranked: n/a on a dimension, so no mean SRCC ({int(apart.sum())})", names=RM_NAMES)
+
+
+def mos_section_note(rows: pd.DataFrame) -> str:
+    """How to read one MOS benchmark's table (HTML)."""
+    return MOS_NOTE.format(dim=esc(", ".join(map(str, rows["tier_dimension"].dropna().unique())) or "n/a"),
+                           method=esc(", ".join(map(str, rows["tier_method"].dropna().unique())) or "n/a"))
+
+
+def _mos_section(i: int, bench: str, board: pd.DataFrame) -> str:
+    rows = board[board["benchmark"] == bench]
+    cols, groups = mos_columns(rows)
+    note = mos_section_note(rows)
+    table_id = f"mos-{i}"
+    own = {key for c in cols for key in (c.key, *(c.ci or ()))}
+    csv_cols = [c for c in rows.columns if c not in ("result_path",) and (not _is_metric_column(c) or c in own)]
+    tools = (f'<div class="tools">{_search(table_id)}{_toggles(table_id, groups)}'
+             f'{csv_link(rows[csv_cols], f"{bench}-reward-models-mos.csv")}</div>')
+    return (f"<h2>Reward models: {esc(bench)} (MOS)</h2><p class='note'>{note} Click a header to sort.</p>"
+            + tools + mos_table(table_id, rows, cols))
+
+
+def _is_metric_column(col: str) -> bool:
+    """``<dim> SRCC`` and its CI ends (and KRCC, PLCC): these belong to one benchmark's dimensions each."""
+    parts = col.rsplit(" ", 2)
+    return any(label in parts[1:] for label in MOS_LABELS.values()) and col != MOS_RANKING_COLUMN
+
+
 GEN_NAMES = ("model", "checkpoint", "dimension")
 GEN_NOTE = ("Win rate in % against the baseline, ties counted as half wins; strength: Bradley-Terry log-odds with the "
             "baseline at 0; p: two-sided exact sign test of wins against losses (ties left out); wins, losses and ties "
@@ -608,14 +681,17 @@ def _queue_section(queue: pd.DataFrame) -> str:
 
 def render_report(board: pd.DataFrame, history: pd.DataFrame, generators: pd.DataFrame, *,
                   title: str = "videobench leaderboard", problems: list[tuple[str, str]] | None = None,
-                  queue: pd.DataFrame | None = None) -> tuple[str, dict[str, Any]]:
-    """The report HTML and its figures (id -> plotly figure dict, for PNG export)."""
+                  queue: pd.DataFrame | None = None, mos: pd.DataFrame | None = None) -> tuple[str, dict[str, Any]]:
+    """The report HTML and its figures (id -> plotly figure dict, for PNG export). ``mos``: the MOS board
+    (``tables.mos_board``), one section per MOS benchmark after the accuracy ones."""
     from plotly.offline import get_plotlyjs
 
     sections: list[str] = []
     figures: dict[str, Any] = {}
     for i, bench in enumerate(sorted(board["benchmark"].unique()) if len(board) else []):
         sections.append(_rm_section(i, bench, board, history, figures))
+    for i, bench in enumerate(sorted(mos["benchmark"].unique()) if mos is not None and len(mos) else []):
+        sections.append(_mos_section(i, bench, mos))
     for i, bench in enumerate(sorted(generators["benchmark"].unique()) if len(generators) else []):
         sections.append(_gen_section(i, bench, generators, figures))
     if queue is not None and len(queue):

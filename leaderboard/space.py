@@ -22,12 +22,12 @@ from typing import Any, Callable
 import pandas as pd
 
 from videobench.leaderboard.errors import LeaderboardError
-from videobench.leaderboard.layout import GEN_TABLE, REQUESTS_DIR, RM_TABLE
+from videobench.leaderboard.layout import GEN_TABLE, MOS_TABLE, REQUESTS_DIR, RM_TABLE
 from videobench.leaderboard.report import (
     GEN_COLUMNS, GEN_NAMES, GEN_NOTE, OFF_AT_START, QUEUE_COLUMNS, QUEUE_NAMES, RM_NAMES, SORT_FUNCTION_JS, TABLE_CSS,
     board_columns,
-    bars_figure, gen_rows, html_table, name_matches, queue_counts, queue_rows, rm_section_note, rm_table,
-    visible_columns,
+    bars_figure, gen_rows, html_table, mos_columns, mos_section_note, mos_table, name_matches, queue_counts, queue_rows,
+    rm_section_note, rm_table, visible_columns,
 )
 from videobench.leaderboard.store import MAX_READ_BYTES, Snapshot, Store
 from videobench.leaderboard.tables import read_parquet_bytes
@@ -56,11 +56,22 @@ class BoardData:
     generators: pd.DataFrame
     queue: pd.DataFrame
     revision: str | None
+    #: the MOS benchmarks' board (correlations with mean opinion scores; empty on a board without any)
+    mos: pd.DataFrame = field(default_factory=pd.DataFrame)
     loaded_at: float = field(default_factory=time.monotonic)
 
     @property
-    def benchmarks(self) -> list[str]:
+    def accuracy_benchmarks(self) -> list[str]:
         return sorted(self.board["benchmark"].unique()) if len(self.board) else []
+
+    @property
+    def mos_benchmarks(self) -> list[str]:
+        return sorted(self.mos["benchmark"].unique()) if len(self.mos) else []
+
+    @property
+    def benchmarks(self) -> list[str]:
+        """Every reward-model benchmark: the pairwise-accuracy ones, then the MOS ones."""
+        return self.accuracy_benchmarks + [b for b in self.mos_benchmarks if b not in self.accuracy_benchmarks]
 
     @property
     def suites(self) -> list[str]:
@@ -81,12 +92,14 @@ def load_board(store: Store) -> BoardData:
 
     snap = store.snapshot()
     board, generators = _table(snap, f"{RM_TABLE}.parquet"), _table(snap, f"{GEN_TABLE}.parquet")
+    mos = _table(snap, f"{MOS_TABLE}.parquet")
     if board is None or generators is None:
         built = build(snap)
-        board, generators = built.board, built.tables.generators
+        board, generators, mos = built.board, built.tables.generators, built.mos_board
     snap.prefetch([p for p in snap.list(REQUESTS_DIR) if p.endswith(".json")])
     requests, _ = read_requests(snap)
-    return BoardData(board, generators, queue_table(requests), snap.revision)
+    # a board published before MOS tables existed has none: no MOS benchmarks
+    return BoardData(board, generators, queue_table(requests), snap.revision, mos if mos is not None else pd.DataFrame())
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -96,9 +109,18 @@ def rm_groups(data: BoardData) -> list[tuple[str, str]]:
     """(label, key) of every column group of the reward-model tables, for the checkbox group."""
     seen: dict[str, str] = {}
     for bench in data.benchmarks:
-        for key, label in board_columns(data.board[data.board["benchmark"] == bench])[1]:
+        for key, label in _columns(data, bench)[2]:
             seen.setdefault(key, label)
     return [(label, key) for key, label in seen.items()]
+
+
+def _columns(data: BoardData, bench: str) -> tuple[pd.DataFrame, list[Any], list[tuple[str, str]]]:
+    """A benchmark's rows with the report's columns and groups for its kind (pairwise accuracy, or MOS)."""
+    if bench in data.accuracy_benchmarks:
+        rows = data.board[data.board["benchmark"] == bench]
+        return (rows, *board_columns(rows))
+    rows = data.mos[data.mos["benchmark"] == bench]
+    return (rows, *mos_columns(rows))
 
 
 def rm_view(data: BoardData, bench: str | None, query: str = "", shown: list[str] | None = None) -> str:
@@ -106,18 +128,20 @@ def rm_view(data: BoardData, bench: str | None, query: str = "", shown: list[str
     column groups in ``shown`` (None: the report's defaults)."""
     if bench not in data.benchmarks:
         return "<p>No reward-model results yet.</p>"
-    rows = data.board[data.board["benchmark"] == bench]
-    cols, groups = board_columns(rows)
+    rows, cols, groups = _columns(data, bench)
     off = set(OFF_AT_START) if shown is None else {key for key, _ in groups} - set(shown)
-    keep = name_matches(rows, query, RM_NAMES) | rows["reference"].astype(bool)
-    return f"<p class='note'>{rm_section_note(rows)}</p>" + rm_table("rm", rows[keep], visible_columns(cols, off))
+    keep = name_matches(rows, query, RM_NAMES)
+    if bench in data.accuracy_benchmarks:
+        keep |= rows["reference"].astype(bool)
+        return f"<p class='note'>{rm_section_note(rows)}</p>" + rm_table("rm", rows[keep], visible_columns(cols, off))
+    return f"<p class='note'>{mos_section_note(rows)}</p>" + mos_table("rm", rows[keep], visible_columns(cols, off))
 
 
 def rm_figure(data: BoardData, bench: str | None) -> Any:
     import plotly.graph_objects as go
 
-    if bench not in data.benchmarks:
-        return None
+    if bench not in data.accuracy_benchmarks:
+        return None  # the accuracy panels; a MOS benchmark has its table only
     return go.Figure(bars_figure(data.board, bench))
 
 

@@ -6,7 +6,8 @@ import numpy as np
 
 from videobench.labels import PAPER_DIMENSIONS
 from videobench.results import (
-    BenchmarkInfo, CheckpointInfo, CompareResult, DimensionResult, Estimate, EvalResult, ModelInfo, RankEntry, WinRate,
+    BenchmarkInfo, CheckpointInfo, CompareResult, CorrelationResult, DimensionResult, Estimate, EvalResult, ModelInfo,
+    RankEntry, WinRate,
 )
 
 TIE_RATES = {"VQ": 0.25, "MQ": 0.5, "TA": 0.3, "Overall": 0.15}
@@ -38,6 +39,31 @@ def eval_result(model: str, benchmark: str = "videogen-rewardbench", skill: floa
         averages={"without_ties": wo_avg, "with_ties": w_avg, "mean": (wo_avg + w_avg) / 2},
         provenance={"command": ["synthetic"], "seeds": {"bootstrap": seed}},
         per_pair_file=per_pair_file,
+    )
+
+
+def mos_result(model: str, benchmark: str = "t2vqa", correlations: dict[str, float | None] | None = None,
+               half: float = 0.1, n_videos: int = 100, name: str | None = None) -> EvalResult:
+    """A MOS benchmark's result: per dimension, SRCC = the given value, KRCC = 0.8 x it, PLCC = 0.9 x it (None: the
+    model does not score that dimension), each with a CI of +/- ``half`` clipped to [-1, 1]."""
+    correlations = {"Overall": 0.5} if correlations is None else correlations
+
+    def est(v: float) -> Estimate:
+        return Estimate(v, max(-1.0, v - half), min(1.0, v + half))
+
+    corr = {}
+    for dim, v in correlations.items():
+        if v is None:
+            none = Estimate(None)
+            corr[dim] = CorrelationResult(n_videos, none, none, none, available=False)
+        else:
+            corr[dim] = CorrelationResult(n_videos, est(v), est(0.8 * v), est(0.9 * v))
+    return EvalResult(
+        model=ModelInfo(name=name or model, spec=f"videoreward:{model}", fingerprint="sha256:" + "c" * 32,
+                        dimensions=list(correlations)),
+        benchmark=BenchmarkInfo(name=benchmark, fingerprint="sha256:" + "d" * 32, n_pairs=0,
+                                dimensions=list(correlations), kind="mos", n_videos=n_videos),
+        dimensions={}, averages={}, correlations=corr, provenance={"command": ["synthetic"]},
     )
 
 

@@ -5,6 +5,9 @@
 - ``board`` (wide form, reward models): per benchmark, the latest result of every model, one row per model with
   accuracy w/o ties and w/ ties per dimension (with their 95% CIs), their averages, and a significance tier; plus the
   random baseline as a reference row under the reserved key ``RANDOM_MODEL``.
+- ``mos_history`` / ``mos_board``: the same for MOS benchmarks (rated single videos, ``benchmark.kind == "mos"``):
+  SRCC, KRCC and PLCC per dimension with their CIs, ranked on ``mean SRCC`` (the mean over every dimension; n/a when
+  one is n/a). A MOS benchmark has its own columns, so it is a table of its own, never mixed with accuracies.
 
 Ranking rules: a row gets a ``position`` only when it is a real model with a value in the ranking column (``avg``,
 which exists only when every dimension does). Models with n/a there are kept, after the ranked ones, with no position
@@ -47,6 +50,17 @@ RM_HISTORY_COLUMNS = [
     "acc_wo_ties", "acc_wo_ties_lo", "acc_wo_ties_hi", "acc_w_ties", "acc_w_ties_lo", "acc_w_ties_hi", "epsilon",
     "acc_w_ties_crossfit", "benchmark_fingerprint", "sampling",
 ]
+#: MOS benchmarks: the correlations of a result's ``correlations`` (videobench.results.CorrelationResult).
+MOS_METRICS = ("srcc", "krcc", "plcc")
+MOS_LABELS = {"srcc": "SRCC", "krcc": "KRCC", "plcc": "PLCC"}
+#: Column the MOS board ranks on: SRCC is the metric MOS benchmarks (T2VQA-DB, VideoPhy-2) rank on, and it needs no
+#: fitted mapping, unlike PLCC.
+MOS_RANKING_COLUMN = "mean SRCC"
+MOS_HISTORY_COLUMNS = [
+    "benchmark", "model", "display_name", "spec", "revision", "fingerprint", "timestamp", "series", "result_path",
+    "result_oid", "per_video_path", "dimension", "available", "n_videos",
+    *(f"{m}{end}" for m in MOS_METRICS for end in ("", "_lo", "_hi")), "benchmark_fingerprint", "sampling",
+]
 GEN_COLUMNS = [
     "benchmark", "model", "timestamp", "result_path", "result_oid", "checkpoint", "spec", "baseline", "dimension",
     "rank", "strength", "strength_lo", "strength_hi", "win_rate", "win_rate_lo", "win_rate_hi", "wins", "losses",
@@ -69,6 +83,8 @@ class Tables:
     problems: list[tuple[str, str]] = field(default_factory=list)
     parsed: int = 0
     reused: int = 0
+    #: MOS benchmarks' results, one row per result and dimension
+    mos_history: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=MOS_HISTORY_COLUMNS))
 
 
 def _est(e: Any) -> tuple[Any, Any, Any]:
@@ -101,6 +117,25 @@ def eval_rows(result: EvalResult, path: str, oid: str, benchmark: str, model: st
     return rows
 
 
+def mos_rows(result: EvalResult, path: str, oid: str, benchmark: str, model: str, stamp: str) -> list[dict[str, Any]]:
+    rows = []
+    for dim, c in result.correlations.items():
+        row = {
+            "benchmark": benchmark, "model": model, "display_name": result.model.name, "spec": result.model.spec,
+            "revision": result.model.revision, "fingerprint": result.model.fingerprint, "timestamp": stamp,
+            "series": series_of(model), "result_path": path, "result_oid": oid,
+            "per_video_path": per_pair_location(path, result.per_video_file), "dimension": dim,
+            "available": bool(c.available), "n_videos": c.n_videos,
+            "benchmark_fingerprint": result.benchmark.fingerprint,
+            "sampling": json.dumps(result.model.sampling, sort_keys=True),
+        }
+        for metric in MOS_METRICS:
+            est = getattr(c, metric) if c.available else None
+            row[metric], row[f"{metric}_lo"], row[f"{metric}_hi"] = _est(est)
+        rows.append(row)
+    return rows
+
+
 def compare_rows(result: CompareResult, path: str, oid: str, benchmark: str, model: str, stamp: str) -> list[dict[str, Any]]:
     specs = {c.name: c.spec for c in result.checkpoints}
     wins = {(w.checkpoint, w.dimension): w for w in result.win_rates}
@@ -121,7 +156,8 @@ def compare_rows(result: CompareResult, path: str, oid: str, benchmark: str, mod
     return rows
 
 
-def rows_for(result: Result, path: str, oid: str) -> tuple[list[dict], list[dict]]:
+def rows_for(result: Result, path: str, oid: str) -> tuple[list[dict], list[dict], list[dict]]:
+    """(reward-model rows, generator rows, MOS rows) of one stored result."""
     where = parse_result_path(path)
     if where is None:
         raise ResultFormatError(f"{path}: not a result path of the store layout")
@@ -129,8 +165,10 @@ def rows_for(result: Result, path: str, oid: str) -> tuple[list[dict], list[dict
     if isinstance(result, EvalResult):
         if result.benchmark.name != benchmark:
             raise ResultFormatError(f"{path}: result is for benchmark {result.benchmark.name!r}, stored under {benchmark!r}")
-        return eval_rows(result, path, oid, benchmark, model, stamp), []
-    return [], compare_rows(result, path, oid, benchmark, model, stamp)
+        if result.benchmark.kind == "mos":
+            return [], [], mos_rows(result, path, oid, benchmark, model, stamp)
+        return eval_rows(result, path, oid, benchmark, model, stamp), [], []
+    return [], compare_rows(result, path, oid, benchmark, model, stamp), []
 
 
 def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
@@ -145,34 +183,43 @@ def _reusable(prev: pd.DataFrame | None, current: dict[str, str], columns: list[
     return prev.loc[keep, columns]
 
 
-def collect(snap: Snapshot, previous: pd.DataFrame | None = None, previous_gen: pd.DataFrame | None = None) -> Tables:
+def collect(snap: Snapshot, previous: pd.DataFrame | None = None, previous_gen: pd.DataFrame | None = None,
+            previous_mos: pd.DataFrame | None = None) -> Tables:
     """Rows for every result file in ``snap``; rows of ``previous`` tables are reused for files whose blob is unchanged."""
     current = {p: snap.files[p].oid for p in snap.list(RESULTS_DIR) if p.endswith(".json")}
     old_rm = _reusable(previous, current, RM_HISTORY_COLUMNS)
     old_gen = _reusable(previous_gen, current, GEN_COLUMNS)
-    done = set(old_rm["result_path"]) if old_rm is not None else set()
-    done |= set(old_gen["result_path"]) if old_gen is not None else set()
+    old_mos = _reusable(previous_mos, current, MOS_HISTORY_COLUMNS)
+    done: set[str] = set()
+    for old in (old_rm, old_gen, old_mos):
+        done |= set(old["result_path"]) if old is not None else set()
     rm_rows: list[dict] = []
     gen_rows: list[dict] = []
+    mos_rows_: list[dict] = []
     problems: list[tuple[str, str]] = []
     todo = [p for p in current if p not in done]
     snap.prefetch(todo)
     for path in todo:
         try:
             result = parse_result(snap.read(path), source=path)
-            rm, gen = rows_for(result, path, current[path])
+            rm, gen, mos = rows_for(result, path, current[path])
         except (ResultFormatError, StoreError) as exc:
             problems.append((path, str(exc)))
             continue
         rm_rows += rm
         gen_rows += gen
-    rm_parts = [df for df in (old_rm, _frame(rm_rows, RM_HISTORY_COLUMNS)) if df is not None and len(df)]
-    gen_parts = [df for df in (old_gen, _frame(gen_rows, GEN_COLUMNS)) if df is not None and len(df)]
-    rm = pd.concat(rm_parts, ignore_index=True) if rm_parts else _frame([], RM_HISTORY_COLUMNS)
-    gen = pd.concat(gen_parts, ignore_index=True) if gen_parts else _frame([], GEN_COLUMNS)
-    rm = rm.sort_values(["benchmark", "model", "timestamp", "dimension"], kind="stable", ignore_index=True)
-    gen = gen.sort_values(["benchmark", "model", "timestamp", "dimension", "rank"], kind="stable", ignore_index=True)
-    return Tables(rm, gen, problems, parsed=len(todo) - len(problems), reused=len(current) - len(todo))
+        mos_rows_ += mos
+    rm = _joined(old_rm, rm_rows, RM_HISTORY_COLUMNS, ["benchmark", "model", "timestamp", "dimension"])
+    gen = _joined(old_gen, gen_rows, GEN_COLUMNS, ["benchmark", "model", "timestamp", "dimension", "rank"])
+    mos = _joined(old_mos, mos_rows_, MOS_HISTORY_COLUMNS, ["benchmark", "model", "timestamp", "dimension"])
+    return Tables(rm, gen, problems, parsed=len(todo) - len(problems), reused=len(current) - len(todo),
+                  mos_history=mos)
+
+
+def _joined(old: pd.DataFrame | None, new: list[dict], columns: list[str], order: list[str]) -> pd.DataFrame:
+    parts = [df for df in (old, _frame(new, columns)) if df is not None and len(df)]
+    out = pd.concat(parts, ignore_index=True) if parts else _frame([], columns)
+    return out.sort_values(order, kind="stable", ignore_index=True)
 
 
 def latest(history: pd.DataFrame) -> pd.DataFrame:
@@ -283,12 +330,17 @@ def board(history: pd.DataFrame, loader: PerPairLoader | None = None) -> pd.Data
             wide[col] = pd.to_numeric(rows[metric], errors="coerce").reindex(meta.index).astype(float)
             for end in ("lo", "hi"):
                 cis[f"{col} {end}"] = pd.to_numeric(rows[f"{metric}_{end}"], errors="coerce").reindex(meta.index).astype(float)
-    wo = [c for c in wide.columns if c.endswith("w/o ties")]
-    w = [c for c in wide.columns if c.endswith(" w/ ties")]
     # As the VideoGen-RewardBench board (and videobench.evaluation.leaderboard_averages): no average when a dimension
-    # is n/a, since an average over fewer dimensions is not comparable.
-    wide["avg w/o ties"] = wide[wo].mean(axis=1, skipna=False)
-    wide["avg w/ ties"] = wide[w].mean(axis=1, skipna=False)
+    # is n/a, since an average over fewer dimensions is not comparable. Each benchmark averages over its own
+    # dimensions only (the columns of another benchmark's dimensions are empty on its rows by design).
+    for col in ("avg w/o ties", "avg w/ ties"):
+        wide[col] = np.nan
+    wide["dimensions"] = ""
+    for bench, idx in wide.groupby(level="benchmark").groups.items():
+        own = sorted(current.loc[current["benchmark"] == bench, "dimension"].unique(), key=_dim_order)
+        wide.loc[idx, "dimensions"] = ",".join(own)  # the benchmark's own dimensions, for its table's columns
+        wide.loc[idx, "avg w/o ties"] = wide.loc[idx, [f"{d} w/o ties" for d in own]].mean(axis=1, skipna=False)
+        wide.loc[idx, "avg w/ ties"] = wide.loc[idx, [f"{d} w/ ties" for d in own]].mean(axis=1, skipna=False)
     wide["avg"] = wide[["avg w/o ties", "avg w/ ties"]].mean(axis=1, skipna=False)
     wide = wide.join(pd.DataFrame(cis, index=meta.index)).join(meta).join(_tiers(current)).reset_index()
     wide["reference"] = wide["model"] == RANDOM_MODEL
@@ -300,6 +352,68 @@ def board(history: pd.DataFrame, loader: PerPairLoader | None = None) -> pd.Data
     position = wide[wide["ranked"]].groupby("benchmark").cumcount() + 1
     wide.insert(2, "position", position.reindex(wide.index).astype("Int64"))
     return wide.reset_index(drop=True)
+
+
+def mos_board(history: pd.DataFrame) -> pd.DataFrame:
+    """Wide MOS leaderboard: one row per (benchmark, model), newest result, with ``<dim> SRCC|KRCC|PLCC`` (and their
+    ``lo`` / ``hi`` CI ends) per dimension, ``mean SRCC`` (the ranking column: mean over every dimension, n/a when one
+    is n/a) and a significance ``tier`` on the primary dimension's SRCC (non-overlapping CIs). Rows without a mean are
+    kept after the ranked ones, without a position, as on the accuracy board."""
+    if history.empty:
+        return pd.DataFrame(columns=["benchmark", "model", "position", "display_name", "ranked", MOS_RANKING_COLUMN])
+    current = latest(history)
+    meta = current.groupby(["benchmark", "model"]).agg(
+        display_name=("display_name", "first"), revision=("revision", "first"), timestamp=("timestamp", "first"),
+        n_videos=("n_videos", "max"), result_path=("result_path", "first"))
+    wide = pd.DataFrame(index=meta.index)
+    cis: dict[str, pd.Series] = {}
+    available = current[current["available"].astype(bool)]
+    dims = sorted(current["dimension"].unique(), key=_dim_order)
+    for dim in dims:
+        rows = available[available["dimension"] == dim].drop_duplicates(["benchmark", "model"]).set_index(["benchmark", "model"])
+        for metric in MOS_METRICS:
+            col = f"{dim} {MOS_LABELS[metric]}"
+            wide[col] = pd.to_numeric(rows[metric], errors="coerce").reindex(meta.index).astype(float)
+            for end in ("lo", "hi"):
+                cis[f"{col} {end}"] = pd.to_numeric(rows[f"{metric}_{end}"], errors="coerce").reindex(meta.index).astype(float)
+    # per benchmark, the mean over that benchmark's own dimensions (other benchmarks' columns are NaN by design)
+    means = pd.Series(np.nan, index=meta.index)
+    own_dims = pd.Series("", index=meta.index, dtype=object)
+    for bench, idx in wide.groupby(level="benchmark").groups.items():
+        own = sorted(current.loc[current["benchmark"] == bench, "dimension"].unique(), key=_dim_order)
+        means.loc[idx] = wide.loc[idx, [f"{d} SRCC" for d in own]].mean(axis=1, skipna=False)
+        own_dims.loc[idx] = ",".join(own)
+    wide[MOS_RANKING_COLUMN] = means
+    wide["dimensions"] = own_dims  # the benchmark's own dimensions (the other columns belong to other benchmarks)
+    wide = wide.join(pd.DataFrame(cis, index=meta.index))
+    wide = wide.join(meta).join(_mos_tiers(wide)).reset_index()
+    wide["ranked"] = wide[MOS_RANKING_COLUMN].notna()
+    wide["_apart"] = ~wide["ranked"]
+    wide = wide.sort_values(["benchmark", "_apart", MOS_RANKING_COLUMN, "model"], ascending=[True, True, False, True],
+                            na_position="last").drop(columns="_apart")
+    position = wide[wide["ranked"]].groupby("benchmark").cumcount() + 1
+    wide.insert(2, "position", position.reindex(wide.index).astype("Int64"))
+    return wide.reset_index(drop=True)
+
+
+def _mos_tiers(wide: pd.DataFrame) -> pd.DataFrame:
+    """``tier`` per row: 1 + the number of models whose SRCC CI on the primary dimension lies wholly above its own."""
+    parts = []
+    for bench, rows in wide.groupby(level="benchmark"):
+        dims = sorted({c[: -len(" SRCC")] for c in rows.columns if c.endswith(" SRCC") and rows[c].notna().any()},
+                      key=_dim_order)
+        if not dims:
+            continue
+        dim = PRIMARY_DIMENSION if PRIMARY_DIMENSION in dims else dims[0]
+        col = f"{dim} SRCC"
+        known = rows[rows[col].notna()]
+        ranks, method = significance_ranks(known[col].tolist(), known[f"{col} lo"].tolist(),
+                                           known[f"{col} hi"].tolist(), None)
+        parts.append(pd.DataFrame({"tier": pd.array(ranks, dtype="Int64"), "tier_method": method,
+                                   "tier_dimension": dim}, index=known.index))
+    if not parts:
+        return pd.DataFrame(columns=["tier", "tier_method", "tier_dimension"])
+    return pd.concat(parts)
 
 
 def _tiers(current: pd.DataFrame) -> pd.DataFrame:

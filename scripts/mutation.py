@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ast
 import fnmatch
+import json
 import os
 import re
 import shutil
@@ -103,13 +104,15 @@ def stage(name: str, target: dict, shared: dict) -> Path:
     lines = ["# written by scripts/mutation.py for one target; edit pyproject.toml in the repository instead", ""]
     lines += ["[tool.pytest.ini_options]"] + [f"{k} = {_toml_value(v)}" for k, v in pytest_options.items()]
     lines += ["", "[tool.mutmut]"] + [f"{k} = {_toml_value(v)}" for k, v in settings.items()]
-    text = "\n".join(lines) + "\n"
-    config = root / "pyproject.toml"
-    if config.is_file() and config.read_text("utf-8") != text and (root / "mutants").is_dir():
-        # mutmut regenerates a file's mutants only when the source changes, not when the settings do.
-        print(f"the settings of target {name} changed: its earlier mutants and results are dropped")
+    (root / "pyproject.toml").write_text("\n".join(lines) + "\n", "utf-8")
+    # mutmut regenerates a file's mutants only when the source changes, not when the choice of what to mutate does
+    # (new tests it notices by itself): a changed choice starts the target afresh.
+    choice = json.dumps({k: target.get(k) for k in ("mutate", "do_not_mutate", "functions")}, sort_keys=True)
+    marker = root / "mutated-choice.json"
+    if marker.is_file() and marker.read_text("utf-8") != choice and (root / "mutants").is_dir():
+        print(f"what target {name} mutates changed: its earlier mutants and results are dropped")
         shutil.rmtree(root / "mutants")
-    config.write_text(text, "utf-8")
+    marker.write_text(choice, "utf-8")
     return root
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import hashlib
 import platform
 import subprocess
@@ -19,6 +20,13 @@ TRACKED_PACKAGES = (
 
 def package_versions(names: tuple[str, ...] = TRACKED_PACKAGES) -> dict[str, str]:
     """Installed versions of the packages that can change a result (absent ones are left out)."""
+    return dict(_package_versions(names))
+
+
+# Once per process: the code that runs is what was imported at start (an upgrade under a running process does not
+# change it), and the metadata scan and the git call cost ~0.15 s per result (a suite writes one per cell).
+@functools.lru_cache(maxsize=8)
+def _package_versions(names: tuple[str, ...]) -> dict[str, str]:
     versions = {}
     for name in names:
         try:
@@ -28,6 +36,7 @@ def package_versions(names: tuple[str, ...] = TRACKED_PACKAGES) -> dict[str, str
     return versions
 
 
+@functools.lru_cache(maxsize=8)
 def git_commit(path: Path | None = None) -> str | None:
     """The commit of the videobench checkout, when running from one."""
     here = path or Path(__file__).resolve().parent

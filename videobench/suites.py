@@ -24,6 +24,10 @@ Built-in suites live in ``videobench/resources/suites/<name>.yaml``; ``--suite``
 Parquet and a ``report.html`` per benchmark) and the joint table ``suite.json``, ``suite.md`` and ``suite.html``.
 A (model, benchmark) whose result is already there, from the same suite and protocol, is not evaluated again; the
 score cache makes re-scoring cheap when a kill came mid-benchmark.
+
+A (model, benchmark) that fails (a pairwise judge on a MOS benchmark, a model that raises on one benchmark's videos,
+a benchmark file that does not load) does not stop the suite: its cell is n/a with the reason in the joint table
+(``SuiteRun.failed``, ``suite.json``'s ``failed``), every other cell is computed, and the next run tries it again.
 """
 
 from __future__ import annotations
@@ -165,14 +169,18 @@ def _relative_to(suite_file: Path, value: str) -> str:
 
 @dataclass
 class SuiteRun:
-    """What ``run_suite`` wrote: the joint table (``table``: one row per model, benchmark, dimension and metric) and
-    the per-benchmark results, ``results[benchmark][model]``."""
+    """What ``run_suite`` wrote: the joint table (``table``: one row per model, benchmark, dimension and metric, and
+    one row with an ``error`` per failed cell), the per-benchmark results, ``results[benchmark][model]``, and the
+    cells that failed, ``failed[(model, benchmark)]`` = the reason (one line)."""
 
     suite: Suite
     output: Path
     table: list[dict[str, Any]]
     results: dict[str, dict[str, Any]]
     reused: list[tuple[str, str]]
+    failed: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: the models' display names, in the order given
+    models: list[str] = field(default_factory=list)
 
 
 def _sampled_specs(models: Sequence[Any], sampling: Mapping[str, Any]) -> list[Any]:
@@ -239,6 +247,7 @@ def run_suite(models: Sequence[Any], suite: str | os.PathLike | Suite, output: s
     out = Path(output)
     results: dict[str, dict[str, Any]] = {}
     reused: list[tuple[str, str]] = []
+    failed: dict[tuple[str, str], str] = {}
     stamped = {**protocol, "sampling": suite.protocol.get("sampling") or {}}
     run_suite_obj = Suite(suite.name, suite.benchmarks, stamped, suite.description, suite.source)
     for bench in suite.benchmarks:
@@ -254,26 +263,62 @@ def run_suite(models: Sequence[Any], suite: str | os.PathLike | Suite, output: s
             else:
                 todo.append(i)
         if todo:
-            config = EvalConfig(
-                models=[specs[i] for i in todo], bench=bench.bench, format=bench.format, split=bench.split,
-                columns=bench.columns, subset=bench.subset, dimension_map=bench.dimensions or None,
-                **protocol, **rest)
-            runs = run_evaluation(config, names=[display[i] for i in todo])
-            for i, ev in zip(todo, runs):
+            def evaluate(idx: list[int], bench: SuiteBenchmark = bench) -> list[Any]:
+                config = EvalConfig(
+                    models=[specs[i] for i in idx], bench=bench.bench, format=bench.format, split=bench.split,
+                    columns=bench.columns, subset=bench.subset, dimension_map=bench.dimensions or None,
+                    **protocol, **rest)
+                return run_evaluation(config, names=[display[i] for i in idx])
+
+            done, errors = evaluate_cells(todo, evaluate)
+            for i, reason in errors.items():
+                failed[(display[i], bench.name)] = reason
+            for i in todo:
+                if i not in done:
+                    continue
+                ev = done[i]
                 # the suite's name for the benchmark: tables and leaderboards group by it (source and fingerprint
                 # still say which file was read)
                 ev.result.benchmark.name = bench.name
                 ev.result.provenance["suite"] = _stamp(run_suite_obj, bench, given[i])
                 save_evaluation(ev.result, ev.pairs, folder, slug(display[i]), per_video=ev.videos)
                 results[bench.name][display[i]] = ev.result
-        if report:
+        if report and results[bench.name]:
             from videobench.report import write_eval_report
 
-            write_eval_report([results[bench.name][n] for n in display], folder / "report.html",
-                              title=f"{suite.name} / {bench.name}")
-    table = joint_table(results, display)
-    write_suite_files(run_suite_obj, out, table, results, display)
-    return SuiteRun(run_suite_obj, out, table, results, reused)
+            write_eval_report([results[bench.name][n] for n in display if n in results[bench.name]],
+                              folder / "report.html", title=f"{suite.name} / {bench.name}")
+    table = joint_table(results, display, failed)
+    write_suite_files(run_suite_obj, out, table, results, display, failed)
+    return SuiteRun(run_suite_obj, out, table, results, reused, failed, display)
+
+
+def evaluate_cells(todo: Sequence[int], evaluate: Any) -> tuple[dict[int, Any], dict[int, str]]:
+    """``evaluate(indices)`` -> one evaluation per index, for all of ``todo`` in one pass (one scoring pass, each
+    video decoded once); when that raises, each model again on its own (its scores are cached), so one failing model
+    costs only its own cells. Returns (index -> evaluation, index -> reason of the failure)."""
+    try:
+        return dict(zip(todo, evaluate(list(todo)))), {}
+    except Exception as exc:  # noqa: BLE001 - any failure of a cell is reported in its cell, never fatal
+        if len(todo) == 1:
+            return {}, {todo[0]: failure_reason(exc)}
+    done: dict[int, Any] = {}
+    errors: dict[int, str] = {}
+    for i in todo:
+        try:
+            done[i] = evaluate([i])[0]
+        except Exception as exc:  # noqa: BLE001
+            errors[i] = failure_reason(exc)
+    return done, errors
+
+
+def failure_reason(exc: BaseException) -> str:
+    """One line: the message of an input error as ``videobench`` prints it; other errors with their type."""
+    from videobench.cli.common import is_user_error, user_message
+
+    text = user_message(exc)
+    text = text if is_user_error(exc) else f"{type(exc).__name__}: {text}"
+    return text if len(text) <= 300 else text[:297] + "..."
 
 
 def _model_name(model: Any) -> str:
@@ -293,11 +338,19 @@ PAIR_METRICS = (("accuracy_without_ties", "accuracy_without_ties"), ("accuracy_w
 MOS_METRICS = ("srcc", "plcc", "krcc")
 
 
-def joint_table(results: Mapping[str, Mapping[str, Any]], models: Sequence[str]) -> list[dict[str, Any]]:
-    """One row per (model, benchmark, dimension, metric): value, CI, and what it was computed on."""
+def joint_table(results: Mapping[str, Mapping[str, Any]], models: Sequence[str],
+                failed: Mapping[tuple[str, str], str] | None = None) -> list[dict[str, Any]]:
+    """One row per (model, benchmark, dimension, metric): value, CI, and what it was computed on; a failed
+    (model, benchmark) is one row with no dimension, metric or value and its reason in ``error``."""
     rows = []
+    failed = failed or {}
     for bench, by_model in results.items():
         for model in models:
+            if model not in by_model:
+                kind = next((r.benchmark.kind for r in by_model.values()), None)
+                rows.append({**_row(model, bench, kind, None, None, None, n=None, extra={}),
+                             "error": failed.get((model, bench), "not evaluated")})
+                continue
             r = by_model[model]
             kind = r.benchmark.kind
             if kind == "mos":
@@ -318,7 +371,7 @@ def joint_table(results: Mapping[str, Mapping[str, Any]], models: Sequence[str])
     return rows
 
 
-def _row(model: str, bench: str, kind: str, dim: str, metric: str, est: Any, n: int,
+def _row(model: str, bench: str, kind: str | None, dim: str | None, metric: str | None, est: Any, n: int | None,
          extra: Mapping[str, Any]) -> dict[str, Any]:
     return {"model": model, "benchmark": bench, "kind": kind, "dimension": dim, "metric": metric,
             "value": None if est is None else est.value, "ci_low": None if est is None else est.ci_low,
@@ -342,20 +395,24 @@ def _tables(table: Sequence[Mapping[str, Any]], models: Sequence[str]) -> list[t
     """Per benchmark: (title, header, rows), rows = (model, metric), columns = dimensions."""
     out = []
     for bench in dict.fromkeys(r["benchmark"] for r in table):
-        rows_b = [r for r in table if r["benchmark"] == bench]
+        rows_b = [r for r in table if r["benchmark"] == bench and not r.get("error")]
+        errors = {r["model"]: r["error"] for r in table if r["benchmark"] == bench and r.get("error")}
         dims = list(dict.fromkeys(r["dimension"] for r in rows_b))
         metrics = list(dict.fromkeys(r["metric"] for r in rows_b))
         index = {(r["model"], r["metric"], r["dimension"]): r for r in rows_b}
         body = []
         for model in models:
+            if model in errors:  # a failed cell: n/a, and why
+                body.append([model, f"n/a: {errors[model]}", *("n/a" for _ in dims)])
+                continue
             for metric in metrics:
                 t = next((r.get("threshold") for r in rows_b if r["metric"] == metric and r.get("threshold") is not None),
                          None)
                 label = _LABELS[metric].format(t=f"{t:g}" if t is not None else "?")
                 body.append([model, label, *(_cell(index.get((model, metric, d))) or "n/a" for d in dims)])
-        kind = rows_b[0]["kind"]
-        out.append((f"{bench} ({'pairwise accuracy' if kind == 'pairs' else 'correlation with the MOS'})",
-                    ["model", "metric", *dims], body))
+        kind = rows_b[0]["kind"] if rows_b else None
+        what = {"pairs": "pairwise accuracy", "mos": "correlation with the MOS"}.get(kind or "", "not evaluated")
+        out.append((f"{bench} ({what})", ["model", "metric", *dims], body))
     return out
 
 
@@ -365,7 +422,8 @@ def markdown(suite: Suite, table: Sequence[Mapping[str, Any]], models: Sequence[
 
     parts = [f"# Suite {esc(suite.name)}", "", esc(suite.description) if suite.description else "",
              f"Protocol: `{json.dumps(suite.protocol, sort_keys=True)}`. Values ± half-width of the "
-             f"{suite.protocol.get('level', 0.95):.0%} prompt-clustered bootstrap CI; n/a: not scored.", ""]
+             f"{suite.protocol.get('level', 0.95):.0%} prompt-clustered bootstrap CI; n/a: not scored (or, with a "
+             "reason, failed: the model could not be evaluated on that benchmark).", ""]
     for title, header, rows in _tables(table, models):
         parts += [f"## {esc(title)}", "", "| " + " | ".join(esc(h) for h in header) + " |",
                   "|" + "---|" * len(header)]
@@ -386,21 +444,25 @@ def html(suite: Suite, table: Sequence[Mapping[str, Any]], models: Sequence[str]
 
 
 def write_suite_files(suite: Suite, out: Path, table: list[dict[str, Any]], results: Mapping[str, Mapping[str, Any]],
-                      models: Sequence[str]) -> Path:
-    """``suite.json`` (joint table, suite, protocol, and where each per-benchmark result lies), ``suite.md`` and
-    ``suite.html``, each written atomically; the JSON last."""
+                      models: Sequence[str], failed: Mapping[tuple[str, str], str] | None = None) -> Path:
+    """``suite.json`` (joint table, suite, protocol, where each per-benchmark result lies, and the failed cells with
+    their reasons), ``suite.md`` and ``suite.html``, each written atomically; the JSON last."""
     from videobench.atomic import write_text
     from videobench.results import write_json_atomic
 
-    files = {bench: {m: f"{bench}/{slug(m)}.json" for m in models} for bench in results}
-    benchmarks = {bench: {"kind": next(iter(by.values())).benchmark.kind,
-                          "fingerprint": next(iter(by.values())).benchmark.fingerprint,
-                          "source": next(iter(by.values())).benchmark.source} for bench, by in results.items()}
+    files = {bench: {m: f"{bench}/{slug(m)}.json" for m in models if m in by} for bench, by in results.items()}
+    benchmarks = {}
+    for bench, by in results.items():
+        first = next(iter(by.values()), None)
+        benchmarks[bench] = {"kind": first.benchmark.kind if first else None,
+                             "fingerprint": first.benchmark.fingerprint if first else None,
+                             "source": first.benchmark.source if first else None}
     write_text(out / "suite.md", markdown(suite, table, models))
     write_text(out / "suite.html", html(suite, table, models))
     data = {"kind": "suite", "schema_version": SUITE_SCHEMA_VERSION, "suite": suite.name,
             "fingerprint": suite.fingerprint(), "description": suite.description, "source": suite.source,
             "protocol": suite.protocol, "models": list(models), "benchmarks": benchmarks, "results": files,
+            "failed": [{"model": m, "benchmark": b, "reason": r} for (m, b), r in (failed or {}).items()],
             "table": table}
     return write_json_atomic(out / "suite.json", data)
 

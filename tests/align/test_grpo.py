@@ -73,7 +73,9 @@ def test_kl_is_zero_at_the_start_because_the_disabled_adapter_is_the_policy(wan)
 def test_one_run_logs_every_reward_kl_and_ratios(wan, tmp_path):
     rewards = [{"spec": "pixel:contrast", "weight": 1.0}, {"spec": "pixel:brightness", "weight": 0.5,
                                                            "name": "bright"}]
-    result = grpo(pipe=wan, output_dir=str(tmp_path), max_steps=2, kl_beta=0.1, rewards=rewards, **TINY)
+    # with classifier-free guidance: sampling and training both run the guided velocity
+    result = grpo(pipe=wan, output_dir=str(tmp_path), max_steps=2, kl_beta=0.1, rewards=rewards,
+                  **{**TINY, "guidance_scale": 3.0, "negative_prompt": "blurry"})
     first, second = result.log
     assert first["kl"] == 0.0  # step 1 trains the untouched LoRA (B = 0): policy = reference
     assert second["kl"] > 0.0
@@ -136,3 +138,27 @@ def test_the_grpo_function_survives_importing_its_trainer_module():
     import videobench.align.grpo_trainer  # noqa: F401  (a submodule named `grpo` would replace the function)
 
     assert callable(align.grpo) and align.grpo.__module__ == "videobench.align"
+
+
+def test_ltx_sampler_matches_its_pipeline_and_trains(ltx, tmp_path):
+    """LTX: packed latents, its resolution-dependent σ shift and its decode, through the same loop."""
+    family = family_for(ltx)
+    x = torch.randn(1, *family.latent_shape(9, 32, 32), generator=torch.Generator().manual_seed(1))
+    cond = family.encode_prompts(ltx, ["a cat"], 16)
+    sigmas = family.sigmas(ltx, 3, 9, 32, 32)
+    predict = lambda x, t, c: family.predict(ltx.transformer, x, t, c)  # noqa: E731
+    traj = sample_sde(predict, x, cond, sigmas, 0.7, range(0), [torch.Generator()])
+    packed = type(ltx)._pack_latents(x.clone(), family.patch_size, family.patch_size_t)
+    theirs = ltx("a cat", latents=packed, num_frames=9, height=32, width=32, num_inference_steps=3, guidance_scale=1.0,
+                 max_sequence_length=16, output_type="np").frames
+    np.testing.assert_allclose(family.decode(ltx, traj.final), theirs, atol=1e-5)
+    result = grpo(pipe=ltx, output_dir=str(tmp_path), max_steps=1, kl_beta=0.1,
+                  **{**TINY, "num_frames": 9, "height": 32, "width": 32})
+    assert result.family == "ltx" and result.log[0]["kl"] == 0.0
+
+
+def test_grpo_only_settings_are_refused_elsewhere():
+    with pytest.raises(ConfigError, match="rewards .* is for method=grpo"):
+        AlignConfig(method="dpo", rewards=["pixel:contrast"])
+    with pytest.raises(ConfigError, match="rollout_every does not apply"):
+        AlignConfig(method="grpo", rollout_every=5)

@@ -1,5 +1,6 @@
-"""Flow-GRPO end to end on tiny Wan: it beats the base through `videobench compare`, and the monitor catches reward
-hacking (contrast trained, smoothness held out) unless a large KL keeps the policy at the base.
+"""Flow-GRPO end to end on tiny Wan: it beats the base through `videobench compare`, and the monitor catches the
+reward hacking that comes with it (contrast trained, smoothness held out) unless a large KL keeps the policy at the
+base.
 
 The tiny model's random VAE decoder washes its latents out; the tests make it informative
 (``make_decoder_informative``) so a pixel reward follows the latents. With ``keep_architecture`` only weights change,
@@ -7,8 +8,6 @@ so the pipeline survives ``save_pretrained`` and `compare` can load it from disk
 """
 
 from __future__ import annotations
-
-import copy
 
 import pytest
 
@@ -25,13 +24,21 @@ TRAIN = dict(prompts=PROMPTS, reward="pixel:contrast", samples_per_prompt=4, pro
 HELD_OUT_SEEDS = [1000, 1001, 1002, 1003]
 
 
+MONITOR = dict(eval_every=8, monitor_prompts=["a bird in the sky", "a green forest", "a city street"],
+               monitor_seeds=[0, 1, 2, 3], monitor_rewards=["pixel:smoothness"], monitor_resamples=500)
+
+
 @pytest.mark.slow
-def test_grpo_beats_the_base_through_compare_and_compare_ranks_its_checkpoints(wan, tmp_path):
+def test_grpo_beats_the_base_through_compare_and_the_monitor_flags_its_reward_hacking(wan, tmp_path):
     make_decoder_informative(wan, keep_architecture=True)
     wan.save_pretrained(str(tmp_path / "wan"))
     run = tmp_path / "run"
-    # the pipeline's own text length, as compare renders with it
-    grpo(pipe=wan, output_dir=str(run), kl_beta=0.0, checkpoint_every=4, **TRAIN)
+    # the pipeline's own text length (no max_sequence_length), as compare renders with it
+    result = grpo(pipe=wan, output_dir=str(run), kl_beta=0.0, checkpoint_every=4, **TRAIN, **MONITOR)
+    # pushing contrast up roughens the frames: smoothness, never optimised, falls beyond its CI
+    assert result.monitor["diverged"] and result.monitor["diverged_rewards"] == ["pixel:smoothness"]
+    assert result.monitor["first_divergence_step"] == 8
+    assert result.monitor["last"]["pixel:contrast"]["delta_low"] > 0
 
     (tmp_path / "prompts.txt").write_text("\n".join(PROMPTS))
     spec = f"wan:{tmp_path / 'wan'}?steps=4&guidance=1&height=32&width=32&num_frames=9&fps=8"
@@ -48,23 +55,9 @@ def test_grpo_beats_the_base_through_compare_and_compare_ranks_its_checkpoints(w
     assert outcome.result.ranking["Overall"][-1].checkpoint == "base"
 
 
-MONITOR = dict(eval_every=8, monitor_prompts=["a bird in the sky", "a green forest", "a city street"],
-               monitor_seeds=[0, 1, 2, 3], monitor_rewards=["pixel:smoothness"], monitor_resamples=500,
-               max_sequence_length=16)
-
-
 @pytest.mark.slow
-def test_the_monitor_flags_reward_hacking_and_a_large_kl_prevents_it(_wan_session, tmp_path):
-    informative = make_decoder_informative(copy.deepcopy(_wan_session))
-    hacked = grpo(pipe=copy.deepcopy(informative), output_dir=str(tmp_path / "free"), kl_beta=0.0, **TRAIN, **MONITOR)
-    # pushing contrast up roughens the frames: smoothness, never optimised, falls beyond its CI
-    assert hacked.monitor["diverged"] and hacked.monitor["diverged_rewards"] == ["pixel:smoothness"]
-    assert hacked.monitor["first_divergence_step"] == 8
-    assert hacked.monitor["last"]["pixel:contrast"]["delta_low"] > 0
-
-    held = grpo(pipe=copy.deepcopy(informative), output_dir=str(tmp_path / "kl"), kl_beta=KL_BETA, **TRAIN,
-                **MONITOR)
+def test_a_large_kl_keeps_the_policy_at_the_base_and_the_monitor_quiet(wan, tmp_path):
+    make_decoder_informative(wan, keep_architecture=True)
+    held = grpo(pipe=wan, output_dir=str(tmp_path), kl_beta=50.0, **TRAIN, **MONITOR)
     assert not held.monitor["diverged"], held.monitor["last"]
-
-
-KL_BETA = 50.0
+    assert held.monitor["evaluations"] == 2

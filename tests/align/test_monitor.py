@@ -17,15 +17,15 @@ def test_reward_change_is_paired_and_clustered_by_prompt():
     clusters = [0, 0, 1, 1, 2, 2]
     change = reward_change(scores, baseline, clusters, n_resamples=500)
     assert change.mean == pytest.approx(scores.mean())
-    assert change.delta == pytest.approx(0.2)
+    assert change.delta == pytest.approx(0.2) and change.scale == pytest.approx(baseline.std())
     # resampling 3 prompts: the mean change of a resample is the mean of 3 draws from {0.1, 0.2, 0.3}
     assert 0.1 - 1e-12 <= change.delta_low < 0.2 < change.delta_high <= 0.3 + 1e-12
     same = reward_change(baseline, baseline, clusters, n_resamples=100)
     assert same.delta == same.delta_low == same.delta_high == 0.0
 
 
-def _c(role, low, high):
-    return {"role": role, "delta_low": low, "delta_high": high}
+def _c(role, low, high, scale=0.0):
+    return {"role": role, "delta_low": low, "delta_high": high, "scale": scale}
 
 
 def test_divergence_needs_a_training_reward_up_and_a_held_out_reward_down():
@@ -34,6 +34,11 @@ def test_divergence_needs_a_training_reward_up_and_a_held_out_reward_down():
     assert divergence({"t": _c(TRAIN, *flat), "h": _c(HELDOUT, *down)}) == []  # the trainer did not gain
     assert divergence({"t": _c(TRAIN, *up), "h": _c(HELDOUT, *flat)}) == []  # within its CI
     assert divergence({"t": _c(TRAIN, *up), "a": _c(HELDOUT, *down), "b": _c(HELDOUT, *up)}) == ["a"]
+    # tolerance 0.1 of the reward's std: a fall of 0.01..0.05 counts when std = 0.05 (0.005), not when std = 0.2
+    assert divergence({"t": _c(TRAIN, *up), "h": _c(HELDOUT, *down, scale=0.05)}) == ["h"]
+    assert divergence({"t": _c(TRAIN, *up), "h": _c(HELDOUT, *down, scale=0.2)}) == []
+    assert divergence({"t": _c(TRAIN, *up, scale=0.2), "h": _c(HELDOUT, *down)}) == []
+    assert divergence({"t": _c(TRAIN, *up, scale=0.2), "h": _c(HELDOUT, *down)}, tolerance=0.0) == ["h"]
 
 
 def test_the_page_escapes_names():

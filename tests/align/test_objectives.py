@@ -74,8 +74,9 @@ def test_flow_weighted_step_by_hand():
     assert float(loss) == pytest.approx(sum(errs) / 3, rel=1e-6)
     assert stats == pytest.approx({"sigma": sum(SIGMA) / 3, "err": sum(errs) / 3, "loss": sum(errs) / 3}, rel=1e-6)
     assert set(stats) == {"sigma", "err", "loss"}
-    # RWR, z-scored per group at the default τ = 1: group 0 = rewards (1, 3) → z = (−1, 1), group 1 = one sample → w = 1
-    rewards, groups = torch.tensor([1.0, 3.0, 0.0]), torch.tensor([0, 0, 1])
+    # RWR, z-scored per group at the default τ = 1: group 0 = rewards (1, 5) → z = (−1, 1) (plain softmax would use
+    # 1 and 5 themselves), group 1 = one sample → w = 1
+    rewards, groups = torch.tensor([1.0, 5.0, 0.0]), torch.tensor([0, 0, 1])
     e2 = math.exp(2.0)
     w = [2 / (1 + e2), 2 * e2 / (1 + e2), 1.0]
     loss, stats = flow_weighted_step(lambda x, t, c: torch.zeros_like(x), x0, {}, noise, sigma, rewards=rewards,
@@ -83,7 +84,7 @@ def test_flow_weighted_step_by_hand():
     expected_loss = sum(wi * ei for wi, ei in zip(w, errs)) / 3
     assert float(loss) == pytest.approx(expected_loss, rel=1e-5)
     assert stats == pytest.approx({"sigma": sum(SIGMA) / 3, "err": sum(errs) / 3, "loss": expected_loss,
-                                   "weight_max": max(w), "weight_min": min(w), "reward": 4.0 / 3}, rel=1e-5)
+                                   "weight_max": max(w), "weight_min": min(w), "reward": 2.0}, rel=1e-5)
 
 
 def test_shape_errors_and_reference_modes():

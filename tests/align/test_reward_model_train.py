@@ -29,7 +29,7 @@ def trained(tiny_base: Path, tmp_path_factory):
     root = tmp_path_factory.mktemp("rm-run")
     csv = write_pair_csv(root / "data")
     cfg = dict(TINY_SETTINGS, base_model=str(tiny_base), benchmark=str(csv), output_dir=str(root / "out"),
-               val_groups=["a man talks on a phone in a car"], max_steps=3, special_token_lr=5e-2)
+               val_groups=["a man talks on a phone in a car"], max_steps=3, special_token_lr=5e-2, eval_every=2)
     return train_reward_model(cfg)
 
 
@@ -70,6 +70,11 @@ def test_only_the_reward_token_rows_of_the_embeddings_train(trained, tiny_base: 
     assert not torch.equal(emb[n_base:], emb[n_base:] * 0)  # the reward tokens' rows exist and moved from init
     log = [json.loads(line) for line in (trained.output_dir / "log.jsonl").read_text().splitlines()]
     assert [e["step"] for e in log] == [1, 2, 3] and all(np.isfinite(e["loss"]) for e in log)
+    evals = [json.loads(line) for line in (trained.output_dir / "eval.jsonl").read_text().splitlines()]
+    assert [e["step"] for e in evals] == [2, 3]  # every eval_every steps, and at the end
+    # 2 held-out pairs: VQ labels A, B; MQ B, A; TA A, tie (write_pair_csv) -> with-ties accuracy over both pairs
+    assert evals[-1]["VQ"]["pairs"] == 2 and set(evals[-1]["VQ"]) == {"pairs", "accuracy_without_ties",
+                                                                      "accuracy_with_ties"}
 
 
 def test_loads_with_no_options_and_scores_as_trained(trained) -> None:
@@ -107,16 +112,66 @@ def test_cli_trains_from_yaml_then_eval_bench_scores_the_saved_model(tiny_base: 
     _register()
     runner = CliRunner()
     out = tmp_path / "out"
+    store = tmp_path / "board"
     result = runner.invoke(app, ["align", "reward-model", "--config", str(config), "-o", str(out), "--max-steps",
-                                 "1", "--set", "eval_batch_size=4", "--eval-bench", str(csv)])
+                                 "1", "--set", "eval_batch_size=4", "--eval-bench", str(csv), "--submit", str(store),
+                                 "--submit-bench", "sanity", "--submit-name", "me/tiny-rm"])
     assert result.exit_code == 0, result.output
-    assert f"videoreward:{out}" in result.output
+    assert f"videoreward:{out}" in result.output and "submitted: request" in result.output
+    from videobench.leaderboard.store import LocalStore
+    from videobench.leaderboard.submissions import read_requests
+
+    requests, problems = read_requests(LocalStore(store).snapshot())
+    (request,) = requests
+    assert not problems
+    assert request.kind == "reward_model" and request.model == f"videoreward:{out.resolve()}"
+    assert request.benchmark == "sanity" and request.status == "PENDING"
     files = list((out / "eval").glob("*.json"))
     assert len(files) == 1
     ev = load_result(files[0])
     assert ev.model.spec.startswith("videoreward:") and "?" not in ev.model.spec  # no options
     assert set(ev.dimensions) == {"VQ", "MQ", "TA"} and ev.benchmark.n_pairs == 6
+    refused = runner.invoke(app, ["align", "reward-model", "--config", str(config), "--submit", str(store)])
+    assert refused.exit_code == 2 and "--submit needs --eval-bench or --submit-bench" in refused.output
+    no_column = runner.invoke(app, ["align", "reward-model", "--config", str(config), "--set", "split_by=clip"])
+    assert no_column.exit_code == 2 and "split_by='clip' is not a column" in no_column.output
+    not_qwen2vl = tmp_path / "qwen25"
+    not_qwen2vl.mkdir()
+    (not_qwen2vl / "config.json").write_text('{"model_type": "qwen2_5_vl"}')
+    refused_base = runner.invoke(app, ["align", "reward-model", "--config", str(config), "--base-model",
+                                       str(not_qwen2vl)])
+    assert refused_base.exit_code == 2 and "Qwen2-VL bases" in refused_base.output
     bad = runner.invoke(app, ["align", "reward-model", "--config", str(config), "--set", "thetta=3"])
     assert bad.exit_code == 2 and "unknown setting" in bad.output and "Traceback" not in bad.output
     settings = runner.invoke(app, ["align", "settings", "reward-model"])
     assert settings.exit_code == 0 and "theta: 5.0" in settings.output
+
+
+def _released(out: Path, step: int) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    ckpt = out / f"checkpoint-{step}"
+    return {**load_file(str(ckpt / "adapter_model.safetensors")),
+            **load_file(str(ckpt / "non_lora_state_dict.safetensors"))}
+
+
+def test_resume_equals_an_uninterrupted_run(tiny_base: Path, tmp_path: Path) -> None:
+    from videobench.align.reward_model_train import train_reward_model
+
+    csv = write_pair_csv(tmp_path / "data")
+    settings = dict(TINY_SETTINGS, base_model=str(tiny_base), benchmark=str(csv), val_groups=["a rabbit in a meadow"],
+                    warmup_steps=2, grad_accum=2, batch_size=1, frame_cache_dir=str(tmp_path / "frames"))
+    full = train_reward_model(dict(settings, output_dir=str(tmp_path / "full"), max_steps=4))
+    train_reward_model(dict(settings, output_dir=str(tmp_path / "cut"), max_steps=3, checkpoint_every=2))
+    assert (tmp_path / "cut" / "checkpoints" / "checkpoint-2").is_dir()
+    resumed = train_reward_model(dict(settings, output_dir=str(tmp_path / "cut"), max_steps=4, resume_from="latest"))
+    assert resumed.log[0]["step"] == 3
+    a, b = _released(tmp_path / "full", 4), _released(tmp_path / "cut", 4)
+    assert a.keys() == b.keys()
+    for key in a:
+        torch.testing.assert_close(b[key], a[key], atol=0, rtol=0)
+    assert resumed.norm == full.norm
+    # the frame cache: the resumed run decoded nothing (every frame came from frame_cache_dir)
+    assert json.loads((tmp_path / "cut" / "run.json").read_text())["videos_decoded"] == 0
+    # the weights compared moved from their start (LoRA B starts at 0), so the comparison above can fail
+    assert all(bool(a[k].abs().sum() > 0) for k in a if ".lora_B." in k)

@@ -162,6 +162,55 @@ def test_leaderboard_publish_takes_a_suite_result(suite_run, tmp_path: Path) -> 
     published = sorted(p.relative_to(store / "results").parts[:2] for p in (store / "results").rglob("*.json"))
     assert published == sorted((b, f"local__{m}") for b in ("genai-bench-video", "mjbench-video", "t2vqa", "videophy2")
                                for m in ("classical", "random-0"))
+    _check_mos_board(run.output, store)
+
+
+def _check_mos_board(out: Path, store: Path) -> None:
+    """The MOS benchmarks get a table of their own: SRCC / KRCC / PLCC per dimension with CIs, ranked on the mean
+    SRCC; expected numbers read from the per-benchmark result JSONs here."""
+    import html as html_lib
+
+    board = pd.read_parquet(store / "table" / "reward_models_mos.parquet")
+    assert sorted(board["benchmark"].unique()) == ["t2vqa", "videophy2"]
+    report = html_lib.unescape((store / "report.html").read_text())
+    for bench, dims in (("t2vqa", ["Overall"]), ("videophy2", ["PC", "SA"])):
+        expected = {}
+        for slug_name in ("classical", "random-0"):
+            corr = json.loads((out / bench / f"{slug_name}.json").read_text())["correlations"]
+            assert sorted(corr) == sorted(dims)
+            expected[f"local__{slug_name}"] = corr
+        rows = board[board["benchmark"] == bench].set_index("model")
+        assert sorted(rows.index) == sorted(m.replace("local__", "") for m in expected)
+        means = {}
+        for model, corr in expected.items():
+            row = rows.loc[model.replace("local__", "")]
+            for dim in dims:
+                for metric in ("srcc", "krcc", "plcc"):
+                    est = corr[dim][metric]
+                    got = [row[f"{dim} {metric.upper()}{end}"] for end in ("", " lo", " hi")]
+                    want = [est["value"], est["ci_low"], est["ci_high"]] if corr[dim]["available"] else [None] * 3
+                    for g, w in zip(got, want):
+                        assert (pd.isna(g) and w is None) or g == pytest.approx(w, abs=1e-12), (bench, model, dim)
+            srccs = [corr[d]["srcc"]["value"] if corr[d]["available"] else None for d in dims]
+            means[model] = None if None in srccs else sum(srccs) / len(srccs)
+            assert (pd.isna(row["mean SRCC"]) and means[model] is None) or \
+                row["mean SRCC"] == pytest.approx(means[model], abs=1e-12)
+        ranked = sorted((m for m in means if means[m] is not None), key=lambda m: -means[m])
+        assert [int(rows.loc[m.replace("local__", ""), "position"]) for m in ranked] == list(range(1, len(ranked) + 1))
+        assert all(pd.isna(rows.loc[m.replace("local__", ""), "position"]) for m in means if means[m] is None)
+        assert f"Reward models: {bench} (MOS)" in report
+        est = expected["local__classical"][dims[0]]["srcc"]
+        half = (est["ci_high"] - est["ci_low"]) / 2
+        assert f'{est["value"]:.3f} <span class="ci">\u00b1{half:.3f}</span>' in report
+    # videophy2: classical has no TA, so SA is n/a: no mean SRCC, listed apart without a position
+    assert pd.isna(board.set_index(["benchmark", "model"]).loc[("videophy2", "classical"), "position"])
+    assert "Not ranked: n/a on a dimension, so no mean SRCC (1)" in report
+    assert 'download="videophy2-reward-models-mos.csv"' in report
+    card = (store / "README.md").read_text()
+    assert "config_name: mos" in card and "t2vqa (MOS): 2 models; best mean SRCC" in card
+    # the dataset config loads as JSON Lines, one row per (benchmark, model)
+    lines = (store / "table" / "reward_models_mos.jsonl").read_text().splitlines()
+    assert len(lines) == 4 and all(json.loads(line)["benchmark"] in ("t2vqa", "videophy2") for line in lines)
 
 
 def test_suite_files_are_checked(tmp_path: Path) -> None:
@@ -188,3 +237,77 @@ def test_suite_files_are_checked(tmp_path: Path) -> None:
     assert bad.exit_code == 2 and "drop --bench" in bad.output
     assert [b.name for b in load_suite("mini").benchmarks] == ["genai-bench-video", "mjbench-video", "videophy2",
                                                              "t2vqa"]
+
+
+class _PairwiseJudge:
+    """A pairwise judge (verdicts per pair, no per-video score) that is never asked: a suite's MOS benchmark and a
+    benchmark with a dimension map refuse it before any question."""
+
+    name = "judge"
+    dimensions = ["Overall"]
+    fingerprint = "test:pairwise-judge"
+    pairwise = True
+
+    def score(self, clips, prompts):  # pragma: no cover - a pairwise judge gives no per-video score
+        raise AssertionError("never called")
+
+    def judge_pairs(self, *args, **kwargs):  # pragma: no cover
+        raise AssertionError("never called")
+
+
+def _two_benchmark_suite(tmp_path: Path) -> Path:
+    """t2vqa (MOS) and genai-bench-video (pairs, with a dimension map) of the mini suite, under its protocol."""
+    mini = load_suite("mini")
+    entries = {b.name: b for b in mini.benchmarks}
+    lines = ["name: two", "protocol: {tie_threshold: 0.25, n_resamples: 200, folds: 2, seed: 0, sampling: {fps: 8}}",
+             "benchmarks:"]
+    for name in ("t2vqa", "genai-bench-video"):
+        lines += [f"  - name: {name}", f"    bench: {entries[name].bench}",
+                  f"    dimensions: {json.dumps(entries[name].dimensions)}"]
+    path = tmp_path / "two.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_a_failing_cell_is_na_with_its_reason_and_the_others_are_computed(suite_run, tmp_path: Path) -> None:
+    run, tmp = suite_run
+    from typer.testing import CliRunner
+
+    from videobench.cli import _register, app
+
+    suite = _two_benchmark_suite(tmp_path)
+    out = tmp_path / "out"
+    two = run_suite(["classical", _PairwiseJudge()], suite, out, cache_dir=tmp / "cache", n_resamples=10,
+                    show_progress=False, report=False)
+    assert set(two.failed) == {("judge", "t2vqa"), ("judge", "genai-bench-video")}
+    assert all("a pairwise judge needs a benchmark of pairs" in r for r in two.failed.values())
+    # classical's cells are those of the mini suite run (same protocol, same files), the judge's are one n/a row each
+    for bench in ("t2vqa", "genai-bench-video"):
+        mine = [r for r in two.table if r["benchmark"] == bench and r["model"] == "classical"]
+        assert mine and mine == [r for r in run.table if r["benchmark"] == bench and r["model"] == "classical"]
+        (na,) = [r for r in two.table if r["benchmark"] == bench and r["model"] == "judge"]
+        assert na["value"] is None and na["error"] == two.failed[("judge", bench)]
+    saved = json.loads((out / "suite.json").read_text())
+    assert saved["results"] == {"t2vqa": {"classical": "t2vqa/classical.json"},
+                                "genai-bench-video": {"classical": "genai-bench-video/classical.json"}}
+    assert {(f["model"], f["benchmark"]) for f in saved["failed"]} == set(two.failed)
+    assert "| judge | n/a: judge: a pairwise judge needs a benchmark of pairs" in (out / "suite.md").read_text()
+    assert not (out / "t2vqa" / "judge.json").exists()
+
+    # the command line: a model that cannot be reached fails its cells with a warning line each, exit code 0;
+    # classical's finished cells are reused (cached), not evaluated again
+    _register()
+    dead = "http://127.0.0.1:1"
+    done = CliRunner().invoke(app, ["eval", "--suite", str(suite), "--model", "classical", "--model", dead,
+                                    "--output", str(out), "--cache-dir", str(tmp / "cache"), "--n-resamples", "10",
+                                    "--quiet", "--no-report"])
+    assert done.exit_code == 0, done.output
+    warnings = [line for line in done.output.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 2 and all(f"{dead} on" in w and "n/a in the table" in w for w in warnings)
+    saved = json.loads((out / "suite.json").read_text())
+    assert saved["models"] == ["classical", dead] and len(saved["failed"]) == 2
+    # nothing computed at all: exit code 2, still one warning per cell
+    alone = CliRunner().invoke(app, ["eval", "--suite", str(suite), "--model", dead, "--output", str(tmp_path / "o2"),
+                                     "--quiet", "--no-report"])
+    assert alone.exit_code == 2 and "no (model, benchmark) could be evaluated" in alone.output
+    assert "Traceback" not in alone.output

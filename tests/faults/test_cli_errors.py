@@ -29,6 +29,8 @@ WRITES = {
     ("align", "rwr"): ["--pipeline", "{tmp}/no-pipeline", "--output-dir", "{out}"],
     ("align", "sft"): ["--pipeline", "{tmp}/no-pipeline", "--output-dir", "{out}"],
     ("align", "latent-rm"): ["--pipeline", "{tmp}/no-pipeline", "--output-dir", "{out}"],
+    ("align", "grpo"): ["--pipeline", "{tmp}/no-pipeline", "--output-dir", "{out}"],
+    ("align", "reward-model"): ["--base-model", "{tmp}/no-base", "--benchmark", "sanity", "--output-dir", "{out}"],
     ("align", "nrg"): ["--pipeline", "{tmp}/no-pipeline", "--rm", "{tmp}/no-rm", "--prompt", "a cat",
                        "--output-dir", "{out}"],
     ("bench", "build"): ["sanity", "--out", "{out}"],
@@ -40,7 +42,7 @@ WRITES = {
     ("testing", "make-tiny"): ["wan", "{out}"],
 }
 #: Commands that write nothing.
-READ_ONLY = {("align", "settings")}
+READ_ONLY = {("align", "settings"), ("serve-reward",)}
 
 
 def _commands(command, prefix=()):

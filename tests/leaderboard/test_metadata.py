@@ -74,3 +74,31 @@ def test_the_board_shows_the_metadata_of_the_finished_request(local_store, tmp_p
     assert ">1.5M<" in page and ">apache-2.0<" in page and ">Qwen/Qwen2-VL-2B-Instruct<" in page
     assert ">1.5M<" not in rm_view(load_board(local_store), "videogen-rewardbench")  # "model info" off at start
     assert [fmt_value("params", n) for n in (7_600_000_000, 220_000_000, 12_345, 999)] == ["7.6B", "220.0M", "12.3K", "999"]
+
+
+def test_requests_written_before_the_new_fields_are_brought_to_one_schema(local_store, tmp_path):
+    """`datasets` fails on a `requests` config whose files have different columns: a publish rewrites an older request
+    file with the fields it lacks (their defaults), and `load_dataset` reads the config."""
+    from datasets import load_dataset
+
+    from videobench.leaderboard.layout import request_path
+
+    old = submit(local_store, f"videoreward:{reward_model_folder_for(tmp_path, 'a')}", "sanity", model_id="org/a",
+                 submitter="ann")
+    submit(local_store, f"videoreward:{reward_model_folder_for(tmp_path, 'b')}", "sanity", model_id="org/b",
+           submitter="ann")
+    path = local_store.root / request_path(old.id)
+    before = json.loads(path.read_text())
+    for key in ("parameters", "license", "base_model"):  # as a request filed by an earlier videobench
+        before.pop(key)
+    path.write_text(json.dumps(before, sort_keys=True) + "\n")
+    publish(local_store, add("org/a"))
+    after = json.loads(path.read_text())
+    assert after == {**before, "parameters": 0, "license": "", "base_model": ""}
+    rows = load_dataset(str(local_store.root), "requests", split="train", cache_dir=str(tmp_path / "hf-cache"))
+    assert sorted(rows["model_id"]) == ["org/a", "org/b"] and sorted(rows["parameters"]) == [0, 4]
+
+
+def reward_model_folder_for(tmp_path, name):
+    return model_folder(tmp_path / name, {"model.safetensors": safetensors_bytes(),
+                                          "model_config.json": model_config_json(base_model_folder(tmp_path))})

@@ -146,6 +146,7 @@ def test_space_app_files_requests_and_renders(tmp_path, monkeypatch):
         demo.close()
 
 
+@pytest.mark.filterwarnings("ignore:Gradio does not support OAuth features outside of a Space")
 def test_space_on_a_hub_store_files_under_the_signed_in_user(hub, tmp_path, monkeypatch):
     """The Space's own token (the board's) writes; the submitter is the user its OAuth sign-in names, and nobody
     else: without a sign-in, or with a local path, nothing is filed. Driven through the server, so Gradio itself
@@ -186,3 +187,30 @@ def test_space_on_a_hub_store_files_under_the_signed_in_user(hub, tmp_path, monk
         demo.close()
     (req,), _ = read_requests(store.snapshot())
     assert (req.submitter, req.model_id, len(req.revision)) == ("alice", "org/rm", 40)
+
+
+def test_mos_benchmarks_get_the_reports_mos_table(local_store):
+    import json as _json
+
+    from videobench.leaderboard.build import result_files
+    from videobench.leaderboard.layout import result_path
+    from videobench.leaderboard.space import load_board, rm_figure, rm_groups, rm_view
+    from videobench.leaderboard.synthetic import mos_result
+    from videobench.results import result_to_dict
+
+    def mos(model, value):
+        data = _json.dumps(result_to_dict(mos_result(model, "t2vqa", {"Overall": value}))).encode()
+        return result_files(data, result_path("t2vqa", model, "20260101T000000000000Z"))
+
+    publish(local_store, {**add("org/pairs"), **mos("org/a", 0.6), **mos("org/b", 0.8)})
+    data = load_board(local_store)
+    assert data.benchmarks == ["videogen-rewardbench", "t2vqa"]
+    keys = [key for _, key in rm_groups(data)]
+    assert {"wo", "w", "srcc", "krcc", "plcc"} <= set(keys)
+    page = rm_view(data, "t2vqa", "", keys)
+    headers = re.findall(r"<th[^>]*>([^<]*)</th>", page)
+    assert "Overall SRCC" in headers and "mean SRCC" in headers and "Overall w/ ties" not in headers
+    # ranked on the mean SRCC: org/b (0.8) above org/a (0.6), and no random reference row
+    assert page.index("org/b") < page.index("org/a") and 'class="ref"' not in page
+    assert "Overall KRCC" not in re.findall(r"<th[^>]*>([^<]*)</th>", rm_view(data, "t2vqa", "", ["srcc", "d-Overall"]))
+    assert rm_figure(data, "t2vqa") is None and rm_figure(data, "videogen-rewardbench") is not None

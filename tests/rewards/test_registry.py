@@ -356,7 +356,7 @@ class ChoiceModel(RandomReward):
 
     def __init__(self, argument: str | None = None, *, mode: Literal["fast", "exact", 3] = "fast",
                  either: Literal["a", "b"] | str = "a", count: int | None = None, tag: str | None = None,
-                 scale=2.5, plain=None):
+                 scale=2.5, plain=None, pair: Sampling | dict | None = None):
         super().__init__()
         self.mode, self.either, self.count, self.tag, self.scale, self.plain = mode, either, count, tag, scale, plain
 
@@ -418,7 +418,8 @@ class Holder:
 
 
 def test_spec_errors_and_options_word_for_word(typed, monkeypatch):
-    for prefix, factory in [("fwd", _forward_ref), ("first", _path_first), ("bare", _no_options)]:
+    for prefix, factory in [("fwd", _forward_ref), ("first", _path_first), ("bare", _no_options),
+                            ("choice", ChoiceModel)]:
         register_reward_model(prefix, factory)
     cases = [
         (lambda: typed("typed?colour=red"),  # without an argument the first parameter `argument` is still no option
@@ -428,6 +429,9 @@ def test_spec_errors_and_options_word_for_word(typed, monkeypatch):
         # the unresolvable annotation is named as written (quoted: this module postpones annotations)
         (lambda: typed("fwd?k=5"), "fwd: option 'k' takes a 'NoSuchType', which a spec cannot write; pass it from Python"),
         (lambda: typed("typed:a", n="three"), "typed: option n='three' is not a valid int"),
+        (lambda: typed("choice?pair=x"),
+         "choice: option 'pair' takes a Sampling | dict, which a spec cannot write; pass it from Python"),
+        (lambda: typed("typed:org/m@"), "reward spec 'typed:org/m@': empty repo id or revision in 'org/m@'"),
         (lambda: typed(5), "a reward model spec is a non-empty string, got 5"),
         (lambda: typed("   "), "a reward model spec is a non-empty string, got '   '"),
         (lambda: registry.parse_reward_spec("nosuch:thing"),

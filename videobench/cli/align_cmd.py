@@ -57,6 +57,20 @@ def load_settings(config: Optional[Path], sets: list[str], **flags: Any) -> dict
     return values
 
 
+def config_from(config_class: type, values: dict[str, Any], sets: list[str]) -> Any:
+    """``config_class`` from merged settings plus ``--set key=value`` pairs (keys checked against its fields); a bad
+    setting is a one-line UserError, and the output folder is checked before any work."""
+    from videobench.align.config import ConfigError, parse_override
+
+    try:
+        values = {**values, **dict(parse_override(item, config_class) for item in sets)}
+        cfg = config_class.from_dict(values)
+    except (ConfigError, TypeError) as exc:
+        raise UserError(str(exc)) from None
+    check_output_dir(cfg.output_dir, "--output-dir")
+    return cfg
+
+
 def _run(method: str, config: Optional[Path], sets: list[str], submission: Optional["_Submission"] = None,
          **flags: Any) -> None:
     with friendly_errors():
@@ -86,7 +100,7 @@ def _run(method: str, config: Optional[Path], sets: list[str], submission: Optio
         if result.monitor is not None:
             _print_monitor(result.monitor)
         if submission is not None:
-            submission.file(cfg, result)
+            submission.file(lora_generator_spec(cfg.pipeline, result.family, result.output_dir), result.output_dir)
 
 
 def _print_monitor(summary: dict[str, Any]) -> None:
@@ -109,12 +123,14 @@ def lora_generator_spec(pipeline: str, family: str, lora_dir: Path) -> str:
 
 @dataclass
 class _Submission:
-    """``--submit STORE``: file the trained LoRA as a generator request on a leaderboard when training ends."""
+    """``--submit STORE``: file what training made on a leaderboard when training ends: a LoRA as a generator request
+    on a prompt suite (``target``), or a reward model as a reward-model request on a benchmark."""
 
     store: str
-    prompts: Optional[str]
+    target: Optional[str]
     name: Optional[str]
     endpoint: Optional[str]
+    kind: str = "generator"
 
     @staticmethod
     def _refusals() -> tuple[type[Exception], ...]:
@@ -129,10 +145,12 @@ class _Submission:
         from videobench.leaderboard.layout import check_benchmark, split_model_id
         from videobench.leaderboard.store import open_store
 
-        if not self.prompts:
-            raise UserError("--submit needs --submit-prompts SUITE (the prompt suite the board evaluates on)")
+        if not self.target:
+            raise UserError("--submit needs --submit-prompts SUITE (the prompt suite the board evaluates on)"
+                            if self.kind == "generator" else
+                            "--submit needs --eval-bench or --submit-bench NAME (the benchmark the board evaluates on)")
         try:
-            check_benchmark(self.prompts)
+            check_benchmark(self.target)
             if self.name:
                 split_model_id(self.name)
             store = open_store(self.store, endpoint=self.endpoint)
@@ -141,20 +159,23 @@ class _Submission:
         except self._refusals() as exc:
             raise UserError(f"--submit: {exc}") from None
 
-    def file(self, cfg: Any, result: Any) -> None:
+    def file(self, spec: str, output_dir: Path) -> None:
         from videobench.leaderboard.store import open_store
         from videobench.leaderboard.submissions import submit_request
         from videobench.scoring.distributed import current_process
 
         if not current_process().is_main:
             return
-        spec = lora_generator_spec(cfg.pipeline, result.family, result.output_dir)
+        flag = "--generator" if self.kind == "generator" else "--model"
+        where = "--prompts" if self.kind == "generator" else "--bench"
         try:
-            req = submit_request(open_store(self.store, endpoint=self.endpoint), generator=spec,
-                                 prompts=str(self.prompts), name=self.name, endpoint=self.endpoint)
+            what = {"generator": spec, "prompts": str(self.target)} if self.kind == "generator" else \
+                {"model": spec, "bench": str(self.target)}
+            req = submit_request(open_store(self.store, endpoint=self.endpoint), name=self.name,
+                                 endpoint=self.endpoint, **what)
         except self._refusals() as exc:
-            raise UserError(f"the LoRA is saved in {result.output_dir}, but the submission was refused: {exc}\n"
-                            f"file it later with: videobench submit --generator '{spec}' --prompts {self.prompts} "
+            raise UserError(f"the model is saved in {output_dir}, but the submission was refused: {exc}\n"
+                            f"file it later with: videobench submit {flag} '{spec}' {where} {self.target} "
                             f"--store {self.store}") from None
         console.print(f"submitted: request {req.id} PENDING ({req.model_id} on {req.benchmark})", highlight=False)
 
@@ -318,17 +339,14 @@ def latent_rm_command(
                                resume_from=resume_from, num_blocks=num_blocks)
         if values.get("output_dir"):  # before the heavy imports below; the default folder is checked after them
             check_output_dir(values["output_dir"], "--output-dir")
-        from videobench.align.config import ConfigError
         from videobench.align.data import EmptyDataError
-        from videobench.align.latent_rm_train import LatentRMConfig, parse_rm_override, train_latent_rm
+        from videobench.align.latent_rm_train import LatentRMConfig, train_latent_rm
         from videobench.align.models import NotFlowMatchingError
 
+        cfg = config_from(LatentRMConfig, values, sets)
         try:
-            values.update(dict(parse_rm_override(item) for item in sets))
-            cfg = LatentRMConfig.from_dict(values)
-            check_output_dir(cfg.output_dir, "--output-dir")
             result = train_latent_rm(cfg)
-        except (ConfigError, TypeError, EmptyDataError, NotFlowMatchingError) as exc:
+        except (EmptyDataError, NotFlowMatchingError) as exc:
             raise UserError(str(exc)) from None
         acc = ", ".join(f"{d} {a:.3f}" for d, a in result.eval.get("accuracy", {}).items())
         console.print(f"latent-rm: {result.steps} steps; held-out accuracy {acc or 'n/a'}; model written to "
@@ -399,6 +417,15 @@ def reward_model_command(
     eval_bench: Optional[str] = typer.Option(None, "--eval-bench", help="After training, evaluate the model on this "
                                              "benchmark (as videobench eval) and write the EvalResult into "
                                              "OUTPUT_DIR/eval/."),
+    submit: Optional[str] = typer.Option(None, "--submit", help="When training ends, file the model "
+                                         "(videoreward:OUTPUT_DIR) as a reward-model request on this leaderboard "
+                                         "store (a local folder or a Hub dataset repo), for the --eval-bench "
+                                         "benchmark or --submit-bench; checked before training starts."),
+    submit_bench: Optional[str] = typer.Option(None, "--submit-bench", help="Benchmark the board evaluates the "
+                                               "submission on (default: --eval-bench)."),
+    submit_name: Optional[str] = typer.Option(None, "--submit-name", help="Board id org/name of the submission "
+                                              "(default: from the model folder)."),
+    endpoint: Optional[str] = _ENDPOINT,
 ) -> None:
     """Train a VideoReward-style Qwen2-VL reward model (VQ/MQ/TA) from pairwise human labels."""
     with friendly_errors():
@@ -408,16 +435,20 @@ def reward_model_command(
             check_output_dir(values["output_dir"], "--output-dir")
         from videobench.align.config import ConfigError
         from videobench.align.data import EmptyDataError
-        from videobench.align.reward_model_train import RewardModelConfig, parse_rm_set, train_reward_model
+        from videobench.align.reward_model_train import RewardModelConfig, train_reward_model
         from videobench.data.benchmark import BenchmarkError
         from videobench.rewards.videoreward_files import CheckpointError
 
+        cfg = config_from(RewardModelConfig, values, sets)
+        submission = None
+        if submit:
+            submission = _Submission(submit, submit_bench or cfg.eval_bench, submit_name, endpoint,
+                                     kind="reward_model")
+            submission.check()  # before any compute
+        os.environ.setdefault("VIDEOBENCH_COMMAND", " ".join(["videobench", *sys.argv[1:]]))
         try:
-            values.update(dict(parse_rm_set(item) for item in sets))
-            cfg = RewardModelConfig.from_dict(values)
-            check_output_dir(cfg.output_dir, "--output-dir")
             result = train_reward_model(cfg)
-        except (ConfigError, TypeError, EmptyDataError, BenchmarkError, CheckpointError) as exc:
+        except (ConfigError, EmptyDataError, BenchmarkError, CheckpointError) as exc:
             raise UserError(str(exc)) from None
         acc = ", ".join(f"{d} {v['accuracy_without_ties']:.3f}" for d, v in result.eval.items()
                         if isinstance(v, dict) and v.get("accuracy_without_ties") is not None)
@@ -425,3 +456,5 @@ def reward_model_command(
                       f"written to {result.output_dir} (use it as videoreward:{result.output_dir})", highlight=False)
         if result.eval_result is not None:
             console.print(f"evaluation on {cfg.eval_bench}: {result.eval_result}", highlight=False)
+        if submission is not None:
+            submission.file(result.spec, result.output_dir)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, List, Optional
 import typer
 
 from videobench.cli import app
-from videobench.cli.common import UserError, check_output_dir, console, friendly_errors
+from videobench.cli.common import UserError, check_output_dir, console, err_console, friendly_errors
 
 if TYPE_CHECKING:
     from videobench.api import Evaluation
@@ -118,6 +118,7 @@ def _print_mos_table(results: list, dims: list[str]) -> None:
 def _run_suite(suite: str, specs: list[str], output: Path, protocol: dict, *, report: bool, quiet: bool,
                **scoring: object) -> None:
     from rich.markdown import Markdown
+    from rich.markup import escape
 
     from videobench.suites import load_suite, markdown, run_suite
 
@@ -127,9 +128,17 @@ def _run_suite(suite: str, specs: list[str], output: Path, protocol: dict, *, re
     loaded = load_suite(suite)
     run = run_suite(specs, loaded, output, report=report, show_progress=not quiet,
                     **{k: v for k, v in protocol.items() if v is not None}, **scoring)
+    # A failed cell does not stop the suite: one warning line each (even with --quiet), exit 0 while any cell has a
+    # result; nothing at all is an error (exit 2).
+    for (model, bench), reason in run.failed.items():
+        err_console.print(f"[bold yellow]warning:[/] {escape(model)} on {escape(bench)} failed, n/a in the table: "
+                          f"{escape(reason)}", highlight=False)
+    if not any(run.results.values()):
+        raise UserError(f"suite {loaded.name}: no (model, benchmark) could be evaluated (reasons above; the joint "
+                        f"table in {output} lists them)")
     if quiet:
         return
-    console.print(Markdown(markdown(run.suite, run.table, list(next(iter(run.results.values()))))))
+    console.print(Markdown(markdown(run.suite, run.table, run.models)))
     if run.reused:
         console.print(f"Reused {len(run.reused)} result(s) already in {output}: "
                       + ", ".join(f"{m} on {b}" for m, b in run.reused), markup=False, highlight=False)
