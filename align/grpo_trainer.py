@@ -108,14 +108,17 @@ class Rollouts:
 
 def _render_step(config: AlignConfig, pipe: Any, family: FlowFamily, predict: Predict, terms: list, prompts: list[str],
                  positions: list[tuple[int, int]], sigmas: torch.Tensor, window: range, uncond: dict | None, step: int,
-                 device: torch.device, timings: dict[str, float]) -> Rollouts:
+                 device: torch.device, timings: dict[str, float], show_progress: bool = False) -> Rollouts:
+    from tqdm.auto import tqdm
+
     from .trainer import _generator
 
     k = config.samples_per_prompt
     shape = family.latent_shape(config.num_frames, config.height, config.width)
     states, log_probs, conds, totals, positions_out = [], [], [], [], []
     scores: dict[str, list[float]] = {t.name: [] for t in terms}
-    for pos, prompt_index in positions:  # (global position in this step: the group and its seeds, prompt)
+    bar = tqdm(positions, desc="rollouts", unit="prompt", leave=False, disable=not show_progress)
+    for pos, prompt_index in bar:  # (global position in this step: the group and its seeds, prompt)
         prompt = prompts[prompt_index]
         t0 = time.perf_counter()
         cond = {key: v.to(device) for key, v in family.encode_prompts(pipe, [prompt], config.max_sequence_length).items()}
@@ -306,7 +309,7 @@ def train_grpo(config: AlignConfig, pipe: Any = None, accelerator: Any = None) -
         setup.unwrapped.eval()
         with acc.autocast():
             roll = _render_step(config, pipe, family, sampler_predict, terms, prompts, positions, sigmas, window,
-                                uncond, step, acc.device, timings)
+                                uncond, step, acc.device, timings, show_progress=acc.is_main_process)
         setup.unwrapped.train()
         adv, reward_stats = _advantages(config, acc, roll)
         t0 = time.perf_counter()

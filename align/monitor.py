@@ -119,14 +119,19 @@ class Monitor:
         return record
 
     def _videos(self) -> tuple[list[Any], list[str], list[int]]:
+        from tqdm.auto import tqdm
+
         videos, prompts, clusters = [], [], []
+        bar = tqdm(total=len(self.prompts) * len(self.seeds), desc="monitor", unit="video", leave=False)
         for i, prompt in enumerate(self.prompts):
             for seed in self.seeds:
                 out = self.pipe(prompt, output_type="np", generator=torch.Generator("cpu").manual_seed(seed),
                                 **self.render)
+                bar.update(1)
                 videos.append(out.frames[0])
                 prompts.append(prompt)
                 clusters.append(i)
+        bar.close()
         return videos, prompts, clusters
 
     def _evaluate(self, step: int) -> dict[str, Any]:

@@ -305,6 +305,11 @@ def main() -> int:
               "(decode = its decord reader, resize = its torchvision resize, patchify = the image processor, "
               "tokenise = chat template + tokenizer, model = forward); videobench's from the same stages run one "
               "after another on one thread (in the engine, decoding overlaps the model).")
+    rows.note("On a shared machine, torch's 2 OpenMP threads on 2 busy cores make a forward on the calling thread "
+              "several times slower than on idle cores (compare the model's share in the 'one after another' row with "
+              "the engine's scoring-thread time): the reference's stage times and ours one after another are taken in "
+              "that regime, the engine's run is not. `--threads 1` (a separate table) runs both sides on one thread, "
+              "which this effect does not reach.")
     ours_cold_rate, ours_warm_rate = n / best["cold"], n / best["warm"]
     if isinstance(env, str):
         rows.add(f"VideoAlign inference.py: {env}", measured="not timed")
@@ -328,8 +333,10 @@ def main() -> int:
              measured=f"{ours_cold_rate:.2f} videos/s ({best['cold']:.1f} s)")
     rows.add(f"videobench eval engine, warm (model loaded, no score cache), best of {args.repeats}",
              measured=f"{ours_warm_rate:.2f} videos/s ({best['warm']:.2f} s)")
-    rows.add("  videobench warm, engine: model ran / waited for decoding, last run",
-             measured=f"{stats.model_s:.2f} s / {stats.decode_wait_s:.2f} s")
+    rows.add("  videobench warm, engine, last run: decoding threads (decode / resize + patchify, summed over 2); "
+             "scoring thread (tokenise + model / waited for clips)",
+             measured=f"{stats.decode_s:.2f} s / {stats.prepare_s:.2f} s; {stats.model_s:.2f} s / "
+                      f"{stats.decode_wait_s:.2f} s")
     rows.add("  videobench stages, one after another", measured=stage_cells(stages, sum(stages.values())))
     if not isinstance(env, str):
         warm_ratio = best["ref_warm"] / best["warm"]

@@ -131,17 +131,19 @@ def test_cli_trains_from_yaml_then_eval_bench_scores_the_saved_model(tiny_base: 
     ev = load_result(files[0])
     assert ev.model.spec.startswith("videoreward:") and "?" not in ev.model.spec  # no options
     assert set(ev.dimensions) == {"VQ", "MQ", "TA"} and ev.benchmark.n_pairs == 6
-    refused = runner.invoke(app, ["align", "reward-model", "--config", str(config), "--submit", str(store)])
+    elsewhere = ["-o", str(tmp_path / "refused")]
+    refused = runner.invoke(app, ["align", "reward-model", "--config", str(config), "--submit", str(store), *elsewhere])
     assert refused.exit_code == 2 and "--submit needs --eval-bench or --submit-bench" in refused.output
-    no_column = runner.invoke(app, ["align", "reward-model", "--config", str(config), "--set", "split_by=clip"])
+    no_column = runner.invoke(app, ["align", "reward-model", "--config", str(config), "--set", "split_by=clip",
+                                    *elsewhere])
     assert no_column.exit_code == 2 and "split_by='clip' is not a column" in no_column.output
     not_qwen2vl = tmp_path / "qwen25"
     not_qwen2vl.mkdir()
     (not_qwen2vl / "config.json").write_text('{"model_type": "qwen2_5_vl"}')
     refused_base = runner.invoke(app, ["align", "reward-model", "--config", str(config), "--base-model",
-                                       str(not_qwen2vl)])
+                                       str(not_qwen2vl), *elsewhere])
     assert refused_base.exit_code == 2 and "Qwen2-VL bases" in refused_base.output
-    bad = runner.invoke(app, ["align", "reward-model", "--config", str(config), "--set", "thetta=3"])
+    bad = runner.invoke(app, ["align", "reward-model", "--config", str(config), "--set", "thetta=3", *elsewhere])
     assert bad.exit_code == 2 and "unknown setting" in bad.output and "Traceback" not in bad.output
     settings = runner.invoke(app, ["align", "settings", "reward-model"])
     assert settings.exit_code == 0 and "theta: 5.0" in settings.output

@@ -52,6 +52,7 @@ class ScoringStats:
     n_decoded: int = 0  # clips decoded (one per video and sampling group)
     model_calls: int = 0
     decode_s: float = 0.0  # summed over worker threads
+    prepare_s: float = 0.0  # models' prepare(clip) in the worker threads, summed over them
     decode_wait_s: float = 0.0
     model_s: float = 0.0
     store_s: float = 0.0
@@ -235,7 +236,9 @@ def run_scoring(
             start = time.perf_counter()
             clip = io.load_clip(item.path, sampling, item.content_hash)
             stats.decode_s += time.perf_counter() - start  # float += under the GIL: good enough for a statistic
+            start = time.perf_counter()
             _prepare(clip, group.models)
+            stats.prepare_s += time.perf_counter() - start
             return clip
 
         workers = num_workers if group.sampling is not None else 0
