@@ -60,5 +60,6 @@ def test_prompt_template_rules():
         check_template("{prompt} <MQ> <VQ> <TA>", ["<VQ>", "<MQ>", "<TA>"], "t")
     assert str(info.value) == ("t: the reward tokens must appear in the order ['<VQ>', '<MQ>', '<TA>'] (the head's rows "
                                "are read in that order, as in training)")
-    with pytest.raises(CheckpointError, match="placeholder"):
+    with pytest.raises(CheckpointError) as info:
         check_template("<VQ> <MQ> <TA>", ["<VQ>", "<MQ>", "<TA>"], "t")
+    assert str(info.value).startswith("t: the prompt template must contain the placeholder {text_prompt}")
