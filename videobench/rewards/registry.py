@@ -187,14 +187,6 @@ def _resolve_factory(prefix: str) -> Callable[..., Any]:
     return factory
 
 
-def split_spec(spec: str) -> tuple[str, str | None]:
-    """``"prefix:rest"`` -> ("prefix", "rest"); ``"prefix"`` -> ("prefix", None) (options and revision stay in rest)."""
-    if not isinstance(spec, str) or not spec.strip():
-        raise RewardSpecError(f"a reward model spec is a non-empty string, got {spec!r}")
-    prefix, sep, argument = spec.strip().partition(":")
-    return prefix, (argument if sep else None)
-
-
 # ------------------------------------------------------------------------------------------------- options
 
 
