@@ -20,7 +20,7 @@ from videobench.metrics import (
     random_scores,
     tie_counts,
 )
-from videobench.metrics.pairwise import _fold_ids
+from videobench.metrics.pairwise import _fold_ids, _sorted_deltas, group_ends
 
 # Margins from a small grid, so |margin| values repeat often (and exact zeros occur).
 labels_st = st.integers(-1, 1)
@@ -117,7 +117,7 @@ def test_accuracy_without_ties_basics():
 
 @pytest.mark.parametrize("fn", [accuracy_without_ties, accuracy_with_ties])
 def test_errors(fn):
-    with pytest.raises(ValueError, match=r"NaN at positions \[1, 3\]"):
+    with pytest.raises(ValueError, match=r"^margins contain NaN at positions \[1, 3\]$"):
         fn([1, 1, 0, -1], [0.1, np.nan, 0.2, np.nan])
     with pytest.raises(ValueError, match="length mismatch: labels=2, margins=3"):
         fn([1, 0], [0.1, 0.2, 0.3])
@@ -130,9 +130,31 @@ def test_errors(fn):
 
 
 def test_mode_error_and_empty():
-    with pytest.raises(ValueError, match="mode must be"):
+    with pytest.raises(ValueError, match=r"^mode must be one of grouped, reference, fixed, got 'fast'$"):
         accuracy_with_ties([1], [1.0], mode="fast")
-    assert math.isnan(accuracy_with_ties([], []).value)
+    zero = {"n": 0, "concordant": 0, "discordant": 0, "human_tie": 0, "model_tie": 0, "both_tie": 0,
+            "predicted_ties": 0}
+    for mode in ("grouped", "reference"):
+        res = accuracy_with_ties([], [], mode=mode)
+        assert math.isnan(res.value) and res.epsilon == NO_TIES_EPSILON
+        assert res.counts == zero and res.mode == mode
+
+
+def test_result_names_its_mode():
+    # labels/margins hand-worked: sorted |m| = 0.1 (h=0), 0.4 (h=1, m<0), 2 (h=1, m>0); both modes tie the first pair
+    for mode in ("grouped", "reference"):
+        res = accuracy_with_ties([1, 0, 1], [2.0, 0.1, -0.4], mode=mode)
+        assert res.mode == mode and res.value == pytest.approx(2 / 3) and res.epsilon == 0.1
+
+
+def test_sorted_deltas_and_group_ends_by_hand():
+    # |m| = .5 .2 .1 .3 -> order 2 1 3 0; delta = [h == 0] - [h * m > 0] in that order: 1, 0, 0, -1
+    order, abs_sorted, delta = _sorted_deltas(np.array([1, -1, 0, 1]), np.array([0.5, 0.2, -0.1, -0.3]))
+    assert order.tolist() == [2, 1, 3, 0] and abs_sorted.tolist() == [0.1, 0.2, 0.3, 0.5]
+    assert delta.tolist() == [1, 0, 0, -1] and delta.dtype.kind == "i"  # counts, added to integer totals
+    assert group_ends(np.array([0.1, 0.1, 0.2, 0.3, 0.3])).tolist() == [1, 2, 4]
+    empty = group_ends(np.zeros(0))
+    assert empty.shape == (0,) and empty.dtype.kind == "i"  # used as indices
 
 
 def test_folds_keep_groups_together_and_balance():

@@ -4,12 +4,14 @@ bootstrap kernel against the looped bootstrap on the same resamples, and input e
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
 
 from metrics_reference import _cell
 from videobench.metrics import accuracy_with_ties, bootstrap_ci, paired_difference, tie_counts
+from videobench.metrics.pairwise import fixed_correct
 
 # Worked by hand at t = 0.25 (|m| <= 0.25 is a predicted tie):
 #   pair  h    m      |m|<=t   cell
@@ -89,7 +91,7 @@ def test_paired_difference_with_a_threshold() -> None:
 
 
 def test_bad_thresholds() -> None:
-    with pytest.raises(ValueError, match="threshold is required"):
+    with pytest.raises(ValueError, match="^threshold is required with mode='fixed' and only allowed with it$"):
         accuracy_with_ties(H, M, mode="fixed")
     with pytest.raises(ValueError, match="only allowed"):
         accuracy_with_ties(H, M, threshold=0.2)
@@ -104,3 +106,13 @@ def test_bad_thresholds() -> None:
 
 def test_empty_input_is_nan() -> None:
     assert math.isnan(accuracy_with_ties([], [], mode="fixed", threshold=0.25).value)
+
+
+def test_fixed_correct_by_hand_and_without_warnings() -> None:
+    # t = 0.25: |m| <= t is a predicted tie, right only for h == 0; otherwise right when sign(m) == h.
+    # Exact-zero margins (identical scores) are common and must not raise numpy's divide/invalid warnings.
+    h = np.array([0, 1, 1, -1, 0, -1])
+    m = np.array([0.0, 0.0, 0.5, 0.5, -0.3, -0.26])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert fixed_correct(h, m, 0.25).tolist() == [True, False, True, False, False, True]
