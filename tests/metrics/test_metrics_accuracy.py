@@ -20,6 +20,7 @@ from videobench.metrics import (
     random_scores,
     tie_counts,
 )
+from videobench.metrics._validate import _MAX_LISTED
 from videobench.metrics.pairwise import _fold_ids, _sorted_deltas, group_ends
 
 # Margins from a small grid, so |margin| values repeat often (and exact zeros occur).
@@ -200,7 +201,8 @@ def test_random_baseline_expectations(tie_rate):
 def test_random_scores_seeded():
     assert np.array_equal(random_scores(5, seed=3), random_scores(5, seed=3))
     assert not np.array_equal(random_scores(5, seed=3), random_scores(5, seed=4))
-    with pytest.raises(ValueError):
+    assert random_scores(0).shape == (0,)  # no pairs is allowed
+    with pytest.raises(ValueError, match=r"^n must be >= 0, got -1$"):
         random_scores(-1)
 
 
@@ -219,3 +221,13 @@ def test_python_oracles_agree(pairs):
     h, m = unzip(pairs)
     assert grouped_python(h, m) == brute_force_grouped(h, m)
     np.testing.assert_equal(without_ties_python(h, m), accuracy_without_ties(h, m))
+
+
+def test_nan_positions_list_is_cut_after_the_limit():
+    # exactly _MAX_LISTED bad positions are all listed; one more adds the "... (N in all)" tail
+    k = _MAX_LISTED
+    listed = ", ".join(str(i) for i in range(k))
+    with pytest.raises(ValueError, match=rf"^margins contain NaN at positions \[{listed}\]$"):
+        accuracy_without_ties([1] * k, [np.nan] * k)
+    with pytest.raises(ValueError, match=rf"^margins contain NaN at positions \[{listed}, \.\.\. \({k + 1} in all\)\]$"):
+        accuracy_without_ties([1] * (k + 1), [np.nan] * (k + 1))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -122,3 +123,67 @@ def test_rank_correlations():
         spearman(x, [1.0, np.nan, 2.0, 3.0, 4.0])
     with pytest.raises(ValueError, match="length mismatch"):
         kendall(x, y[:3])
+
+
+def test_comparison_parse_errors_in_full():
+    # each message as the user reads it (anchored), and the position lists cut after ten
+    def fails(pattern, comparisons, **kw):
+        with pytest.raises(ValueError, match=pattern):
+            bradley_terry(comparisons, **kw)
+
+    fails(r"^comparisons must be \(i, j, outcome\) arrays or an \(M, 3\) array$", ([0], [1]))
+    fails(r"^outcome contain NaN at positions \[0\]$", ([0], [1], [np.nan]))
+    fails(r"^length mismatch: i=2, j=1, outcome=1$", ([0, 1], [1], [1.0]))
+    fails(r"^length mismatch: i=1, j=1, outcome=2$", ([0], [1], [1.0, 0.0]))
+    fails(r"^length mismatch: i=1, j=2, outcome=1$", ([0], [1, 2], [1.0]))
+    fails(r"^i must hold non-negative integer item indices$", ([0.5], [1], [1.0]))  # fractional, not negative
+    fails(r"^j must hold non-negative integer item indices$", ([0], [-1], [1.0]))
+    fails(r"^outcome must be 1 \(i wins\), 0 \(j wins\) or 0\.5 \(tie\); bad at positions \[0, 1, 2, 3, 4, 5, 6, 7, 8, "
+          r"9\]$", ([0] * 12, [1] * 12, [0.3] * 12))
+    fails(r"^an item cannot be compared with itself \(positions \[1, 2, 3, 4, 5, 6, 7, 8, 9, 10\]\)$",
+          ([1] + [0] * 11, [0] * 12, [1.0] * 12))
+    fails(r"^n_items=2 but comparisons reference item 2$", ([0], [2], [1.0]), n_items=2)
+    fails(r"^Bradley-Terry needs at least one item$", ([], [], []))  # no comparisons, no n_items: zero items
+
+
+def test_win_rate_boundaries_errors_and_defaults():
+    # d = s1 - s2 exactly at +-tol is a tie (hand-worked: 0 wins, 0 losses, 3 ties, credit 0.5 each)
+    res = win_rate([1.0, 0.5, 2.0], [0.5, 1.0, 2.0], tie_tolerance=0.5, n_resamples=20, level=0.9)
+    assert (res.wins, res.losses, res.ties) == (0, 0, 3) and res.value == 0.5 and res.p_value == 1.0
+    assert res.ci_low == res.ci_high == 0.5 and res.level == 0.9 and res.n_resamples == 20
+    one = win_rate([1.0], [0.0], n_resamples=10)  # a single item is enough
+    assert (one.wins, one.value) == (1, 1.0)
+    s1, s2 = [0.3, 0.1, 0.8, 0.5, 0.2], [0.1, 0.4, 0.2, 0.5, 0.9]
+    assert win_rate(s1, s2) == win_rate(s1, s2, n_resamples=1000, seed=0)  # the documented defaults
+    with pytest.raises(ValueError, match=r"^win_rate needs at least one paired item$"):
+        win_rate([], [])
+    with pytest.raises(ValueError, match=r"^scores_1 contain NaN at positions \[1\]$"):
+        win_rate([0.0, np.nan], [0.0, 0.0])
+    with pytest.raises(ValueError, match=r"^length mismatch: scores_1=2, scores_2=1$"):
+        win_rate([0.0, 1.0], [0.0])
+    with warnings.catch_warnings():  # inf - inf is reported as an error, without a numpy warning first
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=r"^scores_1 - scores_2 is NaN \(inf on both sides\) at positions "
+                                             r"\[0, 1, 2, 3, 4, 5, 6, 7, 8, 9\]$"):
+            win_rate([np.inf] * 12, [np.inf] * 12)
+
+
+def test_bradley_terry_reference_and_ci_arguments():
+    with pytest.raises(ValueError, match=r"^reference item 2 is not in 0\.\.1$"):
+        bradley_terry(([0], [1], [1.0]), reference=2)
+    with pytest.raises(ValueError, match=r"^reference item 2 is not in 0\.\.1$"):
+        bradley_terry_ci(([0], [1], [1.0]), reference=2, n_resamples=10)
+    with pytest.raises(ValueError, match=r"^cannot bootstrap Bradley-Terry without comparisons$"):
+        bradley_terry_ci(([], [], []), n_items=2, n_resamples=10)
+    comps = ([0, 1, 0, 2], [1, 2, 2, 1], [1.0, 1.0, 0.5, 0.0])
+    ci = bradley_terry_ci(comps, n_items=4, reference=0, n_resamples=30)
+    assert ci.strengths.shape == (4,) and ci.strengths[0] == 0.0 and ci.ci_low[0] == ci.ci_high[0] == 0.0
+    single = bradley_terry_ci(([0], [1], [1.0]), n_resamples=10)  # one comparison is enough
+    assert single.strengths[0] > single.strengths[1]
+    default = bradley_terry_ci(comps)
+    explicit = bradley_terry_ci(comps, clusters=None, n_resamples=1000, seed=0)
+    for a, b in zip(default, explicit):
+        np.testing.assert_array_equal(a, b)
+    by_prompt = bradley_terry_ci(comps, clusters=[0, 0, 1, 1], n_resamples=30)
+    by_item = bradley_terry_ci(comps, n_resamples=30)
+    assert not np.array_equal(by_prompt.ci_low, by_item.ci_low)  # clusters are used
