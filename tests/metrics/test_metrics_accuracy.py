@@ -231,3 +231,33 @@ def test_nan_positions_list_is_cut_after_the_limit():
         accuracy_without_ties([1] * k, [np.nan] * k)
     with pytest.raises(ValueError, match=rf"^margins contain NaN at positions \[{listed}, \.\.\. \({k + 1} in all\)\]$"):
         accuracy_without_ties([1] * (k + 1), [np.nan] * (k + 1))
+
+
+def test_crossfit_by_hand_on_identical_groups():
+    # every group is the same 4 pairs, so every training fold picks eps = 0.5 (no ties: 1 right; eps = 0.5: the
+    # two human ties and the 2.0 -> 3 right; eps = 2: 2 right) and every held-out pair at |m| = 0.5 is a predicted
+    # tie (<=): 3 of 4 right in each fold, 0.75 overall, whatever the fold assignment
+    h = [0, 0, 1, -1] * 6
+    m = [0.5, -0.5, 2.0, 0.5] * 6
+    g = np.repeat(np.arange(6), 4)
+    assert accuracy_with_ties_crossfit(h, m, g) == 0.75
+    assert accuracy_with_ties_crossfit(h, m, g, folds=2, seed=3) == 0.75
+    assert math.isnan(accuracy_with_ties_crossfit([], [], []))
+    with pytest.raises(ValueError, match=r"^length mismatch: groups=2, items=3$"):
+        accuracy_with_ties_crossfit([1, 0, -1], [0.1, 0.2, 0.3], [0, 1])
+    rng = np.random.default_rng(5)
+    h, m, g = rng.integers(-1, 2, 60), rng.normal(size=60).round(1), rng.integers(0, 12, 60)
+    assert accuracy_with_ties_crossfit(h, m, g) == accuracy_with_ties_crossfit(h, m, g, folds=5, seed=0)
+
+
+def test_fold_ids_errors_and_seeds():
+    codes = np.arange(40)
+    assert np.array_equal(_fold_ids(codes, 2, 7), _fold_ids(codes, 2, 7))
+    assert not np.array_equal(_fold_ids(codes, 2, 7), _fold_ids(codes, 2, 8))
+    assert sorted(np.bincount(_fold_ids(codes, 2, 7)).tolist()) == [20, 20]  # two folds are allowed
+    with pytest.raises(ValueError, match=r"^folds must be >= 2, got 1$"):
+        _fold_ids(codes, 1, 0)
+    with pytest.raises(ValueError, match=r"^need at least 5 distinct groups for 5 folds, got 4$"):
+        _fold_ids(np.array([0, 1, 2, 3, 3]), 5, 0)
+    with pytest.raises(ValueError, match=r"^need at least 2 distinct groups for 2 folds, got 0$"):
+        _fold_ids(np.zeros(0, dtype=np.int64), 2, 0)
