@@ -174,3 +174,27 @@ def test_string_clusters():
     prompts = np.array([f"prompt {c}" for c in clusters], dtype=object)
     by_name = bootstrap_ci("accuracy_with_ties", h, m, prompts, 50)
     assert by_name == bootstrap_ci("accuracy_with_ties", h, m, clusters, 50)
+
+
+@pytest.mark.parametrize("statistic,oracle", [
+    ("accuracy_with_ties", lambda a, b: brute_force_grouped(a, b)),
+    ("accuracy_with_ties_reference", lambda a, b: reference_python(a, b)[0]),
+])
+def test_paired_difference_equals_looped_oracle(statistic, oracle):
+    # Independent of paired_difference: expand each resample into pair copies, take oracle(m1) - oracle(m2), then
+    # the percentile interval and the +1 sign-test p-value of the docstring.
+    h, m1, clusters = small_data(12, n=50)
+    m2 = small_data(13, n=50)[1]
+    res = paired_difference(h, m1, m2, statistic, clusters=clusters, n_resamples=150, level=0.9, seed=4)
+    codes = as_clusters(clusters, h.size)
+    diffs = []
+    for chunk in resample_counts(codes, 150, 4):
+        for c in chunk:
+            idx = np.repeat(np.arange(h.size), c[codes])
+            diffs.append(oracle(h[idx], m1[idx]) - oracle(h[idx], m2[idx]))
+    diffs = np.array(diffs)
+    assert (res.ci_low, res.ci_high) == pytest.approx(tuple(np.quantile(diffs, [0.05, 0.95])), abs=1e-12)
+    tail = min(np.sum(diffs <= 0), np.sum(diffs >= 0))
+    assert res.p_value == pytest.approx(min(1.0, 2 * (tail + 1) / (diffs.size + 1)))
+    assert res.difference == pytest.approx(oracle(h, m1) - oracle(h, m2))
+    assert res.level == 0.9 and res.n_resamples == 150
