@@ -404,7 +404,8 @@ def reward_model_command(
                                           "RewardModelConfig; `videobench align settings reward-model` lists them)."),
     sets: list[str] = typer.Option([], "--set", "-s", help="Override any setting: --set key=value (repeatable; "
                                    "values parsed as YAML)."),
-    base_model: Optional[str] = typer.Option(None, "--base-model", help="Qwen2-VL base: a folder or Hub id."),
+    base_model: Optional[str] = typer.Option(None, "--base-model",
+                                             help="Qwen2-VL or Qwen2.5-VL base: a folder or Hub id."),
     benchmark: Optional[str] = typer.Option(None, "--benchmark", help="Labelled pairs: a benchmark name, file "
                                             "(VideoAlign's training CSV, VideoGen-RewardBench CSV, ...), folder or "
                                             "Hub id."),
@@ -427,7 +428,7 @@ def reward_model_command(
                                               "(default: from the model folder)."),
     endpoint: Optional[str] = _ENDPOINT,
 ) -> None:
-    """Train a VideoReward-style Qwen2-VL reward model (VQ/MQ/TA) from pairwise human labels."""
+    """Train a VideoReward-style Qwen2-VL / Qwen2.5-VL reward model (VQ/MQ/TA) from pairwise human labels."""
     with friendly_errors():
         values = load_settings(config, [], base_model=base_model, benchmark=benchmark, output_dir=output_dir,
                                max_steps=max_steps, lr=lr, resume_from=resume_from, eval_bench=eval_bench)
