@@ -1,5 +1,5 @@
-"""The VideoReward-style reward model being trained: built from a Qwen2-VL base, what trains and at which learning
-rate, the reward-token embedding rows, and saving in the layout VideoAlign's trainer releases.
+"""The VideoReward-style reward model being trained: built from a Qwen2-VL or Qwen2.5-VL base, what trains and at
+which learning rate, the reward-token embedding rows, and saving in the layout VideoAlign's trainer releases.
 
     rm = build_reward_model("path/to/Qwen2-VL-2B-Instruct", template, PartsPolicy(lora_rank=64, lora_alpha=128))
     groups = parameter_groups(rm.net, policy)            # AdamW groups: LoRA, vision, merger, head, reward tokens
@@ -31,9 +31,9 @@ from videobench.rewards.videoreward import (
 )
 from videobench.rewards.videoreward_files import (
     CONFIG_FILE,
-    CheckpointError,
     PEFT_PREFIX,
     REWARD_TOKENS,
+    backbone_class,
     check_base_weights,
     load_patch_spec,
     load_tokenizer,
@@ -102,25 +102,21 @@ def build_reward_model(
     trust_remote_code: bool = False,
     attn_implementation: str | None = "sdpa",
 ) -> VideoRewardModel:
-    """A trainable reward model from a Qwen2-VL base (folder or Hub id), as VideoAlign's ``create_model_and_processor``:
-    reward tokens added to the base tokenizer, embeddings resized to it, a bias-free head, LoRA (B = 0, so training
-    starts from the base's own hidden states), ``requires_grad`` set by ``policy``."""
+    """A trainable reward model from a Qwen2-VL or Qwen2.5-VL base (folder or Hub id; the class from its
+    ``model_type``), as VideoAlign's ``create_model_and_processor``: reward tokens added to the base tokenizer,
+    embeddings resized to it, a bias-free head, LoRA (B = 0, so training starts from the base's own hidden states),
+    ``requires_grad`` set by ``policy``."""
     from peft import LoraConfig, inject_adapter_in_model
-    from transformers import Qwen2VLForConditionalGeneration
 
     check_template(template, REWARD_TOKENS, "template")
     base_dir, _ = resolve_base(str(base), revision, weights=True)
-    kind = _model_type(base_dir)
-    if kind != "qwen2_vl":
-        raise CheckpointError(f"{base_dir}: the base is a {kind!r} model; the reward model trains on Qwen2-VL bases "
-                              "(model_type qwen2_vl) only, the architecture the videoreward: adapter loads")
+    model_class = backbone_class(base_dir)  # Qwen2-VL or Qwen2.5-VL, by the base's model_type
     check_base_weights(base_dir)
     tokenizer = load_tokenizer(base_dir, base_dir / "tokenizer", REWARD_TOKENS, trust_remote_code)
     kwargs: dict[str, Any] = {"dtype": dtype}
     if attn_implementation:
         kwargs["attn_implementation"] = attn_implementation
-    backbone = Qwen2VLForConditionalGeneration.from_pretrained(str(base_dir), trust_remote_code=trust_remote_code,
-                                                               **kwargs)
+    backbone = model_class.from_pretrained(str(base_dir), trust_remote_code=trust_remote_code, **kwargs)
     backbone.resize_token_embeddings(len(tokenizer))
     with torch.random.fork_rng(devices=[]):  # head init and LoRA A are functions of the seed
         torch.manual_seed(seed)
@@ -141,13 +137,6 @@ def build_reward_model(
     )
     model.base_dir = base_dir  # type: ignore[attr-defined]  (saving copies nothing from it; it is recorded)
     return model
-
-
-def _model_type(base_dir: Path) -> str:
-    try:
-        return str(json.loads((base_dir / "config.json").read_text(encoding="utf-8")).get("model_type"))
-    except (OSError, ValueError) as exc:
-        raise CheckpointError(f"{base_dir}: cannot read the base model's config.json: {exc}") from None
 
 
 def parameter_groups(net: torch.nn.Module, policy: PartsPolicy) -> list[dict[str, Any]]:

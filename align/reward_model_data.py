@@ -20,7 +20,7 @@ import torch
 
 from videobench.data.benchmark import BenchmarkError, PairBenchmark, label_column
 from videobench.rewards.base import Sampling
-from videobench.rewards.qwen2vl_inputs import PatchSpec, VideoInputs, patchify, resize_for_model
+from videobench.rewards.qwen2vl_inputs import PatchSpec, VideoInputs, patchify, resize_for_model, sampled_fps
 
 __all__ = ["RewardPairs", "FrameCache", "split_groups"]
 
@@ -164,7 +164,9 @@ class FrameCache:
         if path in self.memory:
             self.memory.move_to_end(path)
             return self.memory[path]
-        made = patchify(self.frames(path), self.spec)
+        frames, fps = self.frames_and_fps(path)
+        made = patchify(frames, self.spec)
+        made.seconds_per_grid = self.spec.temporal_patch_size / fps  # Qwen2.5-VL's M-RoPE spaces frames by it
         self.memory[path] = made
         self.memory_bytes += made.pixel_values.nbytes
         while self.memory_bytes > self.memory_limit and len(self.memory) > 1:
@@ -174,24 +176,31 @@ class FrameCache:
 
     def frames(self, path: Path) -> torch.Tensor:
         """The uint8 frames of one video: from ``root`` when cached there, else decoded, resized and written."""
+        return self.frames_and_fps(path)[0]
+
+    def frames_and_fps(self, path: Path) -> tuple[torch.Tensor, float]:
+        """The frames and their sampled frame rate (``sampled_fps``; kept in the cache file's metadata)."""
+        from safetensors import safe_open
+
         from videobench.video import content_hash, load_clip
 
         digest = content_hash(path)
         file = self.root / self._settings / f"{digest.replace(':', '-')}.safetensors" if self.root else None
         if file is not None and file.is_file():
-            from safetensors.torch import load_file
+            with safe_open(str(file), framework="pt") as f:
+                fps = (f.metadata() or {}).get("fps")
+                if fps is not None:  # entries written before the rate was recorded are decoded again
+                    return f.get_tensor("frames"), float(fps)
+        clip = load_clip(path, self.sampling, content_hash=digest)
+        raw = clip.frames if isinstance(clip.frames, torch.Tensor) else torch.as_tensor(clip.frames)
+        budget = self.budget(raw.shape[0]) if self.budget else self.sampling.max_pixels
+        frames = resize_for_model(raw, self.spec, budget, self.min_pixels).contiguous()
+        fps = sampled_fps(raw.shape[0], clip.total_frames, clip.source_fps, self.sampling.fps)
+        self.decoded += 1
+        if file is not None:
+            from safetensors.torch import save
 
-            frames = load_file(str(file))["frames"]
-        else:
-            clip = load_clip(path, self.sampling, content_hash=digest)
-            raw = clip.frames if isinstance(clip.frames, torch.Tensor) else torch.as_tensor(clip.frames)
-            budget = self.budget(raw.shape[0]) if self.budget else self.sampling.max_pixels
-            frames = resize_for_model(raw, self.spec, budget, self.min_pixels).contiguous()
-            self.decoded += 1
-            if file is not None:
-                from safetensors.torch import save
+            from videobench.atomic import write_bytes
 
-                from videobench.atomic import write_bytes
-
-                write_bytes(file, save({"frames": frames}))
-        return frames
+            write_bytes(file, save({"frames": frames}, metadata={"fps": repr(fps)}))
+        return frames, fps

@@ -63,7 +63,7 @@ DIMENSIONS = ("VQ", "MQ", "TA")
 @dataclass
 class RewardModelConfig:
     # -- model --------------------------------------------------------------------------------------------------
-    #: the Qwen2-VL base: a folder or a Hub id (safetensors weights, tokenizer, chat template)
+    #: the Qwen2-VL or Qwen2.5-VL base: a folder or a Hub id (safetensors weights, tokenizer, chat template)
     base_model: str = ""
     base_revision: str | None = None
     output_dir: str = "reward-model"
@@ -196,6 +196,8 @@ class RewardModelResult:
     norm: dict[str, tuple[float, float]] = field(default_factory=dict)
     #: the EvalResult file written by eval_bench, if any
     eval_result: Path | None = None
+    #: the trained ``VideoRewardModel`` in memory (raw rewards, no normalisation), in the main process
+    model: Any = field(default=None, repr=False)
 
     @property
     def spec(self) -> str:
@@ -366,7 +368,7 @@ def train_reward_model(config: RewardModelConfig | Mapping[str, Any], *, bench: 
     if not isinstance(config, RewardModelConfig):
         config = RewardModelConfig.from_dict(config)
     if not config.base_model:
-        raise ConfigError("base_model is required: a Qwen2-VL folder or Hub id")
+        raise ConfigError("base_model is required: a Qwen2-VL or Qwen2.5-VL folder or Hub id")
     acc = accelerator or Accelerator(mixed_precision=config.mixed_precision, cpu=config.cpu)
     out = Path(config.output_dir)
     if acc.is_main_process:
@@ -486,7 +488,7 @@ def train_reward_model(config: RewardModelConfig | Mapping[str, Any], *, bench: 
 
     # -- outputs --------------------------------------------------------------------------------------------------
     acc.wait_for_everyone()
-    result = RewardModelResult(out, step, log)
+    result = RewardModelResult(out, step, log, model=model)
     if acc.is_main_process:
         result.eval = run_eval() or last_eval
         if not val_scores:  # no held-out pairs: the statistics come from the training videos (recorded)

@@ -19,7 +19,8 @@ from videobench.leaderboard.report import render_report
 from videobench.leaderboard.submissions import Request, read_requests
 from videobench.leaderboard.store import MAX_READ_BYTES, Changes, FileInfo, Snapshot, Store, UpdateOutcome
 from videobench.leaderboard.tables import (
-    Tables, board, collect, csv_bytes, jsonl_bytes, mos_board, parquet_bytes, read_parquet_bytes,
+    Tables, board, collect, csv_bytes, generator_history, jsonl_bytes, mos_board, parquet_bytes,
+    read_parquet_bytes,
 )
 
 HISTORY = f"{RM_TABLE}_history.parquet"
@@ -88,6 +89,7 @@ def build(snap: Snapshot, title: str = "videobench leaderboard") -> Built:
     report, figures = render_report(wide, tables.rm_history, tables.generators, title=title,
                                     problems=tables.problems + bad_requests, queue=queue_table(requests), mos=mos)
     n_requests = len([p for p in snap.list(REQUESTS_DIR) if p.endswith(".json")])
+    gen_history = generator_history(tables.generators)  # a run's checkpoints over training steps
     jsonl = {f"{RM_TABLE}.jsonl": jsonl_bytes(wide), f"{RM_TABLE}_history.jsonl": jsonl_bytes(tables.rm_history),
              f"{GEN_TABLE}.jsonl": jsonl_bytes(tables.generators), f"{MOS_TABLE}.jsonl": jsonl_bytes(mos),
              f"{MOS_TABLE}_history.jsonl": jsonl_bytes(tables.mos_history)}
@@ -99,6 +101,8 @@ def build(snap: Snapshot, title: str = "videobench leaderboard") -> Built:
         HISTORY: parquet_bytes(tables.rm_history),
         f"{GEN_TABLE}.parquet": parquet_bytes(tables.generators),
         f"{GEN_TABLE}.csv": csv_bytes(tables.generators),
+        f"{GEN_TABLE}_history.parquet": parquet_bytes(gen_history),
+        f"{GEN_TABLE}_history.csv": csv_bytes(gen_history),
         f"{MOS_TABLE}.parquet": parquet_bytes(mos),
         f"{MOS_TABLE}.csv": csv_bytes(mos),
         MOS_HISTORY: parquet_bytes(tables.mos_history),

@@ -31,9 +31,11 @@ def hub_user(store: Store) -> str:
     try:
         return str(store.api.whoami()["name"])  # type: ignore[attr-defined]
     except (LocalTokenNotFoundError, ValueError) as exc:  # ValueError: token=False
+        repo = getattr(store, "repo_id", "?")
         raise SubmissionRefused(
-            "a Hub store files requests under the Hub user of your token, and no token was found: log in with "
-            "`hf auth login` or set HF_TOKEN") from exc
+            f"{repo} is read as a Hub dataset repo (no such local folder), and a Hub store files requests under the "
+            f"Hub user of your token, and no token was found: log in with `hf auth login` or set HF_TOKEN; for a "
+            f"new local store write ./{repo}") from exc
     except HfHubHTTPError as exc:
         raise SubmissionRefused(f"the Hub did not accept your token, so the submitter is unknown: {exc}") from exc
 

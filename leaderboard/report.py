@@ -22,7 +22,7 @@ from urllib.parse import quote
 import pandas as pd
 
 from videobench.leaderboard.tables import (
-    MOS_LABELS, MOS_METRICS, MOS_RANKING_COLUMN, RANDOM_DISPLAY_NAME, _dim_order, csv_text,
+    MOS_LABELS, MOS_METRICS, MOS_RANKING_COLUMN, RANDOM_DISPLAY_NAME, _dim_order, csv_text, generator_history,
 )
 
 #: Bars and heatmap rows show at most this many models per benchmark (the table shows all).
@@ -483,6 +483,32 @@ def history_figure(history: pd.DataFrame, bench: str) -> Figure | None:
                                             yaxis={"title": {"text": "accuracy (%)"}, "ticksuffix": "%"})}
 
 
+def generator_history_figure(gen: pd.DataFrame, bench: str) -> Figure | None:
+    """A run's checkpoints over training (``tables.generator_history``): one line per series and dimension of the
+    win rate against the baseline, x = training step, with 95% CIs; None without a series of two or more steps."""
+    hist = generator_history(gen)
+    hist = hist[(hist["benchmark"] == bench) & hist["win_rate"].notna()]
+    points = hist.groupby("series")["step"].nunique()
+    series = points[points > 1].index[:MAX_HISTORY_SERIES]
+    data = []
+    for s in series:
+        for dim in sorted(hist.loc[hist["series"] == s, "dimension"].unique(), key=_dim_order):
+            rows = hist[(hist["series"] == s) & (hist["dimension"] == dim)]
+            ys = [float(v) * 100 for v in rows["win_rate"]]
+            lo = [y - float(v) * 100 if _num(v) is not None else 0.0 for y, v in zip(ys, rows["win_rate_lo"])]
+            hi = [float(v) * 100 - y if _num(v) is not None else 0.0 for y, v in zip(ys, rows["win_rate_hi"])]
+            data.append({"type": "scatter", "mode": "lines+markers", "name": esc(f"{s}: {dim}"),
+                         "x": [int(v) for v in rows["step"]], "y": ys, "text": [esc(m) for m in rows["model"]],
+                         "hovertemplate": "%{text}<br>step %{x}: %{y:.1f}%<extra></extra>",
+                         "error_y": {"type": "data", "symmetric": False, "array": hi, "arrayminus": lo,
+                                     "visible": True}})
+    if not data:
+        return None
+    return {"data": data, "layout": _layout(f"{esc(bench)}: checkpoints of a training run, win rate vs the baseline, "
+                                            "95% CI", xaxis={"title": {"text": "training step"}},
+                                            yaxis={"title": {"text": "win rate (%)"}, "ticksuffix": "%"})}
+
+
 def generator_figure(gen: pd.DataFrame, bench: str) -> Figure:
     rows = gen[gen["benchmark"] == bench]
     newest = rows.groupby("model")["timestamp"].transform("max")
@@ -641,9 +667,13 @@ def _gen_section(i: int, bench: str, generators: pd.DataFrame, figures: dict[str
              f'{csv_link(rows, f"{bench}-generators.csv")}</div>')
     fid = f"fig-gen-{i}"
     figures[fid] = generator_figure(generators, bench)
+    history = generator_history_figure(generators, bench)
+    if history is not None:
+        figures[f"{fid}-history"] = history
     return (f"<h2>Generators: {esc(bench)}</h2><p class='note'>{esc(GEN_NOTE)}</p>"
             + tools + html_table(table_id, rows, GEN_COLUMNS, names=GEN_NAMES)
-            + f'<div class="fig" id="{fid}"></div>')
+            + f'<div class="fig" id="{fid}"></div>'
+            + (f'<div class="fig" id="{fid}-history"></div>' if history is not None else ""))
 
 
 QUEUE_COLUMNS = [

@@ -110,6 +110,8 @@ class SubmissionPolicy:
     allow_remote_code: bool = False
     #: whether a spec may name a folder on this machine (a public form, the Space on a Hub store, must not)
     allow_local_paths: bool = True
+    #: checkpoints one run may file at once (``+lora:RUN/checkpoints/checkpoint-*``); the run counts once in the quota
+    max_checkpoints: int = 10
 
 
 def parse_spec(spec: str) -> list[Component]:
@@ -417,26 +419,41 @@ def _parse_time(text: str) -> _dt.datetime:
     return _dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=_dt.timezone.utc)
 
 
-def admission_plan(request: Request, policy: SubmissionPolicy, now: _dt.datetime | None = None) -> Callable[[Snapshot], dict[str, bytes | None]]:
-    """A store plan that files ``request`` after the duplicate and quota checks on the snapshot being committed to."""
+def quota_units(requests: list[Request]) -> int:
+    """Submissions as the quota counts them: the checkpoints of one run, filed together (same series, same
+    ``submitted_at``), are one submission; every other request is one."""
+    from videobench.leaderboard.tables import series_of
+
+    return len({(series_of(r.model_id), r.submitted_at) for r in requests})
+
+
+def admission_plan(requests: Request | list[Request], policy: SubmissionPolicy,
+                   now: _dt.datetime | None = None) -> Callable[[Snapshot], dict[str, bytes | None]]:
+    """A store plan that files ``requests`` (one, or a run's checkpoints: all or none) after the duplicate and quota
+    checks on the snapshot being committed to."""
+    batch = [requests] if isinstance(requests, Request) else list(requests)
+
     def plan(snap: Snapshot) -> dict[str, bytes | None]:
         existing, _ = read_requests(snap)
-        for other in existing:
-            same = (other.kind, other.model_id, other.revision, other.benchmark) == (
-                request.kind, request.model_id, request.revision, request.benchmark)
-            if same and other.status in ACTIVE:
-                raise SubmissionRefused(
-                    f"duplicate: {other.model_id}@{other.revision[:12]} on {other.benchmark} is already {other.status} "
-                    f"(request {other.id})")
+        for request in batch:
+            for other in existing:
+                same = (other.kind, other.model_id, other.revision, other.benchmark) == (
+                    request.kind, request.model_id, request.revision, request.benchmark)
+                if same and other.status in ACTIVE:
+                    raise SubmissionRefused(
+                        f"duplicate: {other.model_id}@{other.revision[:12]} on {other.benchmark} is already "
+                        f"{other.status} (request {other.id})")
+        submitter = batch[0].submitter
         moment = now or _dt.datetime.now(_dt.timezone.utc)
         window = _dt.timedelta(days=policy.window_days)
-        recent = [o for o in existing if o.submitter == request.submitter and o.status != "FAILED"
+        recent = [o for o in existing if o.submitter == submitter and o.status != "FAILED"
                   and moment - _parse_time(o.submitted_at) < window]
-        if len(recent) >= policy.max_per_window:
+        used = quota_units(recent)
+        if used + quota_units(batch) > policy.max_per_window:
             raise SubmissionRefused(
-                f"quota: {request.submitter} has {len(recent)} submissions in the last {policy.window_days:g} days "
+                f"quota: {submitter} has {used} submissions in the last {policy.window_days:g} days "
                 f"(limit {policy.max_per_window})")
-        return {request_path(request.id): request.to_bytes()}
+        return {request_path(r.id): r.to_bytes() for r in batch}
     return plan
 
 
@@ -444,6 +461,17 @@ def submit(store: Store, spec: str, benchmark: str, *, kind: Kind = "reward_mode
            model_id: str | None = None, submitter: str = "anonymous", policy: SubmissionPolicy | None = None,
            endpoint: str | None = None, token: str | None = None, cache_dir: str | None = None) -> Request:
     policy = policy or SubmissionPolicy()
+    req = checked_request(spec, benchmark, kind=kind, revision=revision, model_id=model_id, submitter=submitter,
+                          policy=policy, endpoint=endpoint, token=token, cache_dir=cache_dir)
+    store.ensure()
+    store.update(admission_plan(req, policy), f"videobench: submit {req.model_id}@{req.revision[:12]} for {benchmark}")
+    return req
+
+
+def checked_request(spec: str, benchmark: str, *, kind: Kind, revision: str, model_id: str | None, submitter: str,
+                    policy: SubmissionPolicy, endpoint: str | None = None, token: str | None = None,
+                    cache_dir: str | None = None, submitted_at: str | None = None) -> Request:
+    """Every check before the commit (all but duplicates and quota), then the PENDING request they allow."""
     check_benchmark(benchmark)
     # cheap checks first: nothing is downloaded for a request that cannot run, and submitted code is never imported
     # (the registry imports a python: target to read its options)
@@ -469,22 +497,50 @@ def submit(store: Store, spec: str, benchmark: str, *, kind: Kind = "reward_mode
     rev = components[-1].revision
     req = Request(
         id=request_id(kind, mid, rev, benchmark), kind=kind, model=spec, model_id=mid, revision=rev,
-        benchmark=benchmark, components=components, submitter=submitter, submitted_at=utc_now(), checks=checks,
-        parameters=info.parameters, license=info.license, base_model=info.base_model,
+        benchmark=benchmark, components=components, submitter=submitter, submitted_at=submitted_at or utc_now(),
+        checks=checks, parameters=info.parameters, license=info.license, base_model=info.base_model,
     )
     req.transition("PENDING", submitter, "submitted")
-    store.ensure()
-    store.update(admission_plan(req, policy), f"videobench: submit {mid}@{rev[:12]} for {benchmark}")
     return req
 
 
-def submit_request(store: Store, *, model: str | None = None, generator: str | None = None, bench: str | None = None,
-                   prompts: str | None = None, revision: str = "main", name: str | None = None,
-                   submitter: str | None = None, verified_user: str | None = None,
-                   policy: SubmissionPolicy | None = None, endpoint: str | None = None) -> Request:
+def run_checkpoints(spec: str, name: str | None, policy: SubmissionPolicy) -> dict[str, str] | None:
+    """Board id -> spec of each checkpoint of a run when a ``+lora:`` target is a glob
+    (``wan:BASE+lora:RUN/checkpoints/checkpoint-*``), in step order, named ``NAME-checkpoint-N`` so that they form one
+    series on the board (``tables.series_of``); None for any other spec. NAME defaults to the run folder's name."""
+    from videobench.compare.spec import expand_checkpoint_globs
+    from videobench.specs import SpecError
+
+    globbed = [c.target for c in parse_spec(spec)[1:] if c.adapter == "lora" and any(ch in c.target for ch in "*?[")]
+    if not globbed:
+        return None
+    if name is None:
+        parent = Path(globbed[0]).expanduser().resolve().parent
+        name = parent.parent.name if parent.name == "checkpoints" else parent.name
+    try:
+        expanded = expand_checkpoint_globs({name: spec})
+    except SpecError as exc:
+        raise SubmissionRefused(str(exc)) from None
+    if len(expanded) > policy.max_checkpoints:
+        raise SubmissionRefused(f"{spec}: {len(expanded)} checkpoints, this board takes at most {policy.max_checkpoints} "
+                                "of one run; narrow the pattern (e.g. checkpoint-*000)")
+    return expanded
+
+
+def submit_request(store: Store, **form: Any) -> Request:
+    """:func:`submit_requests` for callers that file one model: the request filed (for a run's checkpoints, the last
+    checkpoint's)."""
+    return submit_requests(store, **form)[-1]
+
+
+def submit_requests(store: Store, *, model: str | None = None, generator: str | None = None,
+                    bench: str | None = None, prompts: str | None = None, revision: str = "main",
+                    name: str | None = None, submitter: str | None = None, verified_user: str | None = None,
+                    policy: SubmissionPolicy | None = None, endpoint: str | None = None) -> list[Request]:
     """What ``videobench submit``, ``align --submit`` and the Space's submission tab all run: the form's rules
     (exactly one of a reward model with its benchmark, or a generator with its prompt suite), the submitter's identity
-    (``identity.submitter_identity``), then every check of ``submit``."""
+    (``identity.submitter_identity``), then every check of ``submit``. A generator whose ``+lora:`` target is a glob
+    over a run's checkpoints files one request per checkpoint (:func:`run_checkpoints`), in one commit, all or none."""
     from videobench.leaderboard.identity import submitter_identity
 
     model = (model or "").strip() or None
@@ -495,6 +551,20 @@ def submit_request(store: Store, *, model: str | None = None, generator: str | N
     if not target.strip():
         raise SubmissionRefused("--model needs --bench NAME" if model is not None else "--generator needs --prompts SUITE")
     who = submitter_identity(store, (submitter or "").strip() or None, verified_user=verified_user)
-    return submit(store, model or generator or "", target.strip(), kind="reward_model" if model else "generator",
-                  revision=(revision or "").strip() or "main", model_id=(name or "").strip() or None, submitter=who,
-                  policy=policy, endpoint=endpoint)
+    policy = policy or SubmissionPolicy()
+    kind: Kind = "reward_model" if model else "generator"
+    revision = (revision or "").strip() or "main"
+    name = (name or "").strip() or None
+    run = run_checkpoints(generator, name, policy) if generator else None
+    if run is None:
+        return [submit(store, model or generator or "", target.strip(), kind=kind, revision=revision, model_id=name,
+                       submitter=who, policy=policy, endpoint=endpoint)]
+    if not policy.allow_local_paths:
+        raise SubmissionRefused("this board takes Hub repos (org/name) only, not a run's local checkpoints")
+    stamp = utc_now()  # shared: the quota counts the run once (quota_units)
+    batch = [checked_request(spec, target.strip(), kind=kind, revision=revision, model_id=mid, submitter=who,
+                             policy=policy, endpoint=endpoint, submitted_at=stamp) for mid, spec in run.items()]
+    store.ensure()
+    store.update(admission_plan(batch, policy), f"videobench: submit {len(batch)} checkpoints "
+                 f"({batch[0].model_id} .. {batch[-1].model_id}) for {target.strip()}")
+    return batch

@@ -75,6 +75,33 @@ def series_of(model_id: str) -> str:
     return _SERIES_SUFFIX.sub("", model_id)
 
 
+def step_of(model_id: str) -> int | None:
+    """The training step a series member's name ends with (``org/run-checkpoint-40`` -> 40); None outside a series."""
+    m = _SERIES_SUFFIX.search(model_id)
+    return int(re.search(r"\d+$", m.group()).group()) if m else None
+
+
+GEN_HISTORY_COLUMNS = [
+    "benchmark", "series", "step", "model", "timestamp", "result_path", "dimension", "win_rate", "win_rate_lo",
+    "win_rate_hi", "strength", "strength_lo", "strength_hi", "rank",
+]
+
+
+def generator_history(generators: pd.DataFrame) -> pd.DataFrame:
+    """A run's checkpoints over training: per prompt suite, each board entry whose id ends with a step
+    (``NAME-checkpoint-N``, as ``submit`` files a run's checkpoints), from its own newest result (the entry named after
+    the board id; the queue adds ``@REV`` when that name is taken), in step order."""
+    if generators.empty:
+        return pd.DataFrame(columns=GEN_HISTORY_COLUMNS)
+    names = zip(generators["checkpoint"].astype(str), generators["model"].astype(str))
+    own = generators[[c == m or c.startswith(m + "@") for c, m in names]]
+    own = own[own["timestamp"] == own.groupby(["benchmark", "model"])["timestamp"].transform("max")]
+    steps = own["model"].map(step_of)
+    out = own.assign(series=own["model"].map(series_of), step=steps)[steps.notna()]
+    out = out.astype({"step": int})[GEN_HISTORY_COLUMNS]
+    return out.sort_values(["benchmark", "series", "dimension", "step"], kind="stable", ignore_index=True)
+
+
 @dataclass
 class Tables:
     rm_history: pd.DataFrame

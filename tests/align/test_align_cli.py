@@ -116,3 +116,33 @@ def test_grpo_cli_bad_reward_entry_is_one_line_exit_2(tmp_path):
     assert "rewards[0]" in result.output and "wieght" in result.output and "Traceback" not in result.output
     settings = CliRunner().invoke(app, ["align", "settings", "grpo"])
     assert settings.exit_code == 0 and "kl_beta: 0.004" in settings.output and "monitor_rewards" in settings.output
+
+
+def test_align_submit_checkpoints_files_every_saved_checkpoint(tmp_path):
+    """--submit-checkpoints files the run's checkpoints (one request each, one submission time) instead of the LoRA."""
+    from videobench.leaderboard.store import LocalStore
+    from videobench.leaderboard.submissions import read_requests
+    from videobench.testing.tiny_pipelines import build_tiny_wan_pipeline
+
+    build_tiny_wan_pipeline(out_dir=tmp_path / "wan")
+    config = tmp_path / "run.yaml"
+    config.write_text(yaml.safe_dump({
+        "pipeline": str(tmp_path / "wan"), "prompts": ["a bright white light"], "samples_per_prompt": 2,
+        "num_frames": 5, "height": 16, "width": 16, "num_inference_steps": 2, "max_sequence_length": 8,
+        "lora_rank": 2, "lora_alpha": 2, "reward": "pixel:contrast", "checkpoint_every": 1,
+    }))
+    _register()
+    out = tmp_path / "sft-run"
+    # checkpoints at steps 1 and 2; the last step's weights are the final LoRA in OUTPUT_DIR (not a checkpoint)
+    res = CliRunner().invoke(app, ["align", "sft", "-c", str(config), "-o", str(out), "--max-steps", "3",
+                                   "--submit", str(tmp_path / "board"), "--submit-prompts", "vbench-946",
+                                   "--submit-checkpoints"], env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    requests, problems = read_requests(LocalStore(tmp_path / "board").snapshot())
+    assert not problems
+    by_id = {r.model_id: r for r in requests}
+    assert sorted(by_id) == ["sft-run-checkpoint-1", "sft-run-checkpoint-2"]
+    for step in (1, 2):
+        assert by_id[f"sft-run-checkpoint-{step}"].components[-1].target == str(out.resolve() / "checkpoints" /
+                                                                               f"checkpoint-{step}")
+    assert len({r.submitted_at for r in requests}) == 1

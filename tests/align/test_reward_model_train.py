@@ -137,12 +137,12 @@ def test_cli_trains_from_yaml_then_eval_bench_scores_the_saved_model(tiny_base: 
     no_column = runner.invoke(app, ["align", "reward-model", "--config", str(config), "--set", "split_by=clip",
                                     *elsewhere])
     assert no_column.exit_code == 2 and "split_by='clip' is not a column" in no_column.output
-    not_qwen2vl = tmp_path / "qwen25"
+    not_qwen2vl = tmp_path / "llava"
     not_qwen2vl.mkdir()
-    (not_qwen2vl / "config.json").write_text('{"model_type": "qwen2_5_vl"}')
+    (not_qwen2vl / "config.json").write_text('{"model_type": "llava"}')
     refused_base = runner.invoke(app, ["align", "reward-model", "--config", str(config), "--base-model",
                                        str(not_qwen2vl), *elsewhere])
-    assert refused_base.exit_code == 2 and "Qwen2-VL bases" in refused_base.output
+    assert refused_base.exit_code == 2 and "model_type 'llava' is not a base" in refused_base.output
     bad = runner.invoke(app, ["align", "reward-model", "--config", str(config), "--set", "thetta=3", *elsewhere])
     assert bad.exit_code == 2 and "unknown setting" in bad.output and "Traceback" not in bad.output
     settings = runner.invoke(app, ["align", "settings", "reward-model"])

@@ -100,7 +100,9 @@ def _run(method: str, config: Optional[Path], sets: list[str], submission: Optio
         if result.monitor is not None:
             _print_monitor(result.monitor)
         if submission is not None:
-            submission.file(lora_generator_spec(cfg.pipeline, result.family, result.output_dir), result.output_dir)
+            lora = Path(result.output_dir) / "checkpoints" / "checkpoint-*" if submission.checkpoints else \
+                result.output_dir
+            submission.file(lora_generator_spec(cfg.pipeline, result.family, lora), result.output_dir)
 
 
 def _print_monitor(summary: dict[str, Any]) -> None:
@@ -118,7 +120,9 @@ def lora_generator_spec(pipeline: str, family: str, lora_dir: Path) -> str:
     """The `compare` / leaderboard spec of a trained LoRA: ``FAMILY:BASE+lora:DIR`` (local paths made absolute)."""
     local = Path(pipeline).expanduser()
     base = str(local.resolve()) if local.exists() else pipeline
-    return f"{family}:{base}+lora:{Path(lora_dir).resolve()}"
+    lora = Path(lora_dir)  # a checkpoint glob (checkpoint-*) keeps its pattern: only its folder is made absolute
+    lora = lora.parent.resolve() / lora.name if "*" in lora.name else lora.resolve()
+    return f"{family}:{base}+lora:{lora}"
 
 
 @dataclass
@@ -131,6 +135,8 @@ class _Submission:
     name: Optional[str]
     endpoint: Optional[str]
     kind: str = "generator"
+    #: file the run's saved checkpoints (``+lora:OUTPUT_DIR/checkpoints/checkpoint-*``), not the final LoRA
+    checkpoints: bool = False
 
     @staticmethod
     def _refusals() -> tuple[type[Exception], ...]:
@@ -161,7 +167,7 @@ class _Submission:
 
     def file(self, spec: str, output_dir: Path) -> None:
         from videobench.leaderboard.store import open_store
-        from videobench.leaderboard.submissions import submit_request
+        from videobench.leaderboard.submissions import submit_requests
         from videobench.scoring.distributed import current_process
 
         if not current_process().is_main:
@@ -171,13 +177,14 @@ class _Submission:
         try:
             what = {"generator": spec, "prompts": str(self.target)} if self.kind == "generator" else \
                 {"model": spec, "bench": str(self.target)}
-            req = submit_request(open_store(self.store, endpoint=self.endpoint), name=self.name,
-                                 endpoint=self.endpoint, **what)
+            filed = submit_requests(open_store(self.store, endpoint=self.endpoint), name=self.name,
+                                    endpoint=self.endpoint, **what)
         except self._refusals() as exc:
             raise UserError(f"the model is saved in {output_dir}, but the submission was refused: {exc}\n"
                             f"file it later with: videobench submit {flag} '{spec}' {where} {self.target} "
                             f"--store {self.store}") from None
-        console.print(f"submitted: request {req.id} PENDING ({req.model_id} on {req.benchmark})", highlight=False)
+        for req in filed:
+            console.print(f"submitted: request {req.id} PENDING ({req.model_id} on {req.benchmark})", highlight=False)
 
 
 # Options shared by the training commands; every other setting goes through --set.
@@ -195,11 +202,15 @@ _SUBMIT_PROMPTS = typer.Option(None, "--submit-prompts", help="Prompt suite the 
 _SUBMIT_NAME = typer.Option(None, "--submit-name", help="Board id org/name of the submission (default: the LoRA "
                             "folder's name).")
 _ENDPOINT = typer.Option(None, "--endpoint", help="Hub endpoint of the --submit store (default: HF_ENDPOINT).")
+_SUBMIT_CHECKPOINTS = typer.Option(False, "--submit-checkpoints", help="With --submit: file every saved checkpoint "
+                                   "(OUTPUT_DIR/checkpoints/checkpoint-*, one request each named NAME-checkpoint-N, "
+                                   "one quota unit) instead of the final LoRA (which is not among them); the board shows them as the run's "
+                                   "history.")
 
 
 def _submission(store: Optional[str], prompts: Optional[str], name: Optional[str],
-                endpoint: Optional[str]) -> Optional[_Submission]:
-    return _Submission(store, prompts, name, endpoint) if store else None
+                endpoint: Optional[str], checkpoints: bool = False) -> Optional[_Submission]:
+    return _Submission(store, prompts, name, endpoint, checkpoints=checkpoints) if store else None
 
 
 @align_app.command("dpo")
@@ -214,11 +225,13 @@ def dpo_command(
     submit: Optional[str] = _SUBMIT,
     submit_prompts: Optional[str] = _SUBMIT_PROMPTS,
     submit_name: Optional[str] = _SUBMIT_NAME,
+    submit_checkpoints: bool = _SUBMIT_CHECKPOINTS,
     endpoint: Optional[str] = _ENDPOINT,
     beta: Optional[float] = typer.Option(None, "--beta", help="Flow-DPO β (default 500)."),
 ) -> None:
     """Flow-DPO: −log σ(−β/2·[(err_w − err_ref_w) − (err_l − err_ref_l)]) on preference pairs."""
-    _run("dpo", config, sets, _submission(submit, submit_prompts, submit_name, endpoint), pipeline=pipeline,
+    _run("dpo", config, sets, _submission(submit, submit_prompts, submit_name, endpoint, submit_checkpoints),
+         pipeline=pipeline,
          output_dir=output_dir, max_steps=max_steps, lr=lr, resume_from=resume_from, beta=beta)
 
 
@@ -234,11 +247,13 @@ def rwr_command(
     submit: Optional[str] = _SUBMIT,
     submit_prompts: Optional[str] = _SUBMIT_PROMPTS,
     submit_name: Optional[str] = _SUBMIT_NAME,
+    submit_checkpoints: bool = _SUBMIT_CHECKPOINTS,
     endpoint: Optional[str] = _ENDPOINT,
     rwr_temperature: Optional[float] = typer.Option(None, "--temperature", help="τ in exp(r/τ) (default 1)."),
 ) -> None:
     """Flow-RWR: flow matching weighted by exp(r/τ), normalised to mean 1 per prompt group."""
-    _run("rwr", config, sets, _submission(submit, submit_prompts, submit_name, endpoint), pipeline=pipeline,
+    _run("rwr", config, sets, _submission(submit, submit_prompts, submit_name, endpoint, submit_checkpoints),
+         pipeline=pipeline,
          output_dir=output_dir, max_steps=max_steps, lr=lr, resume_from=resume_from, rwr_temperature=rwr_temperature)
 
 
@@ -254,10 +269,12 @@ def sft_command(
     submit: Optional[str] = _SUBMIT,
     submit_prompts: Optional[str] = _SUBMIT_PROMPTS,
     submit_name: Optional[str] = _SUBMIT_NAME,
+    submit_checkpoints: bool = _SUBMIT_CHECKPOINTS,
     endpoint: Optional[str] = _ENDPOINT,
 ) -> None:
     """Supervised flow matching on the preferred videos (baseline)."""
-    _run("sft", config, sets, _submission(submit, submit_prompts, submit_name, endpoint), pipeline=pipeline,
+    _run("sft", config, sets, _submission(submit, submit_prompts, submit_name, endpoint, submit_checkpoints),
+         pipeline=pipeline,
          output_dir=output_dir, max_steps=max_steps, lr=lr, resume_from=resume_from)
 
 
@@ -273,6 +290,7 @@ def grpo_command(
     submit: Optional[str] = _SUBMIT,
     submit_prompts: Optional[str] = _SUBMIT_PROMPTS,
     submit_name: Optional[str] = _SUBMIT_NAME,
+    submit_checkpoints: bool = _SUBMIT_CHECKPOINTS,
     endpoint: Optional[str] = _ENDPOINT,
     kl_beta: Optional[float] = typer.Option(None, "--kl-beta", help="Weight of the KL to the base policy "
                                                                    "(default 0.004; 0 = none)."),
@@ -281,7 +299,8 @@ def grpo_command(
     them with `rewards` (weighted sum), and optimises the clipped-ratio objective on group-relative advantages.
     Writes the LoRA, log.jsonl (rewards, KL, clip fraction, ratios, timings per step), checkpoints and, with
     eval_every, monitor.jsonl / monitor.html."""
-    _run("grpo", config, sets, _submission(submit, submit_prompts, submit_name, endpoint), pipeline=pipeline,
+    _run("grpo", config, sets, _submission(submit, submit_prompts, submit_name, endpoint, submit_checkpoints),
+         pipeline=pipeline,
          output_dir=output_dir, max_steps=max_steps, lr=lr, resume_from=resume_from, kl_beta=kl_beta)
 
 
@@ -404,7 +423,8 @@ def reward_model_command(
                                           "RewardModelConfig; `videobench align settings reward-model` lists them)."),
     sets: list[str] = typer.Option([], "--set", "-s", help="Override any setting: --set key=value (repeatable; "
                                    "values parsed as YAML)."),
-    base_model: Optional[str] = typer.Option(None, "--base-model", help="Qwen2-VL base: a folder or Hub id."),
+    base_model: Optional[str] = typer.Option(None, "--base-model",
+                                             help="Qwen2-VL or Qwen2.5-VL base: a folder or Hub id."),
     benchmark: Optional[str] = typer.Option(None, "--benchmark", help="Labelled pairs: a benchmark name, file "
                                             "(VideoAlign's training CSV, VideoGen-RewardBench CSV, ...), folder or "
                                             "Hub id."),
@@ -427,7 +447,7 @@ def reward_model_command(
                                               "(default: from the model folder)."),
     endpoint: Optional[str] = _ENDPOINT,
 ) -> None:
-    """Train a VideoReward-style Qwen2-VL reward model (VQ/MQ/TA) from pairwise human labels."""
+    """Train a VideoReward-style Qwen2-VL / Qwen2.5-VL reward model (VQ/MQ/TA) from pairwise human labels."""
     with friendly_errors():
         values = load_settings(config, [], base_model=base_model, benchmark=benchmark, output_dir=output_dir,
                                max_steps=max_steps, lr=lr, resume_from=resume_from, eval_bench=eval_bench)

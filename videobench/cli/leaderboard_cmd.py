@@ -57,12 +57,15 @@ def _errors():
 def submit_cmd(
     model: Optional[str] = typer.Option(None, "--model", help="Reward model spec with its options, e.g. "
                                          "'videoreward:org/model?template=vr.txt&fps=2' (quote it for the shell)."),
-    generator: Optional[str] = typer.Option(None, "--generator", help="Generator spec, e.g. wan:org/base+lora:org/dpo."),
+    generator: Optional[str] = typer.Option(None, "--generator", help="Generator spec, e.g. wan:org/base+lora:org/dpo; "
+                                             "'wan:BASE+lora:RUN/checkpoints/checkpoint-*' files every checkpoint of "
+                                             "a run (NAME-checkpoint-N, one quota unit), shown as its history."),
     revision: str = typer.Option("main", "--revision", help="Branch, tag or commit; resolved to a commit now."),
     bench: Optional[str] = typer.Option(None, "--bench", help="Benchmark for a reward model."),
     prompts: Optional[str] = typer.Option(None, "--prompts", help="Prompt suite for a generator."),
     store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
-    name: Optional[str] = typer.Option(None, "--name", help="Board id org/name (default: the last component's repo)."),
+    name: Optional[str] = typer.Option(None, "--name", help="Board id org/name (default: the last component's repo; "
+                                        "for a run's checkpoints the run folder's name)."),
     submitter: Optional[str] = typer.Option(None, "--submitter", help="Who submits, for a local store (unchecked; "
                                              "default $USER). On a Hub store the submitter is the Hub user of your "
                                              "token (whoami); a different name is refused."),
@@ -72,16 +75,17 @@ def submit_cmd(
     endpoint: Optional[str] = typer.Option(None, "--endpoint", help=ENDPOINT_HELP),
 ) -> None:
     """File a request (status PENDING) after checking the weights and configs; no compute is spent here."""
-    from videobench.leaderboard.submissions import SubmissionPolicy, submit_request
+    from videobench.leaderboard.submissions import SubmissionPolicy, submit_requests
 
     with _errors():
-        req = submit_request(_store(store, endpoint, write=True), model=model, generator=generator, bench=bench,
-                             prompts=prompts, revision=revision, name=name, submitter=submitter, endpoint=endpoint,
-                             policy=SubmissionPolicy(max_per_window, window_days, allow_remote_code))
-        console.print(f"request [bold]{req.id}[/] PENDING: {req.model_id}@{req.revision[:12]} on {req.benchmark}",
-                      highlight=False, markup=True)
-        for note in req.checks:
-            console.print(f"  checked: {note}", highlight=False, markup=False)
+        filed = submit_requests(_store(store, endpoint, write=True), model=model, generator=generator, bench=bench,
+                                prompts=prompts, revision=revision, name=name, submitter=submitter, endpoint=endpoint,
+                                policy=SubmissionPolicy(max_per_window, window_days, allow_remote_code))
+        for req in filed:
+            console.print(f"request [bold]{req.id}[/] PENDING: {req.model_id}@{req.revision[:12]} on {req.benchmark}",
+                          highlight=False, markup=True)
+            for note in req.checks:
+                console.print(f"  checked: {note}", highlight=False, markup=False)
 
 
 @leaderboard_app.command("run-queue")

@@ -29,9 +29,10 @@ import torch
 
 from videobench.rewards.base import Clip, Sampling
 from videobench.rewards.judge_grammar import Grammar, GrammarError
-from videobench.rewards.qwen2vl_inputs import PatchSpec, VideoInputs, video_inputs
+from videobench.rewards.qwen2vl_inputs import PatchSpec, VideoInputs, sampled_fps, video_inputs
 from videobench.rewards.videoreward import _dtype, _read_template, _sampled_file_digest, prompt_field
 from videobench.rewards.videoreward_files import (
+    ARCHITECTURES,
     CheckpointError,
     _chat_template,
     check_base_weights,
@@ -45,8 +46,6 @@ logger = logging.getLogger(__name__)
 
 #: Bump when anything here changes answers (part of every fingerprint).
 ADAPTER_VERSION = "judge-1"
-#: model_type in config.json -> the transformers class that generates with it
-ARCHITECTURES = {"qwen2_vl": "Qwen2VLForConditionalGeneration", "qwen2_5_vl": "Qwen2_5_VLForConditionalGeneration"}
 #: How a dimension is named in the default templates and looked for in answers.
 DEFAULT_LABELS = {"VQ": "visual quality", "MQ": "motion quality", "TA": "text alignment", "Overall": "overall"}
 DEFAULT_DIMENSIONS = {"scores": ("VQ", "MQ", "TA"), "pairwise": ("Overall",)}
@@ -184,11 +183,9 @@ class VLMJudge:
             raise ValueError(f"{clip.path}: a judge needs decoded frames (clip.frames is None)")
         frames = clip.frames if isinstance(clip.frames, torch.Tensor) else torch.as_tensor(clip.frames)
         budget = self.sampling.max_pixels or default_video_max_pixels(frames.shape[0], self.min_pixels)
-        inputs = video_inputs(frames, self.patch_spec, max_pixels=budget, min_pixels=self.min_pixels)
-        fps = self.sampling.fps or 2.0
-        if clip.source_fps and clip.total_frames:  # qwen-vl-utils: sampled frames / total frames * the file's fps
-            fps = frames.shape[0] / clip.total_frames * clip.source_fps
-        return inputs, self.patch_spec.temporal_patch_size / fps
+        fps = sampled_fps(frames.shape[0], clip.total_frames, clip.source_fps, self.sampling.fps)
+        inputs = video_inputs(frames, self.patch_spec, max_pixels=budget, min_pixels=self.min_pixels, fps=fps)
+        return inputs, inputs.seconds_per_grid
 
     def batch_inputs(self, videos: Sequence[Sequence[Clip]], prompts: Sequence[str]) -> dict[str, torch.Tensor]:
         per_item = [[self.clip_inputs(c) for c in item] for item in videos]

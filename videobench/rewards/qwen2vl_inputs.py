@@ -65,6 +65,8 @@ class VideoInputs:
     pixel_values: torch.Tensor  # (grid_t * grid_h * grid_w, C * temporal * patch * patch), float32
     grid_thw: tuple[int, int, int]
     merge_size: int = 2
+    #: seconds per temporal patch (temporal patch size / sampled fps): Qwen2.5-VL's ``second_per_grid_ts``
+    seconds_per_grid: float | None = None
 
     @property
     def num_tokens(self) -> int:
@@ -127,10 +129,23 @@ def _patchify_channels_first(frames: torch.Tensor, spec: PatchSpec) -> VideoInpu
 
 
 def video_inputs(
-    frames: torch.Tensor, spec: PatchSpec, max_pixels: float, min_pixels: float = VIDEO_MIN_PIXELS
+    frames: torch.Tensor, spec: PatchSpec, max_pixels: float, min_pixels: float = VIDEO_MIN_PIXELS,
+    fps: float | None = None,
 ) -> VideoInputs:
-    """Resize, normalise and patchify one clip's frames."""
+    """Resize, normalise and patchify one clip's frames (``fps``: the sampled frame rate, for ``seconds_per_grid``)."""
     height, width, h2, w2 = _sizes(frames, spec, max_pixels, min_pixels)
     if (h2, w2) == (height, width):  # the usual case: one resize, its channels-first output patchified directly
-        return _patchify_channels_first(resize_channels_first(frames, height, width), spec)
-    return patchify(resize_for_model(frames, spec, max_pixels, min_pixels), spec)
+        out = _patchify_channels_first(resize_channels_first(frames, height, width), spec)
+    else:
+        out = patchify(resize_for_model(frames, spec, max_pixels, min_pixels), spec)
+    if fps is not None:
+        out.seconds_per_grid = spec.temporal_patch_size / fps
+    return out
+
+
+def sampled_fps(num_frames: int, total_frames: int | None, source_fps: float | None, default: float | None) -> float:
+    """The frame rate of sampled frames as qwen-vl-utils counts it: sampled / total frames x the file's fps; without
+    those, the sampling's fps, else 2."""
+    if source_fps and total_frames:
+        return num_frames / total_frames * source_fps
+    return default or 2.0

@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from videobench.rewards.base import Clip, Sampling
-from videobench.rewards.qwen2vl_inputs import PatchSpec, VideoInputs, video_inputs
+from videobench.rewards.qwen2vl_inputs import PatchSpec, VideoInputs, sampled_fps, video_inputs
 from videobench.rewards.videoreward_files import (  # noqa: F401  (re-exported: the adapter's public names)
     CONFIG_FILE,
     FULL_LAYOUT,
@@ -42,6 +42,7 @@ from videobench.rewards.videoreward_files import (  # noqa: F401  (re-exported: 
     CheckpointError,
     CheckpointFiles,
     ResolvedSource,
+    backbone_class,
     check_base_weights,
     checkpoint_files,
     find_checkpoint,
@@ -107,13 +108,16 @@ def _format_keys(keys: Sequence[str], limit: int = 12) -> str:
 
 
 class RewardNet(torch.nn.Module):
-    """Qwen2-VL backbone + bias-free reward head, forward as the reference computes it."""
+    """Qwen2-VL / Qwen2.5-VL backbone + bias-free reward head, forward as the reference computes it."""
 
     def __init__(self, backbone: Any, output_dim: int) -> None:
         super().__init__()
         self.backbone = backbone
         hidden = backbone.config.text_config.hidden_size
         self.rm_head = torch.nn.Linear(hidden, output_dim, bias=False)
+        #: Qwen2.5-VL: its own time-aligned M-RoPE positions (no reference model fixes another choice; it was
+        #: pretrained with them). Qwen2-VL: plain 1-D positions, as VideoAlign's released model was trained.
+        self.mrope = backbone.config.model_type == "qwen2_5_vl"
 
     def hidden_states(
         self,
@@ -121,10 +125,18 @@ class RewardNet(torch.nn.Module):
         attention_mask: torch.Tensor,
         pixel_values_videos: torch.Tensor,
         video_grid_thw: torch.Tensor,
+        second_per_grid_ts: torch.Tensor | None = None,
     ) -> torch.Tensor:
         batch, length = input_ids.shape
-        # Plain 1-D positions: the reference calls the inner model without position ids (no M-RoPE index).
-        positions = torch.arange(length, device=input_ids.device).unsqueeze(0).expand(batch, -1)
+        if self.mrope:
+            if second_per_grid_ts is None:
+                raise ValueError("a Qwen2.5-VL reward model needs second_per_grid_ts (seconds per temporal patch)")
+            video = (input_ids == self.backbone.config.video_token_id).int() * 2  # token types: 2 = video
+            positions = self.backbone.model.get_rope_index(
+                input_ids, video, video_grid_thw=video_grid_thw, second_per_grid_ts=second_per_grid_ts,
+                attention_mask=attention_mask)[0]
+        else:  # Plain 1-D positions: the reference calls the inner model without position ids (no M-RoPE index).
+            positions = torch.arange(length, device=input_ids.device).unsqueeze(0).expand(batch, -1)
         out = self.backbone.model(
             input_ids=input_ids,
             attention_mask=attention_mask,
@@ -142,9 +154,11 @@ class RewardNet(torch.nn.Module):
         pixel_values_videos: torch.Tensor,
         video_grid_thw: torch.Tensor,
         reward_positions: torch.Tensor,
+        second_per_grid_ts: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """(B, K) rewards of a batch from ``VideoRewardModel.batch_inputs`` (what training differentiates)."""
-        hidden = self.hidden_states(input_ids, attention_mask, pixel_values_videos, video_grid_thw)
+        hidden = self.hidden_states(input_ids, attention_mask, pixel_values_videos, video_grid_thw,
+                                    second_per_grid_ts)
         return self.rewards(hidden, reward_positions)
 
     def rewards(self, hidden: torch.Tensor, reward_positions: torch.Tensor) -> torch.Tensor:
@@ -340,7 +354,8 @@ class VideoRewardModel:
             raise ValueError(f"{clip.path}: VideoReward needs decoded frames (clip.frames is None)")
         frames = clip.frames if isinstance(clip.frames, torch.Tensor) else torch.as_tensor(clip.frames)
         budget = self.pixel_budget(frames.shape[0])
-        return video_inputs(frames, self.patch_spec, max_pixels=budget, min_pixels=self.min_pixels)
+        fps = sampled_fps(frames.shape[0], clip.total_frames, clip.source_fps, self.sampling.fps)
+        return video_inputs(frames, self.patch_spec, max_pixels=budget, min_pixels=self.min_pixels, fps=fps)
 
     def prepare(self, clip: Clip) -> None:
         """Resize and patchify ahead (the engine calls this in its decoding threads); ``clip_inputs`` reuses it."""
@@ -350,12 +365,18 @@ class VideoRewardModel:
         return self.encode([self.clip_inputs(c) for c in clips], prompts)
 
     def encode(self, videos: Sequence[VideoInputs], prompts: Sequence[str]) -> dict[str, torch.Tensor]:
-        """Model inputs for patchified videos and their prompts (right-padded chat texts, reward-token positions)."""
-        return {
+        """Model inputs for patchified videos and their prompts (right-padded chat texts, reward-token positions;
+        for Qwen2.5-VL the seconds per temporal patch its M-RoPE spaces frames by)."""
+        batch = {
             **self.text_inputs(prompts, [v.num_tokens for v in videos]),
             "pixel_values_videos": torch.cat([v.pixel_values for v in videos]),
             "video_grid_thw": torch.tensor([v.grid_thw for v in videos], dtype=torch.long),
         }
+        if self.net.mrope:
+            if any(v.seconds_per_grid is None for v in videos):
+                raise ValueError(f"{self.name}: Qwen2.5-VL video inputs need seconds_per_grid (the sampled fps)")
+            batch["second_per_grid_ts"] = torch.tensor([v.seconds_per_grid for v in videos], dtype=torch.float32)
+        return batch
 
     def text_inputs(self, prompts: Sequence[str], num_video_tokens: Sequence[int]) -> dict[str, torch.Tensor]:
         """Token ids (right-padded), attention mask and the reward tokens' positions of one batch."""
@@ -545,25 +566,26 @@ def _build_net(
     merge_lora: bool,
 ) -> RewardNet:
     """Base model (weights for LoRA, config only for full), embeddings resized to the tokenizer, then the weights."""
-    from transformers import AutoConfig, Qwen2VLForConditionalGeneration
+    from transformers import AutoConfig
 
     kwargs: dict[str, Any] = {"dtype": dtype}
     if attn_implementation:
         kwargs["attn_implementation"] = attn_implementation
     if not (base_dir / "config.json").is_file():
         raise CheckpointError(f"{base_dir}: the base model has no config.json")
+    model_class = backbone_class(base_dir)
     try:
         if files.lora:
-            backbone = Qwen2VLForConditionalGeneration.from_pretrained(
+            backbone = model_class.from_pretrained(
                 str(base_dir), trust_remote_code=trust_remote_code, **kwargs
             )
         else:  # model.pth holds every weight: the base's config is enough (VideoAlign loads it strictly)
             config = AutoConfig.from_pretrained(str(base_dir), trust_remote_code=trust_remote_code)
             if attn_implementation:
                 config._attn_implementation = attn_implementation
-            backbone = Qwen2VLForConditionalGeneration._from_config(config, dtype=dtype)
+            backbone = model_class._from_config(config, dtype=dtype)
     except Exception as exc:  # broken or foreign base files (config, safetensors header, ...): name the folder
-        raise CheckpointError(f"{base_dir}: cannot build the Qwen2-VL base model: {type(exc).__name__}: {exc}") from exc
+        raise CheckpointError(f"{base_dir}: cannot build the {model_class.__name__} base model: {type(exc).__name__}: {exc}") from exc
     backbone.resize_token_embeddings(len(tokenizer))
     net = RewardNet(backbone, output_dim).to(dtype)
     state = load_state_file(files.weights)

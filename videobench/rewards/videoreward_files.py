@@ -28,6 +28,21 @@ FULL_LAYOUT = "checkpoint-N/model.pth"
 HUB_IGNORE = ["optimizer.pt", "*/optimizer.pt", "scheduler.pt", "*/scheduler.pt", "rng_state*.pth", "*/rng_state*.pth",
               "training_args.bin", "*/training_args.bin", "*/global_step*/*", "final_model.pth"]
 
+#: model_type in a base's config.json -> its transformers class (the judge generates with it, the reward model
+#: reads its hidden states)
+ARCHITECTURES = {"qwen2_vl": "Qwen2VLForConditionalGeneration", "qwen2_5_vl": "Qwen2_5_VLForConditionalGeneration"}
+
+
+def backbone_class(base_dir: Path) -> Any:
+    """The transformers class of the base model in ``base_dir``, chosen by its config.json's ``model_type``."""
+    import transformers
+
+    config = read_json(base_dir / "config.json", "the base model's config")
+    kind = config.get("model_type")
+    if kind not in ARCHITECTURES:
+        raise CheckpointError(f"{base_dir / 'config.json'}: model_type {kind!r} is not a base videobench can use; "
+                              f"supported: {', '.join(ARCHITECTURES)} (Qwen2-VL and Qwen2.5-VL)")
+    return getattr(transformers, ARCHITECTURES[kind])
 
 
 def to_legacy_key(key: str) -> str:
