@@ -24,7 +24,7 @@ def _write_run(tmp_path):
     (RUN/checkpoints/checkpoint-N/pytorch_lora_weights.safetensors), with distinct non-zero weights per step."""
     from diffusers import WanPipeline
 
-    from align.lora import LoraSettings, add_lora, lora_parameters, save_lora
+    from videobench.align.lora import LoraSettings, add_lora, lora_parameters, save_lora
     from videobench.testing.tiny_pipelines import build_tiny_wan_pipeline
 
     pipe = build_tiny_wan_pipeline(out_dir=tmp_path / "wan")
