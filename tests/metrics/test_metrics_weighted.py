@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from metrics_reference import brute_force_grouped, reference_python, weighted_loop
 
 from videobench.metrics.pairwise import (
@@ -107,3 +108,13 @@ def test_weighted_with_ties_exact_past_float32_range():
     # and the same kernels on small draws equal the looped oracle
     assert weighted_with_ties(t, np.array([[3]]), "grouped")[0] == brute_force_grouped([0] * 3, [0.5] * 3) == 1.0
     assert math.isnan(weighted_with_ties(t, np.array([[0]]), "grouped")[0])
+
+
+def test_weighted_sweeps_refuse_a_mode_without_a_sweep():
+    t = PairTable(np.array([1, -1]), np.array([-0.5, 0.3]), np.array([0, 0]))
+    counts = np.ones((1, 1), dtype=np.int64)
+    for mode in ("fixed", "REFERENCE", None):
+        with pytest.raises(ValueError, match=rf"^the weighted sweep is 'grouped' or 'reference', got {mode!r}$"):
+            weighted_with_ties(t, counts, mode)
+        with pytest.raises(ValueError, match=rf"^the weighted sweep is 'grouped' or 'reference', got {mode!r}$"):
+            t.matrix(mode, np.float64)
