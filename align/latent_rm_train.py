@@ -22,7 +22,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import shutil
 import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -32,13 +31,14 @@ import torch
 
 from videobench.settings import read_settings_yaml, settings_from_mapping
 
+from .checkpoints import checkpoint_due, read_training_state, resume_step, warmup_scheduler, write_checkpoint
 from .config import ConfigError, coerce_fields, parse_override
 from .data import EmptyDataError
 from .flow import SigmaSampler, add_noise
 from .latent_rm import DEFAULT_DIMENSIONS, LatentRewardModel
 from .latent_rm_data import RewardPairs, benchmark_reward_pairs, rollout_reward_pairs
 from .losses import bt_ties_loss
-from .trainer import latest_checkpoint, load_pipeline
+from .trainer import load_pipeline
 
 __all__ = ["LatentRMConfig", "LatentRMResult", "train_latent_rm", "evaluate_pairs", "prepare_reward_pairs",
            "parse_rm_override"]
@@ -304,13 +304,7 @@ def evaluate_pairs(rm: LatentRewardModel, pairs: RewardPairs, sigma_buckets: lis
 # checkpoints
 # ---------------------------------------------------------------------------------------------------------------
 def _save_checkpoint(folder: Path, step: int, rm: LatentRewardModel, optimizer: Any, scheduler: Any) -> None:
-    tmp = folder.with_name(folder.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    rm.save_pretrained(str(tmp / "model"))
-    torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}, tmp / "optimizer.pt")
-    (tmp / "state.json").write_text(json.dumps({"step": step}))
-    shutil.rmtree(folder, ignore_errors=True)
-    tmp.rename(folder)
+    write_checkpoint(folder, step, optimizer, scheduler, lambda tmp: rm.save_pretrained(str(tmp / "model")))
 
 
 def _load_checkpoint(folder: Path, rm: LatentRewardModel, optimizer: Any, scheduler: Any) -> int:
@@ -321,10 +315,7 @@ def _load_checkpoint(folder: Path, rm: LatentRewardModel, optimizer: Any, schedu
     if missing or unexpected:
         raise ValueError(f"checkpoint {folder} does not match this reward model (missing {missing[:3]}, "
                          f"unexpected {unexpected[:3]})")
-    states = torch.load(folder / "optimizer.pt", weights_only=True, map_location="cpu")
-    optimizer.load_state_dict(states["optimizer"])
-    scheduler.load_state_dict(states["scheduler"])
-    return int(json.loads((folder / "state.json").read_text())["step"])
+    return read_training_state(folder, optimizer, scheduler)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -365,19 +356,10 @@ def train_latent_rm(config: LatentRMConfig, pipe: Any = None, pairs: RewardPairs
     del pipe
     rm.train()
     optimizer = torch.optim.AdamW(rm.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    warmup = config.warmup_steps
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / (warmup + 1)))
+    scheduler = warmup_scheduler(optimizer, config.warmup_steps)
     model, optimizer = acc.prepare(rm, optimizer)
     unwrapped: LatentRewardModel = acc.unwrap_model(model)
-
-    step = 0
-    if config.resume_from:
-        folder = latest_checkpoint(out) if config.resume_from == "latest" else Path(config.resume_from)
-        if folder is not None:
-            step = _load_checkpoint(folder, unwrapped, optimizer, scheduler)
-            acc.print(f"resumed from {folder} at step {step}")
-        elif config.resume_from != "latest":
-            raise FileNotFoundError(f"no checkpoint at {config.resume_from}")
+    step = resume_step(config.resume_from, out, lambda f: _load_checkpoint(f, unwrapped, optimizer, scheduler), acc)
 
     sampler = config.sigma_sampler_obj()
     usable = torch.nonzero(~torch.isnan(train_pairs.labels).all(dim=1)).flatten()
@@ -433,7 +415,7 @@ def train_latent_rm(config: LatentRMConfig, pipe: Any = None, pairs: RewardPairs
                     fh.write(json.dumps(entry) + "\n")
         if config.eval_every and step % config.eval_every == 0 and step < config.max_steps:
             last_eval = run_eval()
-        if config.checkpoint_every and step % config.checkpoint_every == 0 and step < config.max_steps:
+        if checkpoint_due(step, config.checkpoint_every, config.max_steps):
             if acc.is_main_process:
                 _save_checkpoint(out / "checkpoints" / f"checkpoint-{step}", step, unwrapped, optimizer, scheduler)
             acc.wait_for_everyone()

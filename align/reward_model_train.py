@@ -23,7 +23,6 @@ import contextlib
 import dataclasses
 import json
 import os
-import shutil
 import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -32,10 +31,11 @@ from typing import Any, Literal, Mapping, get_args, get_origin, get_type_hints
 import numpy as np
 import torch
 
-from videobench.faults import fault_point
 from videobench.settings import read_settings_yaml, settings_from_mapping
 from videobench.video.resize import VIDEO_MIN_PIXELS
 
+from .checkpoints import (checkpoint_due, load_tensors_into, read_training_state, resume_step, warmup_scheduler,
+                          write_checkpoint)
 from .config import ConfigError, coerce_fields
 from .data import EmptyDataError
 from .losses import preference_loss
@@ -47,7 +47,7 @@ from .reward_model import (
     save_released_layout,
 )
 from .reward_model_data import FrameCache, RewardPairs
-from .trainer import _stream, latest_checkpoint
+from .trainer import _stream
 
 __all__ = ["RewardModelConfig", "RewardModelResult", "train_reward_model", "DEFAULT_TEMPLATE"]
 
@@ -297,32 +297,17 @@ def _trainable(net: torch.nn.Module) -> dict[str, torch.nn.Parameter]:
 def _save_checkpoint(folder: Path, step: int, net: torch.nn.Module, optimizer: Any, scheduler: Any) -> None:
     from safetensors.torch import save_file
 
-    tmp = folder.with_name(folder.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    save_file({n: p.detach().cpu().contiguous() for n, p in _trainable(net).items()}, str(tmp / "trainable.safetensors"))
-    torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}, tmp / "optimizer.pt")
-    (tmp / "state.json").write_text(json.dumps({"step": step}))
-    fault_point("reward-model:checkpoint-written")
-    shutil.rmtree(folder, ignore_errors=True)
-    tmp.rename(folder)
+    def weights(tmp: Path) -> None:
+        save_file({n: p.detach().cpu().contiguous() for n, p in _trainable(net).items()},
+                  str(tmp / "trainable.safetensors"))
+
+    write_checkpoint(folder, step, optimizer, scheduler, weights, fault="reward-model:checkpoint-written")
 
 
 def _load_checkpoint(folder: Path, net: torch.nn.Module, optimizer: Any, scheduler: Any) -> int:
-    from safetensors.torch import load_file
-
-    weights = load_file(str(folder / "trainable.safetensors"))
-    params = _trainable(net)
-    if set(weights) != set(params):
-        raise ValueError(f"checkpoint {folder} does not match this run's trainable parts (LoRA rank, vision, "
-                         "merger settings)")
-    with torch.no_grad():
-        for name, p in params.items():
-            p.copy_(weights[name].to(p.device, p.dtype))
-    states = torch.load(folder / "optimizer.pt", weights_only=True, map_location="cpu")
-    optimizer.load_state_dict(states["optimizer"])
-    scheduler.load_state_dict(states["scheduler"])
-    return int(json.loads((folder / "state.json").read_text())["step"])
+    load_tensors_into(_trainable(net), folder / "trainable.safetensors",
+                      f"checkpoint {folder} does not match this run's trainable parts (LoRA rank, vision, merger settings)")
+    return read_training_state(folder, optimizer, scheduler)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -408,20 +393,12 @@ def train_reward_model(config: RewardModelConfig | Mapping[str, Any], *, bench: 
     train_inputs, val_inputs = _Inputs(model, train_pairs, cache), _Inputs(model, val_pairs, cache)
 
     optimizer = torch.optim.AdamW(parameter_groups(net, policy))
-    warmup = config.warmup_steps
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / (warmup + 1)))
+    scheduler = warmup_scheduler(optimizer, config.warmup_steps)
     wrapped, optimizer = acc.prepare(net, optimizer)
     rank, world, bs, ga = acc.process_index, acc.num_processes, config.batch_size, config.grad_accum
     max_steps = config.max_steps or max(1, round(config.epochs * len(usable) / (bs * ga * world)))
 
-    step = 0
-    if config.resume_from:
-        folder = latest_checkpoint(out) if config.resume_from == "latest" else Path(config.resume_from)
-        if folder is not None:
-            step = _load_checkpoint(folder, net, optimizer, scheduler)
-            acc.print(f"resumed from {folder} at step {step}")
-        elif config.resume_from != "latest":
-            raise FileNotFoundError(f"no checkpoint at {config.resume_from}")
+    step = resume_step(config.resume_from, out, lambda f: _load_checkpoint(f, net, optimizer, scheduler), acc)
 
     log: list[dict[str, Any]] = []
     log_path, eval_path = out / "log.jsonl", out / "eval.jsonl"
@@ -479,7 +456,7 @@ def train_reward_model(config: RewardModelConfig | Mapping[str, Any], *, bench: 
                     fh.write(json.dumps(entry) + "\n")
         if config.eval_every and step % config.eval_every == 0 and step < max_steps:
             last_eval = run_eval() or last_eval
-        if config.checkpoint_every and step % config.checkpoint_every == 0 and step < max_steps:
+        if checkpoint_due(step, config.checkpoint_every, max_steps):
             if acc.is_main_process:
                 _save_checkpoint(out / "checkpoints" / f"checkpoint-{step}", step, net, optimizer, scheduler)
             acc.wait_for_everyone()

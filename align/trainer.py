@@ -14,7 +14,6 @@ import gc
 import hashlib
 import json
 import os
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,8 +21,9 @@ from typing import Any
 
 import torch
 
-from videobench.faults import fault_point
 
+from .checkpoints import (checkpoint_due, latest_checkpoint, load_tensors_into, read_training_state, resume_step,
+                          warmup_scheduler, write_checkpoint)
 from .config import AlignConfig
 from .data import EmptyDataError, LatentDataset, concat_datasets, encode_pairs, pairs_from_benchmark, render_rollouts
 from .flow import SigmaSampler
@@ -203,52 +203,31 @@ def _generator(seed: int, position: int) -> torch.Generator:
 # ---------------------------------------------------------------------------------------------------------------
 # checkpoints
 # ---------------------------------------------------------------------------------------------------------------
-def latest_checkpoint(output_dir: str | Path) -> Path | None:
-    """The newest complete checkpoint: ``checkpoint-N`` only (a save killed midway leaves ``checkpoint-N.tmp``)."""
-    folder = Path(output_dir) / "checkpoints"
-    found = [p for p in folder.glob("checkpoint-*") if p.name.split("-", 1)[1].isdigit()] if folder.is_dir() else []
-    return max(found, key=lambda p: int(p.name.split("-", 1)[1])) if found else None
-
-
 def save_checkpoint(folder: Path, step: int, model: torch.nn.Module, optimizer: Any, scheduler: Any,
                     ema: dict[str, torch.Tensor] | None, pipeline_cls: type) -> None:
     """``checkpoint-N/``: the training state (resume) and the LoRA in diffusers format, so that
-    ``videobench compare -g NAME=wan:BASE+lora:RUN/checkpoints/checkpoint-N`` renders it; written to a .tmp folder
-    and renamed, so a kill never leaves a half checkpoint under the final name."""
+    ``videobench compare -g NAME=wan:BASE+lora:RUN/checkpoints/checkpoint-N`` renders it."""
     from safetensors.torch import save_file
 
-    tmp = folder.with_name(folder.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    save_lora(model, pipeline_cls, tmp)
-    save_file({n: p.detach().cpu().contiguous() for n, p in named_lora_tensors(model)}, str(tmp / "lora.safetensors"))
-    if ema is not None:
-        save_file({n: t.cpu().contiguous() for n, t in ema.items()}, str(tmp / "ema.safetensors"))
-    torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}, tmp / "optimizer.pt")
-    (tmp / "state.json").write_text(json.dumps({"step": step}))
-    fault_point("align:checkpoint-written")
-    shutil.rmtree(folder, ignore_errors=True)
-    tmp.rename(folder)
+    def weights(tmp: Path) -> None:
+        save_lora(model, pipeline_cls, tmp)
+        save_file({n: p.detach().cpu().contiguous() for n, p in named_lora_tensors(model)}, str(tmp / "lora.safetensors"))
+        if ema is not None:
+            save_file({n: t.cpu().contiguous() for n, t in ema.items()}, str(tmp / "ema.safetensors"))
+
+    write_checkpoint(folder, step, optimizer, scheduler, weights, fault="align:checkpoint-written")
 
 
 def _load_checkpoint(folder: Path, model: torch.nn.Module, optimizer: Any, scheduler: Any,
                      ema: dict[str, torch.Tensor] | None) -> int:
     from safetensors.torch import load_file
 
-    weights = load_file(str(folder / "lora.safetensors"))
-    params = dict(named_lora_tensors(model))
-    if set(weights) != set(params):
-        raise ValueError(f"checkpoint {folder} does not match the LoRA settings of this run (different adapter keys)")
-    with torch.no_grad():
-        for name, p in params.items():
-            p.copy_(weights[name].to(p.device, p.dtype))
+    load_tensors_into(dict(named_lora_tensors(model)), folder / "lora.safetensors",
+                      f"checkpoint {folder} does not match the LoRA settings of this run (different adapter keys)")
     if ema is not None and (folder / "ema.safetensors").is_file():
         for name, t in load_file(str(folder / "ema.safetensors")).items():
             ema[name].copy_(t.to(ema[name].device))
-    states = torch.load(folder / "optimizer.pt", weights_only=True, map_location="cpu")
-    optimizer.load_state_dict(states["optimizer"])
-    scheduler.load_state_dict(states["scheduler"])
-    return int(json.loads((folder / "state.json").read_text())["step"])
+    return read_training_state(folder, optimizer, scheduler)
 
 
 @dataclass
@@ -292,8 +271,7 @@ def setup_training(config: AlignConfig, transformer: torch.nn.Module, pipeline_c
     transformer.train()
     params = lora_parameters(transformer, POLICY_ADAPTER)
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
-    warmup = config.warmup_steps
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / (warmup + 1)))
+    scheduler = warmup_scheduler(optimizer, config.warmup_steps)
     model, optimizer = acc.prepare(transformer, optimizer)
     unwrapped = acc.unwrap_model(model)
     if ref_copy is not None:
@@ -301,15 +279,8 @@ def setup_training(config: AlignConfig, transformer: torch.nn.Module, pipeline_c
     else:
         reference = Reference(unwrapped, family, "adapter" if config.init_lora else "disabled", acc.autocast)
     ema = {n: p.detach().clone() for n, p in named_lora_tensors(unwrapped)} if config.ema_decay else None
-    step = 0
-    resume = config.resume_from
-    if resume:
-        folder = latest_checkpoint(config.output_dir) if resume == "latest" else Path(resume)
-        if folder is not None:
-            step = _load_checkpoint(folder, unwrapped, optimizer, scheduler, ema)
-            acc.print(f"resumed from {folder} at step {step}")
-        elif resume != "latest":
-            raise FileNotFoundError(f"no checkpoint at {resume}")
+    step = resume_step(config.resume_from, config.output_dir,
+                       lambda folder: _load_checkpoint(folder, unwrapped, optimizer, scheduler, ema), acc)
     return TrainingSetup(model, unwrapped, optimizer, scheduler, params, reference, ema, step)
 
 
@@ -323,7 +294,7 @@ def append_log(log: list[dict[str, Any]], entry: dict[str, Any], path: Path, acc
 
 def maybe_checkpoint(config: AlignConfig, step: int, setup: TrainingSetup, pipeline_cls: type, acc: Any) -> None:
     """``checkpoints/checkpoint-N`` every ``checkpoint_every`` steps (not after the last: the outputs are final)."""
-    if config.checkpoint_every and step % config.checkpoint_every == 0 and step < config.max_steps:
+    if checkpoint_due(step, config.checkpoint_every, config.max_steps):
         if acc.is_main_process:
             save_checkpoint(Path(config.output_dir) / "checkpoints" / f"checkpoint-{step}", step, setup.unwrapped,
                             setup.optimizer, setup.scheduler, setup.ema, pipeline_cls)

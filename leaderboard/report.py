@@ -747,20 +747,38 @@ def render_report(board: pd.DataFrame, history: pd.DataFrame, generators: pd.Dat
 
 
 def write_pngs(figures: dict[str, Any], folder: str) -> list[str]:
-    """PNG of each figure through kaleido (needs chromium); returns the files written."""
+    """PNG of each figure through kaleido (needs chromium); returns the files written.
+
+    The PNGs are rendered into a staging folder and moved into place, so a killed export leaves no torn file.
+    plotly's batch export returns kaleido's render errors (a browser timeout under load) without raising, so a figure
+    whose file did not appear is rendered again alone, which raises what went wrong.
+    """
+    import os
+    import tempfile
     from pathlib import Path
 
     import plotly.graph_objects as go
-
     import plotly.io as pio
+
+    from videobench.leaderboard.errors import LeaderboardError
 
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
-    paths = [str(out / f"{fid}.png") for fid in figures]
-    figs = [go.Figure(fig) for fig in figures.values()]
-    if hasattr(pio, "write_images"):  # kaleido >= 1: one browser for all figures
-        pio.write_images(figs, paths, width=1100, height=600)
-    else:
-        for fig, path in zip(figs, paths):
-            fig.write_image(path, width=1100, height=600)
+    size = {"width": 1100, "height": 600}
+    figs = {fid: go.Figure(fig) for fid, fig in figures.items()}
+    with tempfile.TemporaryDirectory(dir=out, prefix=".png-export-") as tmp:
+        staged = {fid: Path(tmp) / f"{fid}.png" for fid in figs}
+        if hasattr(pio, "write_images"):  # kaleido >= 1: one browser for all figures
+            pio.write_images(list(figs.values()), [str(p) for p in staged.values()], **size)
+        for fid, path in staged.items():
+            if path.is_file() and path.stat().st_size > 0:
+                continue
+            try:
+                path.write_bytes(pio.to_image(figs[fid], format="png", **size))
+            except Exception as exc:  # kaleido/chromium failures come as several exception types
+                raise LeaderboardError(f"could not export figure {fid} as PNG: {exc}") from exc
+        paths = []
+        for fid, path in staged.items():
+            paths.append(str(out / f"{fid}.png"))
+            os.replace(path, paths[-1])
     return paths

@@ -31,9 +31,16 @@ def _launch(a: str, b: str, out: Path) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, capture_output=True, text=True, timeout=500, env=env)
 
 
+def _why(done: subprocess.CompletedProcess) -> str:
+    """Each rank's own lines first: torchrun's summary at the end of stderr names only the rank it killed."""
+    lines = done.stderr.splitlines()
+    ranks = "\n".join(line for line in lines if line.startswith("[rank0]") or line.startswith("[rank1]"))
+    return f"{ranks[-6000:]}\n--- stdout ---\n{done.stdout[-2000:]}"
+
+
 def test_two_processes_split_rendering(tiny_wan, tmp_path):
     done = _launch(f"wan:{tiny_wan}{TINY}", f"wan:{tiny_wan}{TINY}+blur:3", tmp_path)
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.returncode == 0, _why(done)
     reports = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
     assert [r["world_size"] for r in reports] == [2, 2]
     assert reports[0]["rendered_total"] == 6  # 2 generators x 3 prompts, summed over ranks

@@ -146,6 +146,7 @@ def test_result_names_its_mode():
     for mode in ("grouped", "reference"):
         res = accuracy_with_ties([1, 0, 1], [2.0, 0.1, -0.4], mode=mode)
         assert res.mode == mode and res.value == pytest.approx(2 / 3) and res.epsilon == 0.1
+        assert float(res) == res.value  # a result reads as its value where a number is expected
 
 
 def test_sorted_deltas_and_group_ends_by_hand():

@@ -55,3 +55,23 @@ def test_reference_mode_on_near_repeats_equals_published_walk(rows):
     c = res.counts
     assert (c["concordant"], c["discordant"], c["human_tie"], c["model_tie"], c["both_tie"]) == (
         cells["c"], cells["d"], cells["th"], cells["tm"], cells["thm"])
+
+
+def test_stable_order_of_non_float64_falls_back():
+    # the packed keys read float64 bits; any other dtype takes numpy's stable argsort
+    values = np.array([0.5, 0.25, 0.5, 0.0, 0.25], dtype=np.float32)
+    order, ordered = stable_order(values)
+    np.testing.assert_array_equal(order, [3, 1, 4, 0, 2])
+    np.testing.assert_array_equal(ordered, [0.0, 0.25, 0.25, 0.5, 0.5])
+
+
+@pytest.mark.parametrize("n", [100_000, 2**21 + 1])
+def test_stable_order_with_many_blocks_to_repair(n):
+    # every value its own block (distinct high bits) and one near repeat out of order, so the repair sort runs
+    # with ~n block numbers: they must fit above the two k-bit fields (n = 2**21 + 1 is past the packed keys)
+    values = np.arange(1, n + 1, dtype=np.float64)
+    values[0] = np.nextafter(2.0, 3.0)  # above values[1] = 2.0 by one ulp
+    order, ordered = stable_order(values)
+    expected = np.concatenate(([1, 0], np.arange(2, n)))
+    np.testing.assert_array_equal(order, expected)
+    np.testing.assert_array_equal(ordered, values[expected])

@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 import multiprocessing
 import sqlite3
+import threading
 
 import pytest
 
-from videobench.scoring.store import ScoreStore, default_cache_dir, prompt_hash
+from videobench.scoring.store import STORE_FILENAME, ScoreStore, default_cache_dir, prompt_hash
 
 
 def test_keys_and_values_round_trip(tmp_path):
@@ -60,3 +61,38 @@ def test_processes_write_concurrently(tmp_path):
     assert [p.exitcode for p in procs] == [0, 0, 0]
     with ScoreStore(tmp_path) as store:
         assert store.count() == 180
+
+
+def _writer_holding_the_lock(path):
+    """Another process's connection in a write transaction on a new (not yet WAL) cache file."""
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("CREATE TABLE other (x)")
+    other.execute("BEGIN IMMEDIATE")
+    return other
+
+
+def test_opening_waits_for_another_writer_instead_of_failing(tmp_path):
+    # SQLite refuses the switch to WAL at once ("database is locked", no busy handler) while another connection holds
+    # a write lock: two ranks opening a fresh cache together crashed one of them (seen in a 2-process compare).
+    other = _writer_holding_the_lock(tmp_path / STORE_FILENAME)
+    release = threading.Timer(0.3, lambda: other.execute("COMMIT"))
+    release.start()
+    try:
+        with ScoreStore(tmp_path, timeout_s=30) as store:
+            assert store._conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+            store.put_many("m", "s", [("v", "p", {"VQ": 1.5})])
+            assert store.get_many("m", "s", [("v", "p")]) == {("v", "p"): {"VQ": 1.5}}
+    finally:
+        release.join()
+        other.close()
+
+
+def test_a_cache_locked_past_the_timeout_says_so(tmp_path):
+    other = _writer_holding_the_lock(tmp_path / STORE_FILENAME)
+    try:
+        with pytest.raises(RuntimeError) as err:
+            ScoreStore(tmp_path, timeout_s=0.2)
+    finally:
+        other.close()
+    assert str(err.value) == (f"score store {tmp_path / STORE_FILENAME} stayed locked by another process for 0.2 s; "
+                              "wait for it to finish or pass another cache dir")

@@ -318,6 +318,7 @@ class PairTable:
 
     def matrix(self, mode: Mode, dtype: type) -> Any:
         """The (U, C) unit-by-cluster delta matrix of a sweep, in ``dtype`` (converted copies are kept)."""
+        _check_sweep(mode)
         key = (mode, np.dtype(dtype).str)
         if key not in self._cache:
             base = self.group_delta if mode == "grouped" else self.pair_delta
@@ -378,6 +379,11 @@ def weighted_fixed(table: PairTable, counts: np.ndarray, threshold: float) -> np
     return _ratio(c @ correct_c, c @ table.size_c)
 
 
+def _check_sweep(mode: str) -> None:
+    if mode not in ("grouped", "reference"):  # "fixed" has no sweep: weighted_fixed
+        raise ValueError(f"the weighted sweep is 'grouped' or 'reference', got {mode!r}")
+
+
 def weighted_with_ties(table: PairTable, counts: np.ndarray, mode: Mode = "grouped") -> np.ndarray:
     """Tie-calibrated accuracy per resample (rows of ``counts``).
 
@@ -387,6 +393,7 @@ def weighted_with_ties(table: PairTable, counts: np.ndarray, mode: Mode = "group
     f with w > 0 on) and after the first copy of f (worth base + delta_f); the no-ties state before f is never
     scored. Both sweeps run over merged units (``_grouped_units``), not single pairs.
     """
+    _check_sweep(mode)
     c = counts.astype(np.float64)
     base = c @ table.concordant_c
     n = c @ table.size_c

@@ -76,6 +76,30 @@ def _decode(text: str) -> Scores:
     return {k: (math.nan if v is None else float(v)) for k, v in json.loads(text).items()}
 
 
+class _StillLocked(Exception):
+    pass
+
+
+def _until_unlocked(statement, timeout_s: float):
+    """Run ``statement`` again while another connection's write lock makes it fail, up to ``timeout_s``.
+
+    Switching a new database to WAL needs an exclusive lock, and SQLite answers "database is locked" at once, without
+    its busy handler, while another connection holds a write lock (two ranks opening a fresh cache together).
+    """
+    deadline = time.monotonic() + timeout_s
+    delay = 0.005
+    while True:
+        try:
+            return statement()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            if time.monotonic() >= deadline:
+                raise _StillLocked(str(exc)) from exc
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)
+
+
 class ScoreStore:
     """Per-video scores on disk. Use from one thread; open one ``ScoreStore`` per process."""
 
@@ -88,7 +112,7 @@ class ScoreStore:
             # isolation_level=None: we issue BEGIN/COMMIT ourselves so a batch is exactly one transaction.
             self._conn = sqlite3.connect(self.path, timeout=timeout_s, isolation_level=None)
             self._conn.execute(f"PRAGMA busy_timeout = {int(timeout_s * 1000)}")
-            self._conn.execute("PRAGMA journal_mode = WAL")
+            _until_unlocked(lambda: self._conn.execute("PRAGMA journal_mode = WAL"), timeout_s)
             # NORMAL in WAL mode is durable against process crashes (not power loss) and much faster than FULL.
             self._conn.execute("PRAGMA synchronous = NORMAL")
             self._conn.executescript(_SCHEMA)
@@ -96,6 +120,11 @@ class ScoreStore:
                 "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
             version = self._conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
+        except _StillLocked as exc:
+            raise RuntimeError(
+                f"score store {self.path} stayed locked by another process for {timeout_s:g} s; "
+                "wait for it to finish or pass another cache dir"
+            ) from exc
         except sqlite3.DatabaseError as exc:
             raise RuntimeError(
                 f"score store {self.path} cannot be opened ({exc}); delete it or pass another cache dir"
