@@ -337,3 +337,67 @@ def test_margins_wiring_cis_predictions_averages_and_provenance() -> None:
     defaults, _ = evaluate_margins(bench, margins, info(DIMS))
     assert (defaults.provenance["n_resamples"], defaults.provenance["level"], defaults.provenance["folds"],
             defaults.provenance["seeds"]) == (1000, 0.95, 5, {"bootstrap": 0, "crossfit": 0})
+
+
+def test_crossfit_wiring_and_a_dimension_with_every_pair_excluded() -> None:
+    bench, _ = make_bench()
+    rng = np.random.default_rng(1)
+    margins = {d: np.round(0.4 * bench.labels(d) + rng.normal(size=len(bench)), 1) for d in ("VQ", "TA")}
+    margins["MQ"] = np.full(len(bench), np.nan)  # a model that could score none of the videos for MQ
+    result, _ = evaluate_margins(bench, margins, info(("VQ", "MQ", "TA")), n_resamples=20, level=0.8, seed=7, folds=3)
+    order = np.argsort(bench.pairs["pair_id"].to_numpy(), kind="stable")
+    codes = np.unique(bench.pairs["prompt"].to_numpy()[order], return_inverse=True)[1]
+    for d in ("VQ", "TA"):
+        h, m = bench.labels(d)[order], margins[d][order]
+        expected = metrics.accuracy_with_ties_crossfit(h, m, codes, folds=3, seed=7)
+        if d == "TA":  # here the caller's folds and seed matter (so dropping either would show)
+            assert expected not in (metrics.accuracy_with_ties_crossfit(h, m, codes, folds=5, seed=7),
+                                    metrics.accuracy_with_ties_crossfit(h, m, codes, folds=3, seed=0))
+        crossfit = result.dimensions[d].accuracy_with_ties_crossfit
+        assert (crossfit.value, crossfit.level) == (pytest.approx(expected), 0.8)
+    mq = result.dimensions["MQ"]  # available (the model has MQ) but nothing to measure
+    assert (mq.available, mq.n_pairs, mq.n_ties, mq.n_excluded) == (True, 0, 0, len(bench))
+    assert mq.excluded_pair_ids == sorted(bench.pairs["pair_id"]) and np.isnan(mq.human_tie_rate)
+    assert mq.accuracy_without_ties.value is None and mq.accuracy_with_ties.value is None and mq.epsilon is None
+    assert mq.accuracy_with_ties_reference is None and mq.accuracy_with_ties_crossfit is None
+    assert all(v is None for v in result.averages.values())  # one dimension without a value: no averages
+    # one pair left: measured (hand-worked: label and margin of that pair agree in sign)
+    one = np.full(len(bench), np.nan)
+    k = int(np.flatnonzero(bench.labels("VQ") != 0)[0])
+    one[k] = float(bench.labels("VQ")[k])
+    single = evaluate_margins(bench, {"VQ": one}, info(("VQ",)), n_resamples=5)[0].dimensions["VQ"]
+    assert (single.n_pairs, single.n_excluded, single.human_tie_rate) == (1, len(bench) - 1, 0.0)
+    assert single.accuracy_without_ties.value == 1.0
+
+
+def test_averages_na_rule_and_benchmark_block_by_hand() -> None:
+    # TA: every pair a human tie, so accuracy without ties has no pair to count (n/a) while accuracy with ties has
+    # a value: the averages that use without-ties are None, the others are means.
+    pairs = pd.DataFrame({"pair_id": ["p1", "p2", "p3", "p4"], "prompt": ["a", "b", "c", "d"],
+                          "video_A": ["1", "2", "3", "4"], "video_B": ["5", "6", "7", "8"],
+                          "label_VQ": np.array([1, -1, 1, 0], np.int8), "label_TA": np.zeros(4, np.int8)})
+    bench = PairBenchmark("tiny", pairs, ("VQ", "TA"), None, source="hand", revision="rev-1")
+    margins = {"VQ": np.array([0.5, -0.2, -0.1, 0.05]), "TA": np.array([0.3, -0.1, 0.2, 0.4])}
+    result, _ = evaluate_margins(bench, margins, info(("VQ", "TA")), n_resamples=10)
+    # VQ: without ties 2 of 3 right; with ties, eps = 0.05 makes p4 a correct tie: 3 of 4 (grouped and file walk)
+    # TA: eps = 0.4 predicts every pair a tie: 4 of 4
+    assert result.dimensions["VQ"].accuracy_without_ties.value == pytest.approx(2 / 3)
+    assert result.dimensions["TA"].accuracy_without_ties.value is None
+    assert result.averages == pytest.approx({"without_ties": None, "with_ties": 0.875, "overall": None,
+                                             "with_ties_reference": 0.875, "overall_reference": None})
+    assert result.dimensions["VQ"].accuracy_with_ties_crossfit.value is None  # 4 prompts, 5 folds: no honest split
+    # VQ without margins: unavailable, its human tie rate still counted (1 tie in 4 pairs)
+    vq = evaluate_margins(bench, {"TA": margins["TA"]}, info(("TA",)), n_resamples=5)[0].dimensions["VQ"]
+    assert (vq.available, vq.n_pairs, vq.n_ties, vq.human_tie_rate) == (False, 4, 1, 0.25)
+    assert asdict(result.benchmark) == {"name": "tiny", "fingerprint": bench.fingerprint(), "n_pairs": 4,
+                                        "dimensions": ["VQ", "TA"], "source": "hand", "revision": "rev-1",
+                                        "kind": "pairs", "n_videos": None}
+
+
+def test_video_scores_repeating_a_key_use_its_first_row() -> None:
+    bench, scores = make_bench()
+    first, _, first_videos = evaluate_video_scores(bench, scores, info(), **FAST)
+    repeated = pd.concat([scores, scores.head(3).assign(VQ=99.0, MQ=-99.0)], ignore_index=True)
+    again, _, again_videos = evaluate_video_scores(bench, repeated, info(), **FAST)
+    pd.testing.assert_frame_equal(again_videos, first_videos)
+    assert asdict(again)["dimensions"] == asdict(first)["dimensions"]

@@ -261,3 +261,28 @@ def test_merged_lora_gives_the_same_scores_in_float32(tiny_lora, lora_model, cli
     for dim in lora_model.dimensions:
         np.testing.assert_allclose(a[dim], b[dim], atol=1e-4)
     assert merged.fingerprint() != lora_model.fingerprint()
+
+
+def test_null_max_frame_pixels_takes_the_qwen_vl_utils_budget(tiny_lora, tmp_path):
+    # a checkpoint whose data_config says max_frame_pixels: null gets qwen-vl-utils' own per-clip default, written
+    # out here from its documented constants: 768*28*28 per frame, 24576*28*28 in all per 2 frames (FRAME_FACTOR),
+    # never below 1.05 * min_pixels (int)
+    root = tmp_path / "null-budget"
+    shutil.copytree(tiny_lora, root)
+    config = json.loads((root / "model_config.json").read_text())
+    config["data_config"]["max_frame_pixels"] = None
+    (root / "model_config.json").write_text(json.dumps(config))
+    model = VideoRewardModel.load(str(root), **TINY_OPTIONS)
+    assert model.sampling.max_pixels is None
+
+    def qwen_vl_utils_budget(nframes: int, min_pixels: int) -> float:
+        return max(min(768 * 28 * 28, 24576 * 28 * 28 / nframes * 2), int(min_pixels * 1.05))
+
+    for nframes in (8, 64, 100, 1_000, 20_000):  # capped, shared, shared, shared, at the model's floor
+        assert model.pixel_budget(nframes) == qwen_vl_utils_budget(nframes, TINY_OPTIONS["min_pixels"])
+    assert model.pixel_budget(20_000) == int(56 * 56 * 1.05)  # the model's floor, not the default 128*28*28
+
+
+def test_score_count_mismatch_message(lora_model, clips, prompts):
+    with pytest.raises(ValueError, match=r"^got 2 clips but 1 prompts$"):
+        lora_model.score(clips[:2], prompts[:1])
