@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Literal
 
 Mode = Literal["scores", "pairwise"]
 
@@ -82,7 +82,8 @@ class Grammar:
         return [self._value(text, label) for label in self.labels]
 
     def _value(self, text: str, label: str) -> float:
-        found = {m.group("value").strip().lower() for m in self.regex(label).finditer(text or "")}
+        # a user pattern's optional value group may match nothing (None): an empty, unparseable value
+        found = {(m.group("value") or "").strip().lower() for m in self.regex(label).finditer(text or "")}
         if len(found) != 1:
             return math.nan  # missing, or several different answers for one label: no guess
         raw = found.pop()
@@ -93,7 +94,3 @@ class Grammar:
         except ValueError:
             return math.nan
         return value if math.isfinite(value) else math.nan
-
-
-def count_unparseable(values: Sequence[float]) -> int:
-    return sum(1 for v in values if not math.isfinite(v))

@@ -60,7 +60,8 @@ def decode_frames(payload: Any, where: str) -> Any:
     if not isinstance(payload, Mapping) or payload.get("dtype") != "uint8":
         raise ProtocolError(f"{where}.frames must be {{shape, dtype: uint8, data}}")
     shape = payload.get("shape")
-    if not (isinstance(shape, list) and len(shape) == 4 and all(isinstance(s, int) and s > 0 for s in shape)
+    # type(s) is int, not isinstance: a bool (JSON true) is an int to Python but no size to torch's reshape
+    if not (isinstance(shape, list) and len(shape) == 4 and all(type(s) is int and s > 0 for s in shape)
             and shape[-1] == 3):
         raise ProtocolError(f"{where}.frames.shape must be [T, H, W, 3] with positive sizes, got {shape!r}")
     data = _b64(payload.get("data"), f"{where}.frames.data")
@@ -156,5 +157,5 @@ def sampling_from(payload: Any) -> Sampling:
         return Sampling(fps=None if payload.get("fps") is None else float(payload["fps"]),
                         num_frames=None if payload.get("num_frames") is None else int(payload["num_frames"]),
                         max_pixels=None if payload.get("max_pixels") is None else int(payload["max_pixels"]))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int(Infinity), which json.loads reads
         raise ProtocolError(f"info.sampling holds a value that is not a number: {dict(payload)}") from None
