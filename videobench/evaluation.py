@@ -228,6 +228,16 @@ def _video_table(video_scores: pd.DataFrame | Mapping[str, Mapping[str, float]])
     return frame.rename_axis("video").reset_index()
 
 
+def _check_repeats(table: pd.DataFrame, key_cols: list[str], dims: list[str]) -> None:
+    """A (video[, prompt]) key may repeat only with the same scores (read_scores holds files to the same rule)."""
+    repeated = table[table.duplicated(subset=key_cols, keep=False)]
+    clashes = [" / ".join(map(str, key)) if isinstance(key, tuple) else str(key)
+               for key, group in repeated.groupby(key_cols, sort=False) if len(group[dims].drop_duplicates()) > 1]
+    if clashes:
+        raise ScoresFileError(f"video scores give {len(clashes)} key(s) different scores more than once: "
+                              + ", ".join(repr(c) for c in clashes[:20]) + (" ..." if len(clashes) > 20 else ""))
+
+
 def derive_overall(scores: pd.DataFrame, dimensions: Sequence[str]) -> np.ndarray:
     """The paper's Overall for a model without one: sum over ``dimensions`` of z-scores over the rows given."""
     total = np.zeros(len(scores))
@@ -289,6 +299,7 @@ def evaluate_video_scores(
         raise ScoresFileError(f"video scores lack the column(s) {absent} that model {model_info.name!r} declares")
     items = benchmark_items(benchmark)
     key_cols = ["video", "prompt"] if with_prompt else ["video"]
+    _check_repeats(table, key_cols, model_dims)
     lookup = table.drop_duplicates(subset=key_cols).set_index(key_cols)[model_dims]
     item_keys = pd.MultiIndex.from_frame(items[key_cols]) if with_prompt else pd.Index(items["video"])
     found = item_keys.isin(lookup.index)

@@ -23,6 +23,7 @@ from videobench.evaluation import (
     save_evaluation,
 )
 from videobench.results import ModelInfo, load_result, result_to_dict
+from videobench.scores_file import ScoresFileError
 
 DIMS = ("VQ", "MQ", "TA", "Overall")
 FAST = {"n_resamples": 60, "seed": 3}
@@ -394,10 +395,18 @@ def test_averages_na_rule_and_benchmark_block_by_hand() -> None:
                                         "kind": "pairs", "n_videos": None}
 
 
-def test_video_scores_repeating_a_key_use_its_first_row() -> None:
+def test_video_scores_may_repeat_a_key_only_with_the_same_scores() -> None:
     bench, scores = make_bench()
     first, _, first_videos = evaluate_video_scores(bench, scores, info(), **FAST)
-    repeated = pd.concat([scores, scores.head(3).assign(VQ=99.0, MQ=-99.0)], ignore_index=True)
+    # e.g. two overlapping shards, each row saying which shard it came from
+    repeated = pd.concat([scores.assign(shard=0), scores.head(3).assign(shard=1)], ignore_index=True)
     again, _, again_videos = evaluate_video_scores(bench, repeated, info(), **FAST)
     pd.testing.assert_frame_equal(again_videos, first_videos)
     assert asdict(again)["dimensions"] == asdict(first)["dimensions"]
+    clashing = pd.concat([scores, scores.head(2).assign(VQ=99.0)], ignore_index=True)
+    keys = [" / ".join(map(str, k)) if isinstance(k, tuple) else str(k) for k in
+            scores.head(2)[[c for c in ("video", "prompt") if c in scores.columns]].itertuples(index=False, name=None)]
+    with pytest.raises(ScoresFileError) as err:
+        evaluate_video_scores(bench, clashing, info(), **FAST)
+    assert str(err.value) == ("video scores give 2 key(s) different scores more than once: "
+                              + ", ".join(repr(k) for k in keys))
