@@ -410,3 +410,237 @@ def test_video_scores_may_repeat_a_key_only_with_the_same_scores() -> None:
         evaluate_video_scores(bench, clashing, info(), **FAST)
     assert str(err.value) == ("video scores give 2 key(s) different scores more than once: "
                               + ", ".join(repr(k) for k in keys))
+
+# --- hand-worked tests written against the surviving mutants of the 4 Dec run (docs/contributing.md) ---
+
+def tiny_bench() -> PairBenchmark:
+    """5 pairs, 5 prompts, dimensions VQ, MQ, TA (labels chosen by hand below)."""
+    pairs = pd.DataFrame({"pair_id": [f"p{i}" for i in range(1, 6)], "prompt": list("abcde"),
+                          "video_A": [f"a{i}.mp4" for i in range(1, 6)], "video_B": [f"b{i}.mp4" for i in range(1, 6)],
+                          "label_VQ": np.array([1, -1, 0, 1, 0], np.int8),
+                          "label_MQ": np.array([1, -1, 1, -1, 1], np.int8),
+                          "label_TA": np.array([0, 0, 1, 0, -1], np.int8)})
+    return PairBenchmark("tiny5", pairs, ("VQ", "MQ", "TA"), None, source="hand")
+
+
+def test_fixed_tie_threshold_per_pair_table_and_provenance_by_hand() -> None:
+    bench = tiny_bench()
+    vq = np.array([0.5, -0.05, 0.1, 0.1, np.nan])  # p5 unscored: excluded
+    mq = [2, -1, 3, 1, 1]  # integers: margins are stored as floats
+    result, per_pair = evaluate_margins(bench, {"VQ": vq, "MQ": mq}, info(("VQ", "MQ")), n_resamples=0, level=0.8,
+                                        tie_threshold=0.1, command=["videobench", "evaluate", "x"])
+    # |margin| <= 0.1 is a predicted tie: p1 +1 (right), p2 0 (wrong, human -1), p3 0 (right tie), p4 0 (wrong)
+    res = result.dimensions["VQ"]
+    assert (res.accuracy_with_ties_fixed.value, res.tie_threshold) == (0.5, 0.1)
+    assert (res.accuracy_with_ties_fixed.ci_low, res.accuracy_with_ties_fixed.level) == (None, 0.8)
+    # n_resamples=0: point values only, with the caller's level
+    assert res.accuracy_without_ties == type(res.accuracy_without_ties)(1.0, None, None, 0.8)  # p1, p2 right
+    # MQ: every margin agrees except p4 (1 vs human -1), none within 0.1
+    assert result.dimensions["MQ"].accuracy_with_ties_fixed.value == pytest.approx(4 / 5)
+    eps = metrics.accuracy_with_ties(bench.labels("VQ")[:4], vq[:4]).epsilon
+    vq_ties = [0 if abs(x) <= eps else int(np.sign(x)) for x in vq[:4]] + [pd.NA]
+    mq_eps = metrics.accuracy_with_ties(bench.labels("MQ"), np.asarray(mq, float)).epsilon
+    mq_ties = [0 if abs(x) <= mq_eps else int(np.sign(x)) for x in mq]
+    expected = pd.DataFrame({
+        "pair_id": ["p1", "p2", "p3", "p4", "p5"], "prompt": list("abcde"),
+        "video_A": [f"a{i}.mp4" for i in range(1, 6)], "video_B": [f"b{i}.mp4" for i in range(1, 6)],
+        "label_VQ": np.array([1, -1, 0, 1, 0], np.int8), "margin_VQ": vq,
+        "prediction_VQ": pd.array([1, -1, 1, 1, pd.NA], dtype="Int8"),
+        "prediction_ties_VQ": pd.array(vq_ties, dtype="Int8"),
+        "prediction_fixed_VQ": pd.array([1, 0, 0, 0, pd.NA], dtype="Int8"),
+        "label_MQ": np.array([1, -1, 1, -1, 1], np.int8), "margin_MQ": [2.0, -1.0, 3.0, 1.0, 1.0],
+        "prediction_MQ": pd.array([1, -1, 1, 1, 1], dtype="Int8"),
+        "prediction_ties_MQ": pd.array(mq_ties, dtype="Int8"),
+        "prediction_fixed_MQ": pd.array([1, -1, 1, 1, 1], dtype="Int8"),
+        "label_TA": np.array([0, 0, 1, 0, -1], np.int8)})  # TA not scored: its labels only
+    pd.testing.assert_frame_equal(per_pair, expected)
+    prov = result.provenance
+    assert (prov["tie_threshold"], prov["command"]) == (0.1, ["videobench", "evaluate", "x"])
+    # TA n/a: no average is comparable
+    assert result.averages["with_ties_fixed"] is None and result.averages["overall_fixed"] is None
+    plain, _ = evaluate_margins(bench, {"VQ": vq}, info(("VQ",)), n_resamples=0)
+    assert "tie_threshold" not in plain.provenance and plain.dimensions["VQ"].accuracy_with_ties_fixed is None
+    assert "with_ties_fixed" not in plain.averages
+    with pytest.raises(ValueError, match=r"^tie threshold must be a finite number >= 0, got -0.5$"):
+        evaluate_margins(bench, {"VQ": vq}, info(("VQ",)), tie_threshold=-0.5)
+
+
+def test_fixed_threshold_cis_are_the_clustered_bootstrap_of_each_statistic() -> None:
+    bench, _ = make_bench()
+    rng = np.random.default_rng(5)
+    m = np.round(0.5 * bench.labels("VQ") + rng.normal(size=len(bench)), 1)
+    result, _ = evaluate_margins(bench, {"VQ": m}, info(("VQ",)), n_resamples=40, level=0.9, seed=4, tie_threshold=0.3)
+    order = np.argsort(bench.pairs["pair_id"].to_numpy(), kind="stable")
+    codes = np.unique(bench.pairs["prompt"].to_numpy()[order], return_inverse=True)[1]
+    h, mo = bench.labels("VQ")[order], m[order]
+    res = result.dimensions["VQ"]
+    fixed_value = float(np.mean(np.where(np.abs(mo) <= 0.3, h == 0, h * mo > 0)))  # by hand
+    for name, est, kw in (("accuracy_with_ties_fixed", res.accuracy_with_ties_fixed, {"threshold": 0.3}),
+                          ("accuracy_with_ties", res.accuracy_with_ties, {}),
+                          ("accuracy_with_ties_reference", res.accuracy_with_ties_reference, {})):
+        ci = metrics.bootstrap_ci(name, h, mo, clusters=codes, n_resamples=40, level=0.9, seed=4, **kw)
+        assert (est.ci_low, est.ci_high, est.level) == pytest.approx((ci.low, ci.high, 0.9)), name
+    assert res.accuracy_with_ties_fixed.value == pytest.approx(fixed_value)
+    # a single resample still gives an interval (only n_resamples <= 0 skips it)
+    one = evaluate_margins(bench, {"VQ": m}, info(("VQ",)), n_resamples=1)[0].dimensions["VQ"]
+    assert one.accuracy_without_ties.ci_low is not None
+
+
+def test_fixed_averages_by_hand() -> None:
+    from videobench.evaluation import leaderboard_averages
+    from videobench.results import DimensionResult, Estimate
+
+    def dim(without, fixed):
+        return DimensionResult(n_pairs=4, n_ties=1, human_tie_rate=0.25, accuracy_without_ties=Estimate(without),
+                               accuracy_with_ties=Estimate(0.5), accuracy_with_ties_reference=Estimate(0.5),
+                               accuracy_with_ties_fixed=Estimate(fixed), tie_threshold=0.1)
+
+    averages = leaderboard_averages({"VQ": dim(0.6, 0.5), "MQ": dim(0.8, 0.7)})
+    assert (averages["with_ties_fixed"], averages["overall_fixed"]) == pytest.approx((0.6, 0.65))
+    # without-ties n/a on one dimension (all human ties) while the fixed accuracy has a value
+    averages = leaderboard_averages({"VQ": dim(None, 0.5), "MQ": dim(0.8, 0.7)})
+    assert averages["with_ties_fixed"] == pytest.approx(0.6) and averages["overall_fixed"] is None
+    assert leaderboard_averages({}) == {"without_ties": None, "with_ties": None, "overall": None,
+                                        "with_ties_reference": None, "overall_reference": None}
+
+
+def test_dimension_name_errors_name_the_model_spec() -> None:
+    bench = tiny_bench()
+    scores = {"vq": {"a1.mp4": 1.0}}
+    with pytest.raises(ScoresFileError) as err:
+        evaluate_video_scores(bench, scores, info(("vq", "Extra")))
+    assert str(err.value) == ("test:m: column(s) ['vq'] differ from the benchmark's dimension(s) ['VQ'] only in case; "
+                              "dimension names are case-sensitive: rename them")
+    with pytest.raises(ScoresFileError) as err:
+        evaluate_video_scores(bench, scores, info(("Extra",)))
+    assert str(err.value) == ("test:m: none of its dimensions ['Extra'] is a dimension of benchmark 'tiny5' "
+                              "['VQ', 'MQ', 'TA']: rename the score columns to the benchmark's names")
+
+
+def test_long_missing_and_clash_lists_are_cut_at_twenty() -> None:
+    n = 21
+    pairs = pd.DataFrame({"pair_id": [f"p{i:02d}" for i in range(n)], "prompt": ["x"] * n,
+                          "video_A": [f"a{i:02d}" for i in range(n)], "video_B": [f"b{i:02d}" for i in range(n)],
+                          "label_VQ": np.ones(n, np.int8)})
+    bench = PairBenchmark("long", pairs, ("VQ",), None, source="hand")
+    only_b = {"VQ": {f"b{i:02d}": 0.0 for i in range(n)}}
+    with pytest.raises(ScoresFileError) as err:
+        evaluate_video_scores(bench, only_b, info(("VQ",)))
+    names = ", ".join(repr(f"a{i:02d}") for i in range(20))
+    assert str(err.value) == f"no scores for 21 of 42 benchmark videos for model 'm': {names} ..."
+    only_b["VQ"]["a20"] = 0.0  # exactly 20 missing: all named, no "..."
+    with pytest.raises(ScoresFileError) as err:
+        evaluate_video_scores(bench, only_b, info(("VQ",)))
+    assert str(err.value) == f"no scores for 20 of 42 benchmark videos for model 'm': {names}"
+    # clashing repeats, listed in table order (not sorted), keys with a prompt as "video / prompt"
+    videos = [f"a{i:02d}" for i in range(n)][::-1] + [f"b{i:02d}" for i in range(n)]
+    table = pd.DataFrame({"video": videos, "prompt": "x", "VQ": 1.0})
+    clash = pd.concat([table, table.head(n).assign(VQ=2.0)], ignore_index=True)
+    with pytest.raises(ScoresFileError) as err:
+        evaluate_video_scores(bench, clash, info(("VQ",)))
+    listed = ", ".join(repr(f"a{i:02d} / x") for i in range(20, 0, -1))
+    assert str(err.value) == f"video scores give 21 key(s) different scores more than once: {listed} ..."
+    clash = pd.concat([table, table.head(20).assign(VQ=2.0)], ignore_index=True)
+    with pytest.raises(ScoresFileError) as err:
+        evaluate_video_scores(bench, clash, info(("VQ",)))
+    assert str(err.value) == f"video scores give 20 key(s) different scores more than once: {listed}"
+
+
+def test_video_scores_options_overall_rule_and_input_forms() -> None:
+    from videobench.evaluation import OVERALL_RULE
+
+    bench, scores = make_bench()
+    # integer scores and a frame indexed by its own video column: looked up as floats, the index ignored
+    ints = scores.assign(VQ=(scores["VQ"] * 10).astype(int), Extra=1.0).set_index("video", drop=False)
+    result, _, per_video = evaluate_video_scores(bench, ints, info(("VQ", "MQ", "TA", "Extra")),
+                                                 extra_provenance={"run": 7}, **FAST)
+    assert per_video["VQ"].dtype == np.float64
+    assert result.provenance["run"] == 7
+    # Overall from the benchmark's dimensions only (never from Extra, which the benchmark lacks)
+    assert result.provenance["overall_rule"] == {"derived_from": ["VQ", "MQ", "TA"], "rule": OVERALL_RULE}
+    kept, _, _ = evaluate_video_scores(bench, scores, info(), derive_overall_score=False, **FAST)
+    assert kept.dimensions["Overall"].available is False and "overall_rule" not in kept.provenance
+
+
+def test_pair_scores_columns_are_floats_and_model_is_recorded() -> None:
+    bench = tiny_bench()
+    model = info(("VQ",))
+    result, per_pair = evaluate_pair_scores(bench, {"VQ": ([3, 1, 2, 5, 0], [1, 2, 2, 4, 1])}, model, n_resamples=0)
+    assert result.model == model
+    assert per_pair["score_A_VQ"].dtype == np.float64 and per_pair["score_B_VQ"].dtype == np.float64
+    np.testing.assert_array_equal(per_pair["margin_VQ"], [2.0, -1.0, 0.0, 1.0, -1.0])
+
+
+def test_derive_overall_of_a_never_scored_dimension_is_all_nan() -> None:
+    frame = pd.DataFrame({"VQ": [1.0, 2.0, 3.0], "MQ": [np.nan, np.nan, np.nan]})
+    out = derive_overall(frame, ["VQ", "MQ"])
+    assert out.dtype == np.float64 and out.shape == (3,) and np.isnan(out).all()
+
+
+def test_parquet_tables_carry_no_index() -> None:
+    import pyarrow.parquet as pq
+    import io as _io
+
+    from videobench.evaluation import parquet_bytes
+
+    frame = pd.DataFrame({"pair_id": ["p", "q"], "x": [1.0, 2.0]}, index=[5, 9])
+    assert pq.read_table(_io.BytesIO(parquet_bytes(frame))).column_names == ["pair_id", "x"]
+
+
+def test_random_baseline_default_seed_is_zero() -> None:
+    bench = tiny_bench()
+    pd.testing.assert_frame_equal(random_video_scores(bench), random_video_scores(bench, seed=0))
+    assert not random_video_scores(bench).equals(random_video_scores(bench, seed=1))
+
+
+def judge_bench() -> PairBenchmark:
+    pairs = pd.DataFrame({"pair_id": [f"p{i}" for i in range(1, 7)], "prompt": list("abcdef"),
+                          "video_A": [f"a{i}" for i in range(1, 7)], "video_B": [f"b{i}" for i in range(1, 7)],
+                          "label_VQ": np.array([1, -1, 0, 1, -1, 1], np.int8)})
+    return PairBenchmark("judge6", pairs, ("VQ",), None, source="hand")
+
+
+def test_evaluate_verdicts_by_hand() -> None:
+    from videobench.evaluation import evaluate_verdicts
+
+    bench = judge_bench()
+    nan = np.nan
+    # verdicts relative to the video shown first; in BA the benchmark's B is shown first
+    ab = np.array([1, -1, 0, nan, 1, 1])
+    ba = np.array([-1, nan, 0, nan, -1, 1])
+    # for A: AB as is, BA negated -> [1, nan, 0, nan, 1, -1]; margin = mean of the parsed ones
+    # p1 1, p2 -1, p3 0, p4 none left (excluded), p5 1, p6 (1 - 1) / 2 = 0
+    result, per_pair = evaluate_verdicts(bench, {"AB": {"VQ": ab}, "BA": {"VQ": ba}}, info(("VQ",)),
+                                         judge={"model": "j"}, n_resamples=0)
+    np.testing.assert_array_equal(per_pair["margin_VQ"], [1, -1, 0, nan, 1, 0])
+    np.testing.assert_array_equal(per_pair["verdict_AB_VQ"], ab)
+    np.testing.assert_array_equal(per_pair["verdict_BA_VQ"], -ba)
+    res = result.dimensions["VQ"]
+    # non-tie humans among p1 p2 p3 p5 p6: p1 right, p2 right, p5 wrong (human -1), p6 margin 0 counts wrong
+    assert (res.n_pairs, res.n_excluded, res.excluded_pair_ids) == (5, 1, ["p4"])
+    assert res.accuracy_without_ties.value == pytest.approx(2 / 4)
+    judge = result.provenance["judge"]
+    assert judge["model"] == "j" and judge["unparseable"] == "exclude" and judge["orders"] == ["AB", "BA"]
+    # firsts: AB parsed [1, -1, 0, 1, 1] and BA parsed [-1, 0, -1, 1]; decided 7, first shown chosen 4
+    assert judge["answers"] == {"VQ": {
+        "answers": 12, "unparseable": 3, "unparseable_by_order": {"AB": 1, "BA": 2}, "counted_as": "excluded",
+        "position": {"pairs_with_both_orders": 4, "consistency": pytest.approx(3 / 4),
+                     "first_shown_preferred": pytest.approx(4 / 7)}}}
+    # unparseable as ties: p2 (-1 + 0) / 2, p4 0; p3's video unreadable: excluded and not an unparseable answer
+    unreadable = np.array([0, 0, 1, 0, 0, 0], bool)
+    tie, tie_pairs = evaluate_verdicts(bench, {"AB": {"VQ": ab}, "BA": {"VQ": ba}}, info(("VQ",)),
+                                       unparseable="tie", unreadable=unreadable, n_resamples=0)
+    np.testing.assert_array_equal(tie_pairs["margin_VQ"], [1, -0.5, nan, 0, 1, 0])
+    stat = tie.provenance["judge"]["answers"]["VQ"]
+    assert (stat["answers"], stat["unparseable"], stat["counted_as"]) == (10, 3, "tie")
+    assert tie.dimensions["VQ"].excluded_pair_ids == ["p3"]
+    # one order: no position statistics
+    single, _ = evaluate_verdicts(bench, {"AB": {"VQ": ab}}, info(("VQ",)), n_resamples=0)
+    assert "position" not in single.provenance["judge"]["answers"]["VQ"]
+    assert single.provenance["judge"]["answers"]["VQ"]["unparseable_by_order"] == {"AB": 1}
+    with pytest.raises(ValueError, match=r"^unparseable='drop': choose exclude or tie$"):
+        evaluate_verdicts(bench, {"AB": {"VQ": ab}}, info(("VQ",)), unparseable="drop")
+    with pytest.raises(ValueError, match=r"^verdicts are keyed by order AB / BA, got \['CA'\]$"):
+        evaluate_verdicts(bench, {"CA": {"VQ": ab}}, info(("VQ",)))
+    with pytest.raises(ValueError, match=r"^verdicts\['AB'\]\['VQ'\] has shape \(2,\); the benchmark has 6 pairs$"):
+        evaluate_verdicts(bench, {"AB": {"VQ": ab[:2]}}, info(("VQ",)))
