@@ -11,6 +11,7 @@ import pytest
 from scipy import stats
 
 import json
+import warnings
 
 from videobench import metrics
 from videobench.data.benchmark import PairBenchmark
@@ -556,6 +557,8 @@ def test_video_scores_options_overall_rule_and_input_forms() -> None:
                                                  extra_provenance={"run": 7}, **FAST)
     assert per_video["VQ"].dtype == np.float64
     assert result.provenance["run"] == 7
+    only_ints = pd.DataFrame({"video": scores["video"], "VQ": np.arange(len(scores))})
+    assert evaluate_video_scores(bench, only_ints, info(("VQ",)), **FAST)[2]["VQ"].dtype == np.float64
     # Overall from the benchmark's dimensions only (never from Extra, which the benchmark lacks)
     assert result.provenance["overall_rule"] == {"derived_from": ["VQ", "MQ", "TA"], "rule": OVERALL_RULE}
     kept, _, _ = evaluate_video_scores(bench, scores, info(), derive_overall_score=False, **FAST)
@@ -610,15 +613,19 @@ def test_evaluate_verdicts_by_hand() -> None:
     ba = np.array([-1, nan, 0, nan, -1, 1])
     # for A: AB as is, BA negated -> [1, nan, 0, nan, 1, -1]; margin = mean of the parsed ones
     # p1 1, p2 -1, p3 0, p4 none left (excluded), p5 1, p6 (1 - 1) / 2 = 0
-    result, per_pair = evaluate_verdicts(bench, {"AB": {"VQ": ab}, "BA": {"VQ": ba}}, info(("VQ",)),
-                                         judge={"model": "j"}, n_resamples=0)
+    model = info(("VQ",))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a pair with no parsed verdict is NaN without a 0/0 warning
+        result, per_pair = evaluate_verdicts(bench, {"AB": {"VQ": ab}, "BA": {"VQ": ba}}, model, judge={"model": "j"},
+                                             n_resamples=0, extra_provenance={"run": 3})
+    assert result.model == model and result.provenance["run"] == 3
     np.testing.assert_array_equal(per_pair["margin_VQ"], [1, -1, 0, nan, 1, 0])
     np.testing.assert_array_equal(per_pair["verdict_AB_VQ"], ab)
     np.testing.assert_array_equal(per_pair["verdict_BA_VQ"], -ba)
     res = result.dimensions["VQ"]
     # non-tie humans among p1 p2 p3 p5 p6: p1 right, p2 right, p5 wrong (human -1), p6 margin 0 counts wrong
     assert (res.n_pairs, res.n_excluded, res.excluded_pair_ids) == (5, 1, ["p4"])
-    assert res.accuracy_without_ties.value == pytest.approx(2 / 4)
+    assert res.accuracy_without_ties.value == pytest.approx(2 / 4) and res.accuracy_without_ties.ci_low is None
     judge = result.provenance["judge"]
     assert judge["model"] == "j" and judge["unparseable"] == "exclude" and judge["orders"] == ["AB", "BA"]
     # firsts: AB parsed [1, -1, 0, 1, 1] and BA parsed [-1, 0, -1, 1]; decided 7, first shown chosen 4
@@ -627,17 +634,27 @@ def test_evaluate_verdicts_by_hand() -> None:
         "position": {"pairs_with_both_orders": 4, "consistency": pytest.approx(3 / 4),
                      "first_shown_preferred": pytest.approx(4 / 7)}}}
     # unparseable as ties: p2 (-1 + 0) / 2, p4 0; p3's video unreadable: excluded and not an unparseable answer
-    unreadable = np.array([0, 0, 1, 0, 0, 0], bool)
+    unreadable = [0, 0, 1, 0, 0, 0]  # a 0/1 list is a mask, not pair indices
     tie, tie_pairs = evaluate_verdicts(bench, {"AB": {"VQ": ab}, "BA": {"VQ": ba}}, info(("VQ",)),
                                        unparseable="tie", unreadable=unreadable, n_resamples=0)
     np.testing.assert_array_equal(tie_pairs["margin_VQ"], [1, -0.5, nan, 0, 1, 0])
     stat = tie.provenance["judge"]["answers"]["VQ"]
     assert (stat["answers"], stat["unparseable"], stat["counted_as"]) == (10, 3, "tie")
     assert tie.dimensions["VQ"].excluded_pair_ids == ["p3"]
-    # one order: no position statistics
+    # one order, verdicts as a list of ints: no position statistics, verdict columns of floats
+    single, single_pairs = evaluate_verdicts(bench, {"AB": {"VQ": [1, -1, 0, 1, 1, 1]}}, info(("VQ",)), n_resamples=0)
+    assert single_pairs["verdict_AB_VQ"].dtype == np.float64
+    assert single.provenance["judge"]["answers"]["VQ"]["unparseable_by_order"] == {"AB": 0}
     single, _ = evaluate_verdicts(bench, {"AB": {"VQ": ab}}, info(("VQ",)), n_resamples=0)
     assert "position" not in single.provenance["judge"]["answers"]["VQ"]
     assert single.provenance["judge"]["answers"]["VQ"]["unparseable_by_order"] == {"AB": 1}
+    # nothing parsed in either order: no position shares to report
+    none = np.full(6, np.nan)
+    empty, _ = evaluate_verdicts(bench, {"AB": {"VQ": none}, "BA": {"VQ": none}}, info(("VQ",)), n_resamples=0)
+    assert empty.provenance["judge"]["answers"]["VQ"]["position"] == {
+        "pairs_with_both_orders": 0, "consistency": None, "first_shown_preferred": None}
+    with pytest.raises(ScoresFileError, match=r"^test:m: column\(s\) \['vq'\] differ"):
+        evaluate_verdicts(bench, {"AB": {"vq": ab}}, info(("VQ",)))
     with pytest.raises(ValueError, match=r"^unparseable='drop': choose exclude or tie$"):
         evaluate_verdicts(bench, {"AB": {"VQ": ab}}, info(("VQ",)), unparseable="drop")
     with pytest.raises(ValueError, match=r"^verdicts are keyed by order AB / BA, got \['CA'\]$"):
