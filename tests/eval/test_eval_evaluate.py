@@ -482,6 +482,12 @@ def test_fixed_threshold_cis_are_the_clustered_bootstrap_of_each_statistic() -> 
         ci = metrics.bootstrap_ci(name, h, mo, clusters=codes, n_resamples=40, level=0.9, seed=4, **kw)
         assert (est.ci_low, est.ci_high, est.level) == pytest.approx((ci.low, ci.high, 0.9)), name
     assert res.accuracy_with_ties_fixed.value == pytest.approx(fixed_value)
+    # cross-fitting folds deal whole prompts, not single pairs (here the two splits give different numbers)
+    m1 = np.round(0.5 * bench.labels("VQ") + np.random.default_rng(1).normal(size=len(bench)), 1)
+    by_prompt = metrics.accuracy_with_ties_crossfit(h, m1[order], codes, folds=3, seed=7)
+    assert by_prompt != metrics.accuracy_with_ties_crossfit(h, m1[order], None, folds=3, seed=7)
+    crossfit = evaluate_margins(bench, {"VQ": m1}, info(("VQ",)), n_resamples=0, folds=3, seed=7)[0]
+    assert crossfit.dimensions["VQ"].accuracy_with_ties_crossfit.value == pytest.approx(by_prompt)
     # a single resample still gives an interval (only n_resamples <= 0 skips it)
     one = evaluate_margins(bench, {"VQ": m}, info(("VQ",)), n_resamples=1)[0].dimensions["VQ"]
     assert one.accuracy_without_ties.ci_low is not None
