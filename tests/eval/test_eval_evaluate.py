@@ -667,3 +667,14 @@ def test_evaluate_verdicts_by_hand() -> None:
         evaluate_verdicts(bench, {"CA": {"VQ": ab}}, info(("VQ",)))
     with pytest.raises(ValueError, match=r"^verdicts\['AB'\]\['VQ'\] has shape \(2,\); the benchmark has 6 pairs$"):
         evaluate_verdicts(bench, {"AB": {"VQ": ab[:2]}}, info(("VQ",)))
+
+
+def test_benchmark_dimensions_named_video_or_prompt_are_not_read_from_the_key_columns() -> None:
+    # the per-video table's key columns are never taken for scores of a dimension with the same name
+    pairs = pd.DataFrame({"pair_id": ["p0", "p1"], "prompt": ["x", "y"], "video_A": ["a", "b"], "video_B": ["b", "c"],
+                          "label_VQ": np.array([1, -1], np.int8), "label_video": np.array([1, 1], np.int8),
+                          "label_prompt": np.array([1, 1], np.int8)})
+    bench = PairBenchmark("keys", pairs, ("VQ", "video", "prompt"), None, source="hand")
+    result, _, _ = evaluate_video_scores(bench, {"VQ": {"a": 3.0, "b": 2.0, "c": 5.0}}, info(("VQ",)), **FAST)
+    assert result.dimensions["VQ"].accuracy_without_ties.value == 1.0
+    assert not result.dimensions["video"].available and not result.dimensions["prompt"].available
