@@ -179,6 +179,8 @@ def read_json(path: Path, what: str) -> dict[str, Any]:
         raise CheckpointError(f"{path}: cannot read {what}: {exc}") from exc
     except json.JSONDecodeError as exc:
         raise CheckpointError(f"{path}: not valid JSON: {exc}") from exc
+    except UnicodeDecodeError as exc:  # a ValueError, not an OSError: without this it escapes as a traceback
+        raise CheckpointError(f"{path}: not UTF-8 text: {exc}") from exc
     if not isinstance(data, dict):
         raise CheckpointError(f"{path}: expected a JSON object")
     return data
