@@ -361,15 +361,27 @@ def _board_dims(rows: pd.DataFrame) -> list[str]:
     return sorted(dims, key=_dim_order)
 
 
-def bars_figure(board: pd.DataFrame, bench: str) -> Figure | None:
-    """One panel per dimension, models as horizontal bars (names read in full) with 95% CI whiskers, the random
-    baseline as a dashed line; buttons switch between accuracy w/ ties and w/o ties."""
-    rows = board[board["benchmark"] == bench]
-    ref = rows[rows["reference"].astype(bool)]
-    models = rows[~rows["reference"].astype(bool)].head(MAX_PLOTTED_MODELS)
-    dims = _board_dims(rows)
-    if models.empty or not dims:
-        return None
+@dataclass(frozen=True)
+class _Scale:
+    """How a panel shows its values: multiplied by ``factor`` on an axis over ``range`` with ``suffix`` ticks."""
+
+    factor: float
+    range: tuple[float, float]
+    ticks: tuple[float, ...]
+    suffix: str
+    text: str  # format of the value printed in its bar
+
+
+_PERCENT = _Scale(100.0, (0.0, 100.0), (0.0, 25.0, 50.0, 75.0, 100.0), "%", "{:.1f}")
+_CORRELATION = _Scale(1.0, (-1.0, 1.0), (-1.0, -0.5, 0.0, 0.5, 1.0), "", "{:.3f}")
+
+
+def _panel_bars(models: pd.DataFrame, dims: list[str], views: list[tuple[str, str]], scale: _Scale,
+                reference: dict[str, dict[str, float]], title: str) -> Figure:
+    """One panel per dimension, models as horizontal bars (names read in full) with CI whiskers from the
+    ``<column> lo`` / ``<column> hi`` columns; buttons switch between ``views`` (label, column = ``f"{dim} {suffix}"``
+    for each ``(label, suffix)``); ``reference[label][dim]``: a dashed line (the expected value of a scorer that
+    ignores the videos)."""
     gap = 0.06
     width = (1 - gap * (len(dims) - 1)) / len(dims)
     names = [esc(m) for m in models["model"]]
@@ -377,47 +389,78 @@ def bars_figure(board: pd.DataFrame, bench: str) -> Figure | None:
     shapes: dict[str, list[dict[str, Any]]] = {}
     layout_axes: dict[str, Any] = {}
     annotations = []
-    for m, label in enumerate(("w/ ties", "w/o ties")):
+    f = scale.factor
+    for m, (label, suffix) in enumerate(views):
         shapes[label] = []
         for k, dim in enumerate(dims):
-            col = f"{dim} {label}"
+            col = f"{dim} {suffix}"
             axis = "x" if k == 0 else f"x{k + 1}"
             vals = [_num(v) for v in models[col]]
             lo = [_num(v) for v in models[f"{col} lo"]]
             hi = [_num(v) for v in models[f"{col} hi"]]
-            xs = [None if v is None else v * 100 for v in vals]
-            plus = [(h - v) * 100 if v is not None and h is not None else 0.0 for v, h in zip(vals, hi)]
-            minus = [(v - l_) * 100 if v is not None and l_ is not None else 0.0 for v, l_ in zip(vals, lo)]
-            text = ["n/a" if v is None else f"{v * 100:.1f}" for v in vals]
+            xs = [None if v is None else v * f for v in vals]
+            plus = [(h - v) * f if v is not None and h is not None else 0.0 for v, h in zip(vals, hi)]
+            minus = [(v - l_) * f if v is not None and l_ is not None else 0.0 for v, l_ in zip(vals, lo)]
+            text = ["n/a" if v is None else scale.text.format(v * f) for v in vals]
             data.append({"type": "bar", "orientation": "h", "x": xs, "y": names, "xaxis": axis, "yaxis": "y",
                          "name": esc(dim), "showlegend": False, "visible": m == 0, "text": text,
                          "textposition": "inside", "insidetextanchor": "start", "textfont": {"color": "white"},
                          "marker": {"color": _COLOURS[k % len(_COLOURS)]},
                          "error_x": {"type": "data", "symmetric": False, "array": plus, "arrayminus": minus,
                                      "visible": True, "color": "#222", "thickness": 1.2, "width": 3},
-                         "hovertemplate": f"%{{y}}<br>{esc(col)}: %{{x:.2f}}%<extra></extra>"})
-            r = _num(ref[col].iloc[0]) if len(ref) and col in ref else None
+                         "hovertemplate": f"%{{y}}<br>{esc(col)}: %{{x:.{3 if f == 1 else 2}f}}{scale.suffix}"
+                                          "<extra></extra>"})
+            r = reference.get(label, {}).get(dim)
             if r is not None:
-                shapes[label].append({"type": "line", "xref": axis, "yref": "paper", "x0": r * 100, "x1": r * 100,
+                shapes[label].append({"type": "line", "xref": axis, "yref": "paper", "x0": r * f, "x1": r * f,
                                       "y0": 0, "y1": 1, "line": _REFERENCE_LINE})
             if m == 0:
                 start = k * (width + gap)
                 layout_axes["xaxis" if k == 0 else f"xaxis{k + 1}"] = {
-                    "domain": [start, start + width], "range": [0, 100], "anchor": "y", "showline": True,
-                    "linecolor": "#444", "gridcolor": "#eee", "ticksuffix": "%", "tickvals": [0, 25, 50, 75, 100]}
+                    "domain": [start, start + width], "range": list(scale.range), "anchor": "y", "showline": True,
+                    "linecolor": "#444", "gridcolor": "#eee", "ticksuffix": scale.suffix, "tickvals": list(scale.ticks)}
                 annotations.append({"text": f"<b>{esc(dim)}</b>", "xref": "paper", "yref": "paper",
                                     "x": start + width / 2, "y": 1.0, "yanchor": "bottom", "showarrow": False})
     n = len(dims)
+    first = views[0][0]
     buttons = [{"label": label, "method": "update",
                 "args": [{"visible": [i // n == m for i in range(len(data))]}, {"shapes": shapes[label]}]}
-               for m, label in enumerate(("w/ ties", "w/o ties"))]
-    layout = _layout(f"{esc(bench)}: accuracy (%) per dimension, 95% CI; dashed: random (expected)",
-                     yaxis={"autorange": "reversed", "automargin": True, "showline": True, "gridcolor": "#fff"},
-                     shapes=shapes["w/ ties"], annotations=annotations, bargap=0.25,
+               for m, (label, _) in enumerate(views)]
+    layout = _layout(title, yaxis={"autorange": "reversed", "automargin": True, "showline": True, "gridcolor": "#fff"},
+                     shapes=shapes[first], annotations=annotations, bargap=0.25,
                      height=max(300, 26 * len(models) + 170),
                      updatemenus=[{"type": "buttons", "direction": "right", "showactive": True, "x": 1, "xanchor": "right",
                                    "y": 1.12, "yanchor": "bottom", "buttons": buttons}], **layout_axes)
     return {"data": data, "layout": layout}
+
+
+def bars_figure(board: pd.DataFrame, bench: str) -> Figure | None:
+    """Accuracy per dimension with 95% CIs, the random baseline dashed; buttons: w/ ties, w/o ties."""
+    rows = board[board["benchmark"] == bench]
+    ref = rows[rows["reference"].astype(bool)]
+    models = rows[~rows["reference"].astype(bool)].head(MAX_PLOTTED_MODELS)
+    dims = _board_dims(rows)
+    if models.empty or not dims:
+        return None
+    views = [("w/ ties", "w/ ties"), ("w/o ties", "w/o ties")]
+    reference = {label: {d: v for d in dims if len(ref) and f"{d} {suffix}" in ref
+                         and (v := _num(ref[f"{d} {suffix}"].iloc[0])) is not None}
+                 for label, suffix in views}
+    return _panel_bars(models, dims, views, _PERCENT, reference,
+                       f"{esc(bench)}: accuracy (%) per dimension, 95% CI; dashed: random (expected)")
+
+
+def mos_bars_figure(board: pd.DataFrame, bench: str) -> Figure | None:
+    """A MOS benchmark's correlations per dimension with their CIs; buttons: SRCC, KRCC, PLCC; dashed: 0, the
+    expected correlation of a scorer that ignores the videos."""
+    rows = board[board["benchmark"] == bench]
+    dims = [d for d in _own_dimensions(rows) if f"{d} SRCC" in rows]
+    models = rows.head(MAX_PLOTTED_MODELS)
+    if models.empty or not dims:
+        return None
+    views = [(MOS_LABELS[m], MOS_LABELS[m]) for m in MOS_METRICS]
+    return _panel_bars(models, dims, views, _CORRELATION, {label: dict.fromkeys(dims, 0.0) for label, _ in views},
+                       f"{esc(bench)}: correlation with the mean opinion scores per dimension, 95% CI")
 
 
 def radar_figure(board: pd.DataFrame, bench: str, top: int = 8) -> Figure | None:
@@ -627,7 +670,7 @@ def mos_section_note(rows: pd.DataFrame) -> str:
                            method=esc(", ".join(map(str, rows["tier_method"].dropna().unique())) or "n/a"))
 
 
-def _mos_section(i: int, bench: str, board: pd.DataFrame) -> str:
+def _mos_section(i: int, bench: str, board: pd.DataFrame, figures: dict[str, Any]) -> str:
     rows = board[board["benchmark"] == bench]
     cols, groups = mos_columns(rows)
     note = mos_section_note(rows)
@@ -636,8 +679,14 @@ def _mos_section(i: int, bench: str, board: pd.DataFrame) -> str:
     csv_cols = [c for c in rows.columns if c not in ("result_path",) and (not _is_metric_column(c) or c in own)]
     tools = (f'<div class="tools">{_search(table_id)}{_toggles(table_id, groups)}'
              f'{csv_link(rows[csv_cols], f"{bench}-reward-models-mos.csv")}</div>')
-    return (f"<h2>Reward models: {esc(bench)} (MOS)</h2><p class='note'>{note} Click a header to sort.</p>"
+    page = (f"<h2>Reward models: {esc(bench)} (MOS)</h2><p class='note'>{note} Click a header to sort.</p>"
             + tools + mos_table(table_id, rows, cols))
+    fig = mos_bars_figure(board, bench)
+    if fig is not None:
+        fid = f"fig-mos-{i}-bars"
+        figures[fid] = fig
+        page += f'<div class="fig" id="{fid}"></div>'
+    return page
 
 
 def _is_metric_column(col: str) -> bool:
@@ -721,7 +770,7 @@ def render_report(board: pd.DataFrame, history: pd.DataFrame, generators: pd.Dat
     for i, bench in enumerate(sorted(board["benchmark"].unique()) if len(board) else []):
         sections.append(_rm_section(i, bench, board, history, figures))
     for i, bench in enumerate(sorted(mos["benchmark"].unique()) if mos is not None and len(mos) else []):
-        sections.append(_mos_section(i, bench, mos))
+        sections.append(_mos_section(i, bench, mos, figures))
     for i, bench in enumerate(sorted(generators["benchmark"].unique()) if len(generators) else []):
         sections.append(_gen_section(i, bench, generators, figures))
     if queue is not None and len(queue):

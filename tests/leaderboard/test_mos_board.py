@@ -79,6 +79,29 @@ def test_mos_tables_in_the_report_are_escaped_with_csv_and_filters(root) -> None
     assert "Overall SRCC" not in csv.splitlines()[0] and "'=HYPERLINK(1)" in csv  # own columns; no formula cell
 
 
+def test_mos_bars_show_each_correlation_with_its_ci_and_the_zero_line(root) -> None:
+    page = (root / "report.html").read_text()
+    figures = json.loads(re.search(r'<script type="application/json" id="vb-figures">(.*?)</script>', page,
+                                   re.S).group(1))
+    t2vqa = figures["fig-mos-0-bars"]  # benchmarks in name order: t2vqa, videophy2
+    assert '<div class="fig" id="fig-mos-0-bars"></div>' in page and '<div class="fig" id="fig-mos-1-bars"></div>' in page
+    srcc, krcc, plcc = t2vqa["data"]  # one dimension (Overall), three views
+    assert srcc["y"] == ["org/b", "org/a", "org/c"]  # rank order: SRCC 0.8, 0.6, -0.2
+    assert srcc["x"] == pytest.approx([0.8, 0.6, -0.2]) and srcc["visible"] and not krcc["visible"]
+    assert krcc["x"] == pytest.approx([0.64, 0.48, -0.16]) and plcc["x"] == pytest.approx([0.72, 0.54, -0.18])
+    assert srcc["error_x"]["array"] == pytest.approx([0.1] * 3) and srcc["error_x"]["arrayminus"] == pytest.approx([0.1] * 3)
+    assert srcc["text"] == ["0.800", "0.600", "-0.200"]
+    buttons = t2vqa["layout"]["updatemenus"][0]["buttons"]
+    assert [b["label"] for b in buttons] == ["SRCC", "KRCC", "PLCC"]
+    assert [b["args"][0]["visible"] for b in buttons] == [[True, False, False], [False, True, False], [False, False, True]]
+    assert [(line["x0"], line["x1"]) for line in t2vqa["layout"]["shapes"]] == [(0.0, 0.0)]
+    assert t2vqa["layout"]["xaxis"]["range"] == [-1.0, 1.0]
+    phys = figures["fig-mos-1-bars"]
+    by_dim = {trace["name"]: trace for trace in phys["data"] if trace["visible"]}
+    assert sorted(by_dim) == ["PC", "SA"]
+    assert by_dim["SA"]["y"] == ["org/a", "org/d", "org/b"] and by_dim["SA"]["text"] == ["0.200", "0.100", "n/a"]
+
+
 def test_mos_configs_load_with_datasets(root) -> None:
     from datasets import load_dataset
     from huggingface_hub import DatasetCard
