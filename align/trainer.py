@@ -21,7 +21,6 @@ from typing import Any
 
 import torch
 
-
 from .checkpoints import (checkpoint_due, latest_checkpoint, load_tensors_into, read_training_state, resume_step,
                           warmup_scheduler, write_checkpoint)
 from .config import AlignConfig

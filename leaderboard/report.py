@@ -370,18 +370,18 @@ class _Scale:
     ticks: tuple[float, ...]
     suffix: str
     text: str  # format of the value printed in its bar
+    hover: str  # plotly's d3 format of the value on hover
 
 
-_PERCENT = _Scale(100.0, (0.0, 100.0), (0.0, 25.0, 50.0, 75.0, 100.0), "%", "{:.1f}")
-_CORRELATION = _Scale(1.0, (-1.0, 1.0), (-1.0, -0.5, 0.0, 0.5, 1.0), "", "{:.3f}")
+_PERCENT = _Scale(100.0, (0.0, 100.0), (0.0, 25.0, 50.0, 75.0, 100.0), "%", "{:.1f}", ".2f")
+_CORRELATION = _Scale(1.0, (-1.0, 1.0), (-1.0, -0.5, 0.0, 0.5, 1.0), "", "{:.3f}", ".3f")
 
 
-def _panel_bars(models: pd.DataFrame, dims: list[str], views: list[tuple[str, str]], scale: _Scale,
+def _panel_bars(models: pd.DataFrame, dims: list[str], views: list[str], scale: _Scale,
                 reference: dict[str, dict[str, float]], title: str) -> Figure:
     """One panel per dimension, models as horizontal bars (names read in full) with CI whiskers from the
-    ``<column> lo`` / ``<column> hi`` columns; buttons switch between ``views`` (label, column = ``f"{dim} {suffix}"``
-    for each ``(label, suffix)``); ``reference[label][dim]``: a dashed line (the expected value of a scorer that
-    ignores the videos)."""
+    ``<column> lo`` / ``<column> hi`` columns; buttons switch between ``views`` (column ``f"{dim} {view}"``);
+    ``reference[view][dim]``: a dashed line (the expected value of a scorer that ignores the videos)."""
     gap = 0.06
     width = (1 - gap * (len(dims) - 1)) / len(dims)
     names = [esc(m) for m in models["model"]]
@@ -390,10 +390,10 @@ def _panel_bars(models: pd.DataFrame, dims: list[str], views: list[tuple[str, st
     layout_axes: dict[str, Any] = {}
     annotations = []
     f = scale.factor
-    for m, (label, suffix) in enumerate(views):
+    for m, label in enumerate(views):
         shapes[label] = []
         for k, dim in enumerate(dims):
-            col = f"{dim} {suffix}"
+            col = f"{dim} {label}"
             axis = "x" if k == 0 else f"x{k + 1}"
             vals = [_num(v) for v in models[col]]
             lo = [_num(v) for v in models[f"{col} lo"]]
@@ -408,7 +408,7 @@ def _panel_bars(models: pd.DataFrame, dims: list[str], views: list[tuple[str, st
                          "marker": {"color": _COLOURS[k % len(_COLOURS)]},
                          "error_x": {"type": "data", "symmetric": False, "array": plus, "arrayminus": minus,
                                      "visible": True, "color": "#222", "thickness": 1.2, "width": 3},
-                         "hovertemplate": f"%{{y}}<br>{esc(col)}: %{{x:.{3 if f == 1 else 2}f}}{scale.suffix}"
+                         "hovertemplate": f"%{{y}}<br>{esc(col)}: %{{x:{scale.hover}}}{scale.suffix}"
                                           "<extra></extra>"})
             r = reference.get(label, {}).get(dim)
             if r is not None:
@@ -422,10 +422,10 @@ def _panel_bars(models: pd.DataFrame, dims: list[str], views: list[tuple[str, st
                 annotations.append({"text": f"<b>{esc(dim)}</b>", "xref": "paper", "yref": "paper",
                                     "x": start + width / 2, "y": 1.0, "yanchor": "bottom", "showarrow": False})
     n = len(dims)
-    first = views[0][0]
+    first = views[0]
     buttons = [{"label": label, "method": "update",
                 "args": [{"visible": [i // n == m for i in range(len(data))]}, {"shapes": shapes[label]}]}
-               for m, (label, _) in enumerate(views)]
+               for m, label in enumerate(views)]
     layout = _layout(title, yaxis={"autorange": "reversed", "automargin": True, "showline": True, "gridcolor": "#fff"},
                      shapes=shapes[first], annotations=annotations, bargap=0.25,
                      height=max(300, 26 * len(models) + 170),
@@ -442,10 +442,14 @@ def bars_figure(board: pd.DataFrame, bench: str) -> Figure | None:
     dims = _board_dims(rows)
     if models.empty or not dims:
         return None
-    views = [("w/ ties", "w/ ties"), ("w/o ties", "w/o ties")]
-    reference = {label: {d: v for d in dims if len(ref) and f"{d} {suffix}" in ref
-                         and (v := _num(ref[f"{d} {suffix}"].iloc[0])) is not None}
-                 for label, suffix in views}
+    views = ["w/ ties", "w/o ties"]
+    reference: dict[str, dict[str, float]] = {view: {} for view in views}
+    for view in views:
+        for d in dims:
+            col = f"{d} {view}"
+            value = _num(ref[col].iloc[0]) if len(ref) and col in ref else None
+            if value is not None:
+                reference[view][d] = value
     return _panel_bars(models, dims, views, _PERCENT, reference,
                        f"{esc(bench)}: accuracy (%) per dimension, 95% CI; dashed: random (expected)")
 
@@ -458,8 +462,8 @@ def mos_bars_figure(board: pd.DataFrame, bench: str) -> Figure | None:
     models = rows.head(MAX_PLOTTED_MODELS)
     if models.empty or not dims:
         return None
-    views = [(MOS_LABELS[m], MOS_LABELS[m]) for m in MOS_METRICS]
-    return _panel_bars(models, dims, views, _CORRELATION, {label: dict.fromkeys(dims, 0.0) for label, _ in views},
+    views = [MOS_LABELS[m] for m in MOS_METRICS]
+    return _panel_bars(models, dims, views, _CORRELATION, {view: dict.fromkeys(dims, 0.0) for view in views},
                        f"{esc(bench)}: correlation with the mean opinion scores per dimension, 95% CI")
 
 
