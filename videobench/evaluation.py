@@ -25,7 +25,7 @@ from videobench import metrics
 from videobench.data.benchmark import PairBenchmark, label_column
 from videobench.provenance import collect
 from videobench.results import BenchmarkInfo, DimensionResult, Estimate, EvalResult, ModelInfo, save_result_set
-from videobench.scores_file import ScoresFileError, benchmark_items
+from videobench.scores_file import ScoresFileError, benchmark_items, clashing_repeats
 
 OVERALL = "Overall"
 #: How a multi-dimension model's Overall is made when it has none (the paper's rule), as recorded in results.
@@ -230,9 +230,7 @@ def _video_table(video_scores: pd.DataFrame | Mapping[str, Mapping[str, float]])
 
 def _check_repeats(table: pd.DataFrame, key_cols: list[str], dims: list[str]) -> None:
     """A (video[, prompt]) key may repeat only with the same scores (read_scores holds files to the same rule)."""
-    repeated = table[table.duplicated(subset=key_cols, keep=False)]
-    clashes = [" / ".join(map(str, key)) if isinstance(key, tuple) else str(key)
-               for key, group in repeated.groupby(key_cols, sort=False) if len(group[dims].drop_duplicates()) > 1]
+    clashes = [label for label, _ in clashing_repeats(table, key_cols, dims)]
     if clashes:
         raise ScoresFileError(f"video scores give {len(clashes)} key(s) different scores more than once: "
                               + ", ".join(repr(c) for c in clashes[:20]) + (" ..." if len(clashes) > 20 else ""))

@@ -150,17 +150,19 @@ def read_scores(path: str | os.PathLike, file_format: str | None = None) -> Scor
     table = pd.DataFrame({k: (pd.Series(v, dtype=object) if isinstance(v, list) else v) for k, v in out.items()})
 
     # The same key twice is fine only when the scores agree; otherwise which one is meant?
-    dup = table.duplicated(subset=key_cols, keep=False).to_numpy()
-    if dup.any():
-        groups = table[dup].groupby(key_cols, sort=False)
-        for key, group in groups:
-            if len(group[value_cols].drop_duplicates()) > 1:
-                label = " / ".join(map(str, key)) if isinstance(key, tuple) else str(key)
-                problems.add_rows([locs[i] for i in group.index], key_cols[0],
-                                  f"{label!r} appears more than once with different scores")
-        table = table.drop_duplicates(subset=key_cols).reset_index(drop=True)
+    for label, rows in clashing_repeats(table, key_cols, value_cols):
+        problems.add_rows([locs[i] for i in rows], key_cols[0],
+                          f"{label!r} appears more than once with different scores")
+    table = table.drop_duplicates(subset=key_cols).reset_index(drop=True)
     problems.raise_if_any(ScoresFileError)
     return ScoresTable(kind, table, tuple(dims), str(path), file_sha256(path))
+
+
+def clashing_repeats(table: pd.DataFrame, key_cols: list[str], value_cols: list[str]) -> list[tuple[str, pd.Index]]:
+    """Keys that appear more than once with different values, in table order: (``a / b`` label, their rows)."""
+    repeated = table[table.duplicated(subset=key_cols, keep=False)]
+    return [(" / ".join(map(str, key)) if isinstance(key, tuple) else str(key), group.index)
+            for key, group in repeated.groupby(key_cols, sort=False) if len(group[value_cols].drop_duplicates()) > 1]
 
 
 def _lookup_error(source: str, what: str, missing: list[str]) -> ScoresFileError:
