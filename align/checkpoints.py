@@ -28,9 +28,13 @@ def latest_checkpoint(output_dir: str | Path) -> Path | None:
     return max(found, key=lambda p: int(p.name.split("-", 1)[1])) if found else None
 
 
-def checkpoint_due(step: int, every: int, max_steps: int) -> bool:
-    """Every ``every`` steps, not after the last (the run's outputs are then written as final)."""
-    return bool(every) and step % every == 0 and step < max_steps
+def checkpoint_due(step: int, every: int, max_steps: int, *, at_end: bool = False) -> bool:
+    """Every ``every`` steps; after the last step only with ``at_end``. The align methods pass it, so that a run's
+    checkpoints (its history on the leaderboard) end at its final LoRA; the reward-model trainers do not, as their
+    final model is written once, as the run's output (a second full copy would be large)."""
+    if not every:
+        return False
+    return at_end if step == max_steps else step % every == 0
 
 
 def warmup_scheduler(optimizer: Any, warmup_steps: int) -> Any:

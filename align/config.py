@@ -140,6 +140,7 @@ class AlignConfig:
     base_dtype: Literal["float32", "bfloat16", "float16"] = "float32"
     gradient_checkpointing: bool = False
     ema_decay: float | None = None
+    #: checkpoints/checkpoint-N every N steps and after the last one (0: none)
     checkpoint_every: int = 0
     #: "latest", a checkpoint folder, or None
     resume_from: str | None = None

@@ -292,8 +292,9 @@ def append_log(log: list[dict[str, Any]], entry: dict[str, Any], path: Path, acc
 
 
 def maybe_checkpoint(config: AlignConfig, step: int, setup: TrainingSetup, pipeline_cls: type, acc: Any) -> None:
-    """``checkpoints/checkpoint-N`` every ``checkpoint_every`` steps (not after the last: the outputs are final)."""
-    if checkpoint_due(step, config.checkpoint_every, config.max_steps):
+    """``checkpoints/checkpoint-N`` every ``checkpoint_every`` steps and after the last one (``checkpoint-*`` then
+    covers the whole run, up to the final LoRA)."""
+    if checkpoint_due(step, config.checkpoint_every, config.max_steps, at_end=True):
         if acc.is_main_process:
             save_checkpoint(Path(config.output_dir) / "checkpoints" / f"checkpoint-{step}", step, setup.unwrapped,
                             setup.optimizer, setup.scheduler, setup.ema, pipeline_cls)

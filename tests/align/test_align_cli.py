@@ -133,7 +133,7 @@ def test_align_submit_checkpoints_files_every_saved_checkpoint(tmp_path):
     }))
     _register()
     out = tmp_path / "sft-run"
-    # checkpoints at steps 1 and 2; the last step's weights are the final LoRA in OUTPUT_DIR (not a checkpoint)
+    # checkpoints at steps 1, 2 and 3: the last one holds the final LoRA's weights, so the history ends where the run did
     res = CliRunner().invoke(app, ["align", "sft", "-c", str(config), "-o", str(out), "--max-steps", "3",
                                    "--submit", str(tmp_path / "board"), "--submit-prompts", "vbench-946",
                                    "--submit-checkpoints"], env={"COLUMNS": "200"})
@@ -141,8 +141,8 @@ def test_align_submit_checkpoints_files_every_saved_checkpoint(tmp_path):
     requests, problems = read_requests(LocalStore(tmp_path / "board").snapshot())
     assert not problems
     by_id = {r.model_id: r for r in requests}
-    assert sorted(by_id) == ["sft-run-checkpoint-1", "sft-run-checkpoint-2"]
-    for step in (1, 2):
+    assert sorted(by_id) == ["sft-run-checkpoint-1", "sft-run-checkpoint-2", "sft-run-checkpoint-3"]
+    for step in (1, 2, 3):
         assert by_id[f"sft-run-checkpoint-{step}"].components[-1].target == str(out.resolve() / "checkpoints" /
                                                                                f"checkpoint-{step}")
     assert len({r.submitted_at for r in requests}) == 1

@@ -42,10 +42,13 @@ def test_warmup_is_linear_then_constant():
     assert rates == pytest.approx([0.1, 0.2, 0.3, 0.4, 0.4, 0.4])  # 0.4 * (s + 1) / 4, capped at 0.4
 
 
-def test_checkpoints_are_due_every_n_steps_but_not_after_the_last():
+def test_checkpoints_are_due_every_n_steps_and_after_the_last_only_when_asked():
     assert [s for s in range(1, 11) if checkpoint_due(s, 4, 10)] == [4, 8]
     assert [s for s in range(1, 9) if checkpoint_due(s, 4, 8)] == [4]
-    assert not any(checkpoint_due(s, 0, 10) for s in range(1, 11))
+    assert [s for s in range(1, 11) if checkpoint_due(s, 4, 10, at_end=True)] == [4, 8, 10]
+    assert [s for s in range(1, 9) if checkpoint_due(s, 4, 8, at_end=True)] == [4, 8]
+    assert [s for s in range(1, 4) if checkpoint_due(s, 5, 3, at_end=True)] == [3]
+    assert not any(checkpoint_due(s, 0, 10, at_end=True) for s in range(1, 11))
 
 
 def test_write_read_round_trip_and_the_newest_complete_checkpoint(tmp_path):

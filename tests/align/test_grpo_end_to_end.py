@@ -10,6 +10,8 @@ so the pipeline survives ``save_pretrained`` and `compare` can load it from disk
 from __future__ import annotations
 
 import pytest
+import torch
+from safetensors.torch import load_file
 
 from videobench.align import grpo
 from videobench.compare import CompareConfig, run_compare
@@ -43,13 +45,17 @@ def test_grpo_beats_the_base_through_compare_and_the_monitor_flags_its_reward_ha
     (tmp_path / "prompts.txt").write_text("\n".join(PROMPTS))
     spec = f"wan:{tmp_path / 'wan'}?steps=4&guidance=1&height=32&width=32&num_frames=9&fps=8"
     outcome = run_compare(CompareConfig(
-        generators={"base": spec, "run": f"{spec}+lora:{run}/checkpoints/checkpoint-*", "grpo": f"{spec}+lora:{run}"},
+        generators={"base": spec, "run": f"{spec}+lora:{run}/checkpoints/checkpoint-*"},
         prompts=str(tmp_path / "prompts.txt"), rewards=["pixel:contrast"], output=str(tmp_path / "compare"),
         seeds=HELD_OUT_SEEDS, render_dir=str(tmp_path / "renders"), cache_dir=str(tmp_path / "scores"),
         num_workers=0, report=False))
     names = [c.name for c in outcome.result.checkpoints]
-    assert names == ["base", "run-checkpoint-4", "grpo"]  # the glob: every checkpoint of the run, in step order
-    stat = next(w for w in outcome.result.win_rates if w.checkpoint == "grpo" and w.dimension == "Overall")
+    assert names == ["base", "run-checkpoint-4", "run-checkpoint-8"]  # the glob: every checkpoint, in step order
+    # the last checkpoint is the final LoRA, tensor for tensor
+    final = load_file(str(run / "pytorch_lora_weights.safetensors"))
+    last = load_file(str(run / "checkpoints" / "checkpoint-8" / "pytorch_lora_weights.safetensors"))
+    assert final.keys() == last.keys() and all(torch.equal(final[k], last[k]) for k in final)
+    stat = next(w for w in outcome.result.win_rates if w.checkpoint == "run-checkpoint-8" and w.dimension == "Overall")
     assert stat.wins + stat.losses + stat.ties == len(PROMPTS) * len(HELD_OUT_SEEDS)
     assert stat.win_rate.value > 0.5 and stat.win_rate.ci_low > 0.5, stat
     assert outcome.result.ranking["Overall"][-1].checkpoint == "base"

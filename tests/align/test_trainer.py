@@ -66,11 +66,13 @@ def test_saved_lora_loads_into_a_fresh_pipeline(wan, tmp_path):
 
 def test_resume_gives_the_same_weights_as_an_uninterrupted_run(wan, tmp_path):
     import copy
+    import shutil
 
     settings = dict(dataset=random_dataset(wan), grad_accum=2, ema_decay=0.9, warmup_steps=2, **FAST)
     dpo(pipe=copy.deepcopy(wan), output_dir=str(tmp_path / "full"), max_steps=4, **settings)
     dpo(pipe=copy.deepcopy(wan), output_dir=str(tmp_path / "cut"), max_steps=3, checkpoint_every=2, **settings)
-    assert (tmp_path / "cut" / "checkpoints" / "checkpoint-2").is_dir()
+    assert sorted(p.name for p in (tmp_path / "cut" / "checkpoints").iterdir()) == ["checkpoint-2", "checkpoint-3"]
+    shutil.rmtree(tmp_path / "cut" / "checkpoints" / "checkpoint-3")  # as if killed during step 3
     resumed = dpo(pipe=copy.deepcopy(wan), output_dir=str(tmp_path / "cut"), max_steps=4, resume_from="latest",
                   **settings)
     assert resumed.log[0]["step"] == 3
@@ -215,6 +217,7 @@ def test_online_rollouts_are_rendered_by_the_policy_every_n_steps(wan, tmp_path)
     # a crash after the checkpoint at step 2: resuming re-renders round 1 from the checkpointed policy (the round's
     # folder is gone here) and ends with exactly the weights of the uninterrupted run
     rwr(pipe=copy.deepcopy(wan), output_dir=str(tmp_path / "cut"), max_steps=3, checkpoint_every=2, **ONLINE)
+    shutil.rmtree(tmp_path / "cut" / "checkpoints" / "checkpoint-3")  # the one written at the end: killed before it
     shutil.rmtree(tmp_path / "cut" / "rollouts")
     rwr(pipe=copy.deepcopy(wan), output_dir=str(tmp_path / "cut"), max_steps=4, resume_from="latest", **ONLINE)
     full = load_file(str(tmp_path / "full" / "pytorch_lora_weights.safetensors"))

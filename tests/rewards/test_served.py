@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from clip_benches import pair_row, write_bench, write_clips
 from reward_test_helpers import TINY_OPTIONS, serving
 from typer.testing import CliRunner
@@ -91,6 +92,33 @@ def test_a_server_serving_another_model_is_refused(tmp_path):
         client.served_fingerprint = "sha256:another"  # as if the server was restarted with other weights
         with pytest.raises(ServedRewardError, match="409.*restarted with another model"):
             client.score([Clip("a.mp4", "h")], ["p"])
+
+
+def test_https_scores_through_a_tls_server_whose_certificate_is_trusted(monkeypatch):
+    from reward_test_helpers import TLS_DIR
+
+    videos = [Clip(f"v{i}", f"h{i}", frames=torch.full((2, 4, 4, 3), v, dtype=torch.uint8)) for i, v in
+              enumerate((51, 204))]
+    with serving("pixel:brightness", tls=True) as server:
+        url = server.url.replace("http://", "https://")
+        monkeypatch.setenv("SSL_CERT_FILE", str(TLS_DIR / "cert.pem"))  # the private CA a user would name
+        client = load_reward_model(f"{url}?timeout=30")
+        assert isinstance(client, HttpReward) and client.url == url
+        scores = client.score(videos, ["a", "b"])
+        assert scores["Overall"].tolist() == pytest.approx([51 / 255, 204 / 255])
+        # the system's CAs do not vouch for a self-signed certificate: one line that says what to do
+        monkeypatch.setenv("SSL_CERT_FILE", str(TLS_DIR / "README.md"))
+        with pytest.raises(ServedRewardError, match=r"^https://127\.0\.0\.1:\d+: its TLS certificate is not "
+                                                    r"trusted \(self.signed certificate\); for a private CA, name its "
+                                                    r"certificate file in SSL_CERT_FILE$"):
+            load_reward_model(url)
+
+
+def test_a_served_spec_without_an_address_names_its_scheme():
+    for scheme in ("http", "https"):
+        with pytest.raises(ServedRewardError, match=f"^{scheme}:127.0.0.1: write the server's address, "
+                                                    f"{scheme}://HOST:PORT$"):
+            load_reward_model(f"{scheme}:127.0.0.1")
 
 
 # ------------------------------------------------------------------------------------------ eval, kill, resume

@@ -35,7 +35,7 @@ import typing
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence, Union
+from typing import Any, Callable, Sequence, Union
 
 import numpy as np
 
@@ -132,6 +132,7 @@ _BUILTINS: dict[str, Factory] = {
     "pixel": "videobench.align.rewards:PixelReward",
     "python": _python,
     "http": "videobench.rewards.served_client:http_reward",
+    "https": "videobench.rewards.served_client:https_reward",
 }
 _REGISTERED: dict[str, Factory] = {}
 

@@ -16,6 +16,7 @@ import hashlib
 import http.client
 import json
 import socket
+import ssl
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -147,6 +148,9 @@ class HttpReward:
             reason = exc.reason
             if isinstance(reason, ConnectionRefusedError):
                 what = "no reward server answers (connection refused): start one with videobench serve-reward SPEC"
+            elif isinstance(reason, ssl.SSLCertVerificationError):
+                what = (f"its TLS certificate is not trusted ({reason.verify_message}); for a private CA, name its "
+                        "certificate file in SSL_CERT_FILE")
             elif isinstance(reason, (socket.timeout, TimeoutError)):
                 what = f"no answer within {timeout:g} s (the spec's timeout=/connect_timeout= options)"
             else:
@@ -175,6 +179,17 @@ def _error_text(exc: urllib.error.HTTPError) -> str:
 def http_reward(argument: str | None = None, *, timeout: float = 600.0, connect_timeout: float = 10.0,
                 send: Literal["frames", "file", "path"] = "frames", name: str | None = None) -> HttpReward:
     """The ``http`` spec prefix: ``http://HOST:PORT[?timeout=S&connect_timeout=S&send=frames|file|path&name=N]``."""
+    return _served_reward("http", argument, timeout=timeout, connect_timeout=connect_timeout, send=send, name=name)
+
+
+def https_reward(argument: str | None = None, *, timeout: float = 600.0, connect_timeout: float = 10.0,
+                 send: Literal["frames", "file", "path"] = "frames", name: str | None = None) -> HttpReward:
+    """The ``https`` spec prefix (a server behind a TLS proxy): as ``http``, the certificate checked against the
+    system's CAs, or the file that ``SSL_CERT_FILE`` names (a private CA)."""
+    return _served_reward("https", argument, timeout=timeout, connect_timeout=connect_timeout, send=send, name=name)
+
+
+def _served_reward(scheme: str, argument: str | None, **options: Any) -> HttpReward:
     if not argument or not argument.startswith("//"):
-        raise ServedRewardError(f"http:{argument or ''}: write the server's address, http://HOST:PORT")
-    return HttpReward("http:" + argument, timeout=timeout, connect_timeout=connect_timeout, send=send, name=name)
+        raise ServedRewardError(f"{scheme}:{argument or ''}: write the server's address, {scheme}://HOST:PORT")
+    return HttpReward(f"{scheme}:{argument}", **options)
