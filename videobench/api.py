@@ -274,7 +274,7 @@ def _spec_text(entry: _Entry, model: Any) -> str:
 def _evaluate_table(bench: "PairBenchmark", model: Any, spec: str, name: str | None,
                     opts: dict[str, Any], dimension_map: Any = None) -> Evaluation:
     """A precomputed-scores model: per pair or per video, straight from its table."""
-    from videobench.evaluation import evaluate_pair_scores, evaluate_video_scores
+    from videobench.evaluation import evaluate_pair_scores
     from videobench.scores_file import pair_scores_for, video_scores_for
 
     info = _model_info(model, spec, name, model.dimensions)
@@ -386,17 +386,18 @@ def run_evaluation(config: EvalConfig, names: Sequence[str | None] | None = None
     models = [_load(e, bench) for e in engine]
     scorers = [m for m in models if not _is_pairwise(m)]
     if config.merge is not None:
-        if len(scorers) < len(models):
-            raise EvalConfigError("a pairwise judge is not sharded: evaluate it without --merge")
         tables = merge_shards(config.merge)
+        for model in models:
+            if model.name not in tables:
+                raise EvalConfigError(f"the merged shards hold no scores of {model.name!r} (they have "
+                                      f"{sorted(tables)})")
     else:
         tables = score_benchmark(bench, scorers, **_scoring(config)) if scorers else {}
     for entry, model in zip(engine, models):
         if _is_pairwise(model):
-            out.append(_evaluate_pairwise(bench, model, _spec_text(entry, model), entry.name, config, opts))
+            out.append(_evaluate_pairwise(bench, model, _spec_text(entry, model), entry.name, config, opts,
+                                          merged=tables if config.merge is not None else None))
             continue
-        if model.name not in tables:
-            raise EvalConfigError(f"the merged shards hold no scores of {model.name!r} (they have {sorted(tables)})")
         table = tables[model.name]
         dims = [d for d in model.dimensions if d in table.columns]
         info = _model_info(model, _spec_text(entry, model), entry.name, dims)
@@ -422,26 +423,43 @@ def _score_judge_counts(model: Any, judge: dict[str, Any], table: "pd.DataFrame"
     return {**judge, "answers": answers, "unparseable_examples": list(model.unparsed_examples)}
 
 
-def _evaluate_pairwise(bench: "PairBenchmark", model: Any, spec: str, name: str | None, config: EvalConfig,
-                       opts: dict[str, Any]) -> Evaluation:
-    """A pairwise judge: verdicts per pair (both orders with its ``swap``), then the metrics every model gets."""
-    import numpy as np
+def _judge_orders(model: Any) -> tuple[str, ...]:
+    return ("AB", "BA") if getattr(model, "swap", False) else ("AB",)
 
-    from videobench.evaluation import evaluate_verdicts
-    from videobench.scoring.pairs import judge_benchmark_pairs
 
+def _check_pairwise_bench(bench: Any, model: Any, config: EvalConfig) -> None:
     if _is_mos(bench) or config.dimension_map:
         raise EvalConfigError(f"{model.name}: a pairwise judge needs a benchmark of pairs, and its verdicts are not "
                               "remapped (--dimension-map): use mode=scores, or name its dimensions= as the benchmark's")
-    got = judge_benchmark_pairs(bench, model, orders=("AB", "BA") if getattr(model, "swap", False) else ("AB",),
-                                cache_dir=config.cache_dir, use_cache=config.use_cache, batch_size=config.batch_size,
-                                num_workers=config.num_workers, skip_unreadable=config.skip_unreadable,
-                                show_progress=config.show_progress)
+
+
+def _evaluate_pairwise(bench: "PairBenchmark", model: Any, spec: str, name: str | None, config: EvalConfig,
+                       opts: dict[str, Any], merged: Any = None) -> Evaluation:
+    """A pairwise judge: verdicts per pair (both orders with its ``swap``), asked now or read from the ``merged``
+    shards, then the metrics every model gets."""
+    import numpy as np
+
+    from videobench.evaluation import evaluate_verdicts
+    from videobench.scoring.pairs import judge_benchmark_pairs, verdicts_from_shards
+
+    _check_pairwise_bench(bench, model, config)
+    if merged is not None:
+        try:
+            got = verdicts_from_shards(bench, merged[model.name], model.dimensions, _judge_orders(model),
+                                       merged.excluded_pair_ids)
+        except ValueError as exc:
+            raise EvalConfigError(f"{config.merge}: {model.name}: {exc}") from None
+        counts = {"questions": got.n_questions, "merged_from": str(config.merge)}
+    else:
+        got = judge_benchmark_pairs(bench, model, orders=_judge_orders(model), cache_dir=config.cache_dir,
+                                    use_cache=config.use_cache, batch_size=config.batch_size,
+                                    num_workers=config.num_workers, skip_unreadable=config.skip_unreadable,
+                                    show_progress=config.show_progress)
+        counts = {"questions": got.n_questions, "asked": got.n_asked, "cached": got.n_cached}
     dims = [d for d in model.dimensions if d in bench.dimensions]
     info = _model_info(model, spec, name, dims)
     unreadable = bench.pairs["pair_id"].astype(str).isin(got.excluded_pair_ids).to_numpy()
-    judge = {**model.judge_provenance(), "questions": got.n_questions, "asked": got.n_asked, "cached": got.n_cached,
-             "unparseable_examples": list(model.unparsed_examples)}
+    judge = {**model.judge_provenance(), **counts, "unparseable_examples": list(model.unparsed_examples)}
     result, per_pair = evaluate_verdicts(bench, got.verdicts, info, unparseable=model.unparseable,
                                          unreadable=np.asarray(unreadable), judge=judge, **opts)
     return Evaluation(result, per_pair, None)
@@ -462,18 +480,28 @@ def score_shard(config: EvalConfig) -> Path:
     once every shard is there. Returns ``shard_dir``."""
     from videobench.scoring import check_benchmark, score_benchmark
 
+    from videobench.scoring.distributed import current_process
+    from videobench.scoring.pairs import judge_pair_shard
+    from videobench.scoring.shards import shard_tables, write_shard
+
     entries = [e for e in _entries(config) if not _is_table_model(e)]
-    if any(e.spec is not None and e.spec.prefix == "judge" and e.spec.options.get("mode") == "pairwise"
-           for e in entries):
-        raise EvalConfigError("a pairwise judge is not sharded (its answers are per pair): run it without --num-shards")
     if not entries or config.shard_dir is None:
         raise EvalConfigError("a sharded run (num_shards > 1) scores reward models (not score files) into "
                               "shard_dir; evaluate afterwards with merge=SHARD_DIR")
     bench = _load_benchmark(config, need_videos=True)
     check_benchmark(bench, num_workers=config.num_workers, skip_unreadable=config.skip_unreadable)
     models = [_load(e, bench) for e in entries]
-    score_benchmark(bench, models, num_shards=config.num_shards, shard_index=config.shard_index,
-                    shard_dir=config.shard_dir, **_scoring(config))
+    judges = [m for m in models if _is_pairwise(m)]
+    for judge in judges:
+        _check_pairwise_bench(bench, judge, config)
+    scorers = [m for m in models if not _is_pairwise(m)]
+    shard = dict(num_shards=config.num_shards, shard_index=config.shard_index)
+    parts = [score_benchmark(bench, scorers, **shard, **_scoring(config))] if scorers else []
+    # a pairwise judge's slice is of its questions (pair x order), not of the videos; one file holds both
+    parts += [judge_pair_shard(bench, j, orders=_judge_orders(j), **shard, **_scoring(config)) for j in judges]
+    tables = shard_tables(bench, parts, config.shard_index, config.num_shards)
+    if current_process().is_main:
+        write_shard(tables, config.shard_dir)
     return Path(config.shard_dir)
 
 

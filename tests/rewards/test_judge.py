@@ -265,6 +265,55 @@ def test_a_served_pairwise_judge_evaluates_as_in_process(tiny_vlms, bench, tmp_p
     assert judge["answers"]["Overall"]["position"]["consistency"] == 1.0
 
 
+def test_a_pairwise_judge_runs_as_a_job_array_and_merges_to_the_unsharded_result(tiny_vlms, bench, tmp_path,
+                                                                                  monkeypatch):
+    import pandas as pd
+
+    from videobench.api import EvalConfig, EvalConfigError, run_evaluation, score_shard
+
+    shown = []
+
+    def rule(first: str, second: str) -> str:
+        shown.append(f"{first}|{second}")
+        return truthful(first, second)
+
+    judge = _scripted_judge(tiny_vlms, bench, monkeypatch, rule, "&swap=true")
+    shards = tmp_path / "shards"
+    config = EvalConfig(models=[judge, "random:3"], bench=str(bench), n_resamples=0, num_shards=3,
+                        shard_dir=str(shards), cache_dir=str(tmp_path / "cache"), show_progress=False)
+    for index in range(3):
+        score_shard(config.replace(shard_index=index))
+    # 4 pairs x 2 orders = 8 questions, sorted and cut 3 + 3 + 2: each asked once, by one job
+    questions = ["v0.mp4|v1.mp4", "v0.mp4|v3.mp4", "v1.mp4|v0.mp4", "v1.mp4|v2.mp4", "v2.mp4|v1.mp4",
+                 "v2.mp4|v3.mp4", "v3.mp4|v0.mp4", "v3.mp4|v2.mp4"]
+    assert shown == questions
+    files = sorted(shards.glob("scores-*.parquet"))
+    rows = [pd.read_parquet(f) for f in files]
+    assert [sorted(set(r.loc[r["model"] == judge.name, "video"])) for r in rows] == [questions[:3], questions[3:6],
+                                                                                     questions[6:]]
+
+    merged = run_evaluation(config.replace(num_shards=1, shard_index=0, merge=str(shards)))
+    ev = next(e for e in merged if e.result.model.name == judge.name)
+    # as asked in one process (the truthful judge's test above, worked by hand)
+    assert ev.pairs["margin_Overall"].tolist() == [1, 1, -1, -1]
+    assert ev.pairs["verdict_BA_Overall"].tolist() == [1, 1, -1, -1]
+    overall = ev.result.dimensions["Overall"]
+    assert overall.accuracy_without_ties.value == pytest.approx(2 / 3)
+    assert overall.accuracy_with_ties.value == pytest.approx(0.5)
+    assert ev.result.provenance["judge"]["questions"] == 8 and ev.result.provenance["judge"]["merged_from"] == \
+        str(shards)
+    assert len(shown) == 8  # merging asks nothing
+
+    # shards asked one order only cannot give a judge that asks both
+    one_way = tmp_path / "one-way"
+    for index in range(2):
+        score_shard(config.replace(models=[_scripted_judge(tiny_vlms, bench, monkeypatch, truthful)], num_shards=2,
+                                   shard_index=index, shard_dir=str(one_way)))
+    with pytest.raises(EvalConfigError, match=r"no answer for pair \w+ shown BA \(v1\.mp4 first\).*same judge "
+                                              r"options \(swap\)"):
+        run_evaluation(config.replace(models=[judge], num_shards=1, shard_index=0, merge=str(one_way)))
+
+
 def test_one_order_reads_the_first_video_as_a(tiny_vlms, bench, tmp_path, monkeypatch):
     judge = _scripted_judge(tiny_vlms, bench, monkeypatch, truthful)
     ev = _evaluate(judge, bench, tmp_path)

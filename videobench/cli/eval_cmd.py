@@ -228,7 +228,8 @@ def eval_command(
         False, "--skip-unreadable", help="Skip videos that fail to decode; their pairs are excluded and counted.",
     ),
     num_shards: int = typer.Option(
-        1, "--num-shards", min=1, help="Split the unique videos into this many shards (cluster job arrays).",
+        1, "--num-shards", min=1,
+        help="Split the unique videos (a pairwise judge: its questions) into this many shards (cluster job arrays).",
     ),
     shard_index: int = typer.Option(
         0, "--shard-index", min=0, help="Which shard this job scores (0-based); the metrics need --merge afterwards.",

@@ -67,6 +67,11 @@ class ScoreTables(dict[str, pd.DataFrame]):
         return sorted(excluded)
 
 
+def benchmark_items_fingerprint(benchmark: Any) -> str:
+    """The fingerprint of a benchmark's (video, prompt) rows that every shard of one run records."""
+    return _items_fingerprint(list(dict.fromkeys(_benchmark_rows(benchmark))))
+
+
 def _items_fingerprint(rows: Sequence[tuple[str, str]]) -> str:
     digest = hashlib.sha256()
     for video, prompt in sorted(rows):

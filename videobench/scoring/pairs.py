@@ -21,6 +21,7 @@ import numpy as np
 from videobench.faults import fault_point
 from videobench.rewards.base import Clip, Sampling
 from videobench.scoring.preflight import PreflightError
+from videobench.scoring.api import ScoreTables
 from videobench.scoring.store import ScoreStore, default_cache_dir, prompt_hash
 from videobench.scoring.videoio import DefaultVideoIO, VideoIO
 
@@ -57,48 +58,64 @@ class PairVerdicts:
     wall_s: float = 0.0
 
 
-def _question(order: str, hash_a: str, hash_b: str, prompt: str) -> tuple[str, str]:
-    return (f"{hash_a}|{hash_b}" if order == "AB" else f"{hash_b}|{hash_a}", prompt)
+@dataclass(frozen=True)
+class _Question:
+    """One question: the two videos in the order shown, as the benchmark writes them (``shown``, what shard files
+    record) and by content (``key``, what the score store records: pairs showing the same files share an answer)."""
+
+    shown: str
+    key: str
+    prompt: str
 
 
-def judge_benchmark_pairs(
-    benchmark: Any,
-    judge: PairJudge,
-    *,
-    orders: Sequence[str] = ("AB",),
-    cache_dir: str | Path | None = None,
-    use_cache: bool = True,
-    batch_size: int = 8,
-    num_workers: int = 2,
-    skip_unreadable: bool = False,
-    show_progress: bool = True,
-    video_io: VideoIO | None = None,
-) -> PairVerdicts:
-    """Ask ``judge`` about every pair of ``benchmark`` in each of ``orders``; stored answers are reused."""
-    from tqdm.auto import tqdm
+@dataclass
+class _Plan:
+    """What pre-flight allows to ask: ``asked[(order, pair row)]`` for the pairs whose videos are readable."""
 
+    io: VideoIO
+    checks: dict[str, Any]
+    asked: dict[tuple[str, int], _Question]
+    readable: list[bool]
+    unreadable: dict[str, str]
+    excluded_pair_ids: list[str]
+
+
+def _plan(benchmark: Any, orders: Sequence[str], num_workers: int, skip_unreadable: bool,
+          video_io: VideoIO | None) -> _Plan:
     from videobench.scoring.api import check_benchmark
 
-    started = time.perf_counter()
-    if any(o not in ORDERS for o in orders) or not orders:
-        raise ValueError(f"orders must be among {ORDERS}, got {list(orders)}")
+    _check_orders(orders)
     io = video_io or DefaultVideoIO()
     checks = check_benchmark(benchmark, num_workers=num_workers, skip_unreadable=skip_unreadable, video_io=io)
     pairs = benchmark.pairs
     videos_a, videos_b = pairs["video_A"].astype(str).tolist(), pairs["video_B"].astype(str).tolist()
-    prompts = pairs["prompt"].astype(str).tolist()
-    unreadable = {v: c.error or "" for v, c in checks.items() if not c.ok}
-    path_of = {c.content_hash: c.path for c in checks.values() if c.ok}
-
-    def readable(i: int) -> bool:
-        return videos_a[i] not in unreadable and videos_b[i] not in unreadable
-
-    wanted: dict[tuple[str, str], None] = {}
+    prompts, ids = pairs["prompt"].astype(str).tolist(), pairs["pair_id"].astype(str).tolist()
+    readable = [checks[a].ok and checks[b].ok for a, b in zip(videos_a, videos_b)]
+    asked: dict[tuple[str, int], _Question] = {}
     for order in orders:
-        for i in range(len(pairs)):
-            if readable(i):
-                wanted[_question(order, checks[videos_a[i]].content_hash or "", checks[videos_b[i]].content_hash or "",
-                                 prompts[i])] = None
+        for i, (a, b) in enumerate(zip(videos_a, videos_b)):
+            if readable[i]:
+                first, second = (a, b) if order == "AB" else (b, a)
+                asked[order, i] = _Question(f"{first}|{second}", f"{checks[first].content_hash}|"
+                                            f"{checks[second].content_hash}", prompts[i])
+    return _Plan(io, checks, asked, readable, {v: c.error or "" for v, c in checks.items() if not c.ok},
+                 sorted(ids[i] for i, ok in enumerate(readable) if not ok))
+
+
+def _check_orders(orders: Sequence[str]) -> None:
+    if any(o not in ORDERS for o in orders) or not orders:
+        raise ValueError(f"orders must be among {ORDERS}, got {list(orders)}")
+
+
+def _ask(judge: PairJudge, questions: Sequence[_Question], checks: dict[str, Any], io: VideoIO, *,
+         cache_dir: str | Path | None, use_cache: bool, batch_size: int,
+         show_progress: bool) -> tuple[dict[tuple[str, str], dict[str, float]], int, int]:
+    """The judge's answers to ``questions`` by (content key, prompt): stored ones reused, the rest asked in batches
+    (one store transaction each). Returns the answers, how many came from the store and how many were asked."""
+    from tqdm.auto import tqdm
+
+    wanted = list(dict.fromkeys((q.key, q.prompt) for q in questions))
+    path_of = {c.content_hash: c.path for c in checks.values() if c.ok}
     fingerprint, sampling_key = judge.fingerprint(), judge.sampling.key() + ";pairwise"
     store = ScoreStore(Path(cache_dir) if cache_dir is not None else default_cache_dir()) if use_cache else None
     answers: dict[tuple[str, str], dict[str, float]] = {}
@@ -147,18 +164,113 @@ def judge_benchmark_pairs(
     finally:
         if store is not None:
             store.close()
+    return answers, n_cached, len(todo)
 
+
+def _verdicts(pairs: Any, orders: Sequence[str], dimensions: Sequence[str], readable: Sequence[bool],
+              answer: Any) -> dict[str, dict[str, np.ndarray]]:
+    """``verdicts[order][dim]`` in pair row order, ``answer(order, row)`` giving a readable pair's answer."""
     verdicts: dict[str, dict[str, np.ndarray]] = {}
     for order in orders:
-        table = {d: np.full(len(pairs), math.nan) for d in judge.dimensions}
+        table = {d: np.full(len(pairs), math.nan) for d in dimensions}
         for i in range(len(pairs)):
-            if readable(i):
-                got = answers[_question(order, checks[videos_a[i]].content_hash or "",
-                                        checks[videos_b[i]].content_hash or "", prompts[i])]
-                for d in judge.dimensions:
+            if readable[i]:
+                got = answer(order, i)
+                for d in dimensions:
                     table[d][i] = got[d]
         verdicts[order] = table
+    return verdicts
+
+
+def judge_benchmark_pairs(
+    benchmark: Any,
+    judge: PairJudge,
+    *,
+    orders: Sequence[str] = ("AB",),
+    cache_dir: str | Path | None = None,
+    use_cache: bool = True,
+    batch_size: int = 8,
+    num_workers: int = 2,
+    skip_unreadable: bool = False,
+    show_progress: bool = True,
+    video_io: VideoIO | None = None,
+) -> PairVerdicts:
+    """Ask ``judge`` about every pair of ``benchmark`` in each of ``orders``; stored answers are reused."""
+    started = time.perf_counter()
+    plan = _plan(benchmark, orders, num_workers, skip_unreadable, video_io)
+    answers, n_cached, n_asked = _ask(judge, list(plan.asked.values()), plan.checks, plan.io, cache_dir=cache_dir,
+                                      use_cache=use_cache, batch_size=batch_size, show_progress=show_progress)
+
+    def answer(order: str, i: int) -> dict[str, float]:
+        question = plan.asked[order, i]
+        return answers[question.key, question.prompt]
+
+    verdicts = _verdicts(benchmark.pairs, orders, judge.dimensions, plan.readable, answer)
+    return PairVerdicts(tuple(orders), verdicts, plan.unreadable, plan.excluded_pair_ids, n_questions=len(answers),
+                        n_cached=n_cached, n_asked=n_asked, wall_s=time.perf_counter() - started)
+
+
+def judge_pair_shard(
+    benchmark: Any,
+    judge: PairJudge,
+    *,
+    num_shards: int,
+    shard_index: int,
+    orders: Sequence[str] = ("AB",),
+    cache_dir: str | Path | None = None,
+    use_cache: bool = True,
+    batch_size: int = 8,
+    num_workers: int = 2,
+    skip_unreadable: bool = False,
+    show_progress: bool = True,
+    video_io: VideoIO | None = None,
+) -> ScoreTables:
+    """One job's slice of a pairwise judge's questions (a cluster job array): the sorted questions of every order,
+    the ``shard_index``-th of ``num_shards`` contiguous slices, asked (stored answers reused) and returned as a
+    ``ScoreTables`` of one table named after the judge, ready for ``write_shard``: one row per question, ``video``
+    the two videos in the order shown (``"first|second"``, as the benchmark writes them), ``prompt``,
+    ``content_hash`` (``"hash|hash"``) and one verdict column per dimension (+1 the first shown is better)."""
+    import pandas as pd
+
+    from videobench.scoring.distributed import split
+
+    plan = _plan(benchmark, orders, num_workers, skip_unreadable, video_io)
+    mine = split(sorted(set(plan.asked.values()), key=lambda q: (q.shown, q.prompt)), num_shards, shard_index)
+    answers, _, _ = _ask(judge, mine, plan.checks, plan.io, cache_dir=cache_dir, use_cache=use_cache,
+                         batch_size=batch_size, show_progress=show_progress)
+    table = pd.DataFrame({"video": [q.shown for q in mine], "prompt": [q.prompt for q in mine],
+                          "content_hash": [q.key for q in mine],
+                          **{d: np.array([answers[q.key, q.prompt][d] for q in mine], dtype=np.float64)
+                             for d in judge.dimensions}})
+    result = ScoreTables({judge.name: table})
+    result.fingerprints[judge.name] = judge.fingerprint()
+    result.dimensions[judge.name] = tuple(judge.dimensions)
+    result.unreadable, result.excluded_pair_ids = plan.unreadable, plan.excluded_pair_ids
+    result.shard = (shard_index, num_shards)
+    return result
+
+
+def verdicts_from_shards(benchmark: Any, table: Any, dimensions: Sequence[str], orders: Sequence[str],
+                         excluded_pair_ids: Sequence[str]) -> PairVerdicts:
+    """The verdicts of a judge's merged shard table (``judge_pair_shard``'s rows of every shard): no video is opened
+    and nothing is asked. A pair left out of the shards (not among ``excluded_pair_ids``) is a ``ValueError``."""
+    _check_orders(orders)
+    pairs = benchmark.pairs
+    excluded = set(map(str, excluded_pair_ids))
     ids = pairs["pair_id"].astype(str).tolist()
-    excluded = sorted(ids[i] for i in range(len(pairs)) if not readable(i))
-    return PairVerdicts(tuple(orders), verdicts, unreadable, excluded, n_questions=len(wanted), n_cached=n_cached,
-                        n_asked=len(todo), wall_s=time.perf_counter() - started)
+    readable = [pid not in excluded for pid in ids]
+    values = table.set_index(["video", "prompt"])[list(dimensions)]
+    found = {key: dict(zip(dimensions, row)) for key, row in zip(values.index, values.to_numpy(dtype=np.float64))}
+    videos_a, videos_b = pairs["video_A"].astype(str).tolist(), pairs["video_B"].astype(str).tolist()
+    prompts = pairs["prompt"].astype(str).tolist()
+
+    def answer(order: str, i: int) -> dict[str, float]:
+        first, second = (videos_a[i], videos_b[i]) if order == "AB" else (videos_b[i], videos_a[i])
+        got = found.get((f"{first}|{second}", prompts[i]))
+        if got is None:
+            raise ValueError(f"the shards hold no answer for pair {ids[i]} shown {order} ({first} first): were they "
+                             "made with the same judge options (swap) and benchmark?")
+        return got
+
+    verdicts = _verdicts(pairs, orders, dimensions, readable, answer)
+    return PairVerdicts(tuple(orders), verdicts, {}, sorted(excluded & set(ids)), n_questions=len(found))

@@ -33,6 +33,23 @@ def shard_filename(shard_index: int, num_shards: int) -> str:
     return f"scores-{shard_index:05d}-of-{num_shards:05d}.parquet"
 
 
+def shard_tables(benchmark: Any, parts: list[ScoreTables], shard_index: int, num_shards: int) -> ScoreTables:
+    """One shard's tables from several sharded results on ``benchmark`` (the reward models' video slice, each pairwise
+    judge's question slice), for one ``write_shard``."""
+    from videobench.scoring.api import benchmark_items_fingerprint
+
+    result = ScoreTables()
+    for part in parts:
+        result.update(part)
+        result.fingerprints.update(part.fingerprints)
+        result.dimensions.update(part.dimensions)
+        result.unreadable.update(part.unreadable)
+        result.excluded_pair_ids = sorted(set(result.excluded_pair_ids) | set(part.excluded_pair_ids))
+    result.items_fingerprint = benchmark_items_fingerprint(benchmark)
+    result.shard = (shard_index, num_shards)
+    return result
+
+
 def write_shard(tables: ScoreTables, out_dir: str | os.PathLike) -> Path:
     """Write a sharded ``score_benchmark`` / ``score_items`` result atomically; returns the file."""
     if tables.shard is None:
