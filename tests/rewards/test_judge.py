@@ -314,6 +314,34 @@ def test_a_pairwise_judge_runs_as_a_job_array_and_merges_to_the_unsharded_result
         run_evaluation(config.replace(models=[judge], num_shards=1, shard_index=0, merge=str(one_way)))
 
 
+def test_every_generated_answer_goes_to_the_answers_log(tiny_vlms, bench, tmp_path, monkeypatch):
+    def rule(first: str, second: str) -> str:
+        return "overall: maybe" if "v3.mp4" in (first, second) else truthful(first, second)
+
+    log = tmp_path / "logs" / "answers.jsonl"
+    judge = _scripted_judge(tiny_vlms, bench, monkeypatch, rule, f"&batch_size=3&answers_log={log}")
+    assert judge.judge_provenance()["answers_log"] == str(log)
+    _evaluate(judge, bench, tmp_path)
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    # one line per question (4 pairs, one order), as shown: the video names, the prompt, the raw answer, its reading
+    got = {(Path(x["videos"][0]).name, Path(x["videos"][1]).name): x for x in lines}
+    assert sorted(got) == [("v0.mp4", "v1.mp4"), ("v1.mp4", "v2.mp4"), ("v2.mp4", "v3.mp4"), ("v3.mp4", "v0.mp4")]
+    assert got["v0.mp4", "v1.mp4"]["answer"] == "overall: A" and got["v0.mp4", "v1.mp4"]["parsed"] == {"Overall": 1.0}
+    assert got["v1.mp4", "v2.mp4"]["parsed"] == {"Overall": -1.0} and got["v1.mp4", "v2.mp4"]["prompt"] == "a cat"
+    assert got["v2.mp4", "v3.mp4"] | {"videos": None} == {
+        "videos": None, "content_hashes": got["v2.mp4", "v3.mp4"]["content_hashes"], "prompt": "a dog",
+        "answer": "overall: maybe", "parsed": {"Overall": None}}
+    # a rerun takes every answer from the score cache: nothing is generated, nothing is logged twice
+    _evaluate(_scripted_judge(tiny_vlms, bench, monkeypatch, rule, f"&answers_log={log}"), bench, tmp_path)
+    assert len(log.read_text().splitlines()) == 4
+    # a log that cannot be written stops the run with its name (before the answers are lost unseen)
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    judge = _scripted_judge(tiny_vlms, bench, monkeypatch, rule, f"&answers_log={blocked / 'answers.jsonl'}")
+    with pytest.raises(JudgeError, match=f"^answers_log={blocked / 'answers.jsonl'}: cannot append the answers"):
+        videobench.evaluate(judge, str(bench), n_resamples=0, use_cache=False)
+
+
 def test_one_order_reads_the_first_video_as_a(tiny_vlms, bench, tmp_path, monkeypatch):
     judge = _scripted_judge(tiny_vlms, bench, monkeypatch, truthful)
     ev = _evaluate(judge, bench, tmp_path)

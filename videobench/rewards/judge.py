@@ -21,6 +21,7 @@ import hashlib
 import json
 import logging
 import math
+import os
 from pathlib import Path
 from typing import Any, Literal, Sequence
 
@@ -85,7 +86,8 @@ class VLMJudge:
     def __init__(self, model: Any, tokenizer: Any, grammar: Grammar, template: str, *, name: str,
                  dimensions: Sequence[str], sampling: Sampling, patch_spec: PatchSpec, min_pixels: int,
                  batch_size: int, max_new_tokens: int, swap: bool, unparseable: str,
-                 fingerprint_parts: dict[str, Any], revision: str | None = None) -> None:
+                 fingerprint_parts: dict[str, Any], revision: str | None = None,
+                 answers_log: Path | None = None) -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.grammar = grammar
@@ -101,6 +103,8 @@ class VLMJudge:
         self.swap = swap
         self.unparseable = unparseable
         self.revision = revision
+        #: a JSON Lines file every generated answer is appended to (not part of the fingerprint: it reads nothing)
+        self.answers_log = answers_log
         self.mode = grammar.mode
         self.pairwise = grammar.mode == "pairwise"
         self.video_pad = "<|video_pad|>"
@@ -124,7 +128,8 @@ class VLMJudge:
         return {"mode": self.mode, "grammar": self.grammar.describe(), "unparseable": self.unparseable,
                 "max_new_tokens": self.max_new_tokens, "decoding": "greedy",
                 "template_sha256": hashlib.sha256(self.template.encode()).hexdigest()[:16],
-                "orders": ["AB", "BA"] if self.pairwise and self.swap else ["AB"] if self.pairwise else None}
+                "orders": ["AB", "BA"] if self.pairwise and self.swap else ["AB"] if self.pairwise else None,
+                **({"answers_log": str(self.answers_log)} if self.answers_log is not None else {})}
 
     # ---- asking
 
@@ -150,12 +155,33 @@ class VLMJudge:
         values = np.full((len(videos), len(self.dimensions)), np.nan)
         for start in range(0, len(videos), self.batch_size):
             stop = start + self.batch_size
-            for k, answer in enumerate(self.generate(videos[start:stop], prompts[start:stop])):
+            answers = self.generate(videos[start:stop], prompts[start:stop])
+            for k, answer in enumerate(answers):
                 parsed = self.grammar.parse(answer)
                 values[start + k] = parsed
                 if any(math.isnan(v) for v in parsed) and len(self.unparsed_examples) < 5:
                     self.unparsed_examples.append(answer[:200])
+            if self.answers_log is not None:
+                self._log_answers(videos[start:stop], prompts[start:stop], answers, values[start:stop])
         return {dim: values[:, j] for j, dim in enumerate(self.dimensions)}
+
+    def _log_answers(self, videos: Sequence[Sequence[Clip]], prompts: Sequence[str], answers: Sequence[str],
+                     values: np.ndarray) -> None:
+        """One JSON line per answer, the batch in one append (whole lines: processes sharing the file never
+        interleave within a line, and a kill loses at most the batch being written)."""
+        lines = "".join(json.dumps({
+            "videos": [c.path for c in shown], "content_hashes": [c.content_hash for c in shown], "prompt": prompt,
+            "answer": answer, "parsed": {d: None if math.isnan(v) else float(v) for d, v in zip(self.dimensions, row)},
+        }, ensure_ascii=False) + "\n" for shown, prompt, answer, row in zip(videos, prompts, answers, values))
+        try:
+            self.answers_log.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.answers_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            try:
+                os.write(fd, lines.encode("utf-8"))
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise JudgeError(f"answers_log={self.answers_log}: cannot append the answers: {exc.strerror}") from None
 
     # ---- pieces, public so tests can check each
 
@@ -243,6 +269,7 @@ class VLMJudge:
         trust_remote_code: bool = False,
         attn_implementation: str | None = "sdpa",
         name: str | None = None,
+        answers_log: Path | None = None,
     ) -> "VLMJudge":
         """Load a Qwen2-VL / Qwen2.5-VL instruction model as a judge (a local folder or a Hub repo id).
 
@@ -259,6 +286,8 @@ class VLMJudge:
         fps / num_frames / max_pixels / min_pixels: frame sampling and pixel budget (default 2 fps, qwen-vl-utils'
             budget for the clip, floor 128*28*28).
         device / dtype: default cuda + bfloat16 when available, else cpu + float32.
+        answers_log: a JSON Lines file each answer the judge generates is appended to (videos shown, prompt, raw
+            answer, parsed values); answers reused from the score cache are not generated again, so not logged again.
         """
         if mode not in ("scores", "pairwise"):
             raise JudgeError(f"mode={mode!r}: choose scores or pairwise")
@@ -292,7 +321,8 @@ class VLMJudge:
                    else ""), dimensions=dims, sampling=sampling,
                    patch_spec=load_patch_spec(root, model.config.vision_config), min_pixels=min_pixels,
                    batch_size=batch_size, max_new_tokens=max_new_tokens or DEFAULT_MAX_NEW_TOKENS[mode], swap=swap,
-                   unparseable=unparseable, fingerprint_parts=parts, revision=commit)
+                   unparseable=unparseable, fingerprint_parts=parts, revision=commit,
+                   answers_log=Path(answers_log).expanduser() if answers_log is not None else None)
 
 
 def _load_model(root: Path, device: str | None, dtype: str | None, trust_remote_code: bool,
