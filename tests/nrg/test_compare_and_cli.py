@@ -46,7 +46,7 @@ def test_spec_options_are_parsed_and_fingerprinted(saved):
 def test_guided_generator_renders_through_compare(saved):
     from videobench.compare.generators import build_generator
 
-    register()  # what videobench.compare.modifiers will do at import (see docs/readme/nrg.md)
+    register()  # what videobench.compare.modifiers will do at import (see docs/nrg.md)
     base = build_generator("base", f"wan:{saved / 'wan'}{QUERY}")
     off = build_generator("off", f"wan:{saved / 'wan'}+nrg:{saved / 'rm'}{QUERY}&w=0")
     on = build_generator("on", f"wan:{saved / 'wan'}+nrg:{saved / 'rm'}{QUERY}&w=30&weights=VQ:1")

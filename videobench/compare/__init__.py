@@ -1,5 +1,5 @@
 """Compare generator checkpoints: render prompt suites with the same seeds, score like ``eval``, and report paired
-win rates against a baseline and a Bradley-Terry ranking (``videobench compare``; docs/readme/compare.md).
+win rates against a baseline and a Bradley-Terry ranking (``videobench compare``; docs/compare.md).
 
     from videobench.compare import CompareConfig, run_compare
     out = run_compare(CompareConfig(generators={"base": "wan:/m/wan", "dpo": "wan:/m/wan+lora:/ckpt/dpo"},

@@ -2,7 +2,7 @@
 
 ``score_benchmark(benchmark, models)`` / ``score_items(items, models)`` return ``{model name: DataFrame}`` (a
 ``ScoreTables``). Scores persist in a ``ScoreStore`` (SQLite) so reruns and killed runs recompute nothing stored;
-``merge_shards`` joins the shards of a cluster job array. See docs/readme/scoring.md.
+``merge_shards`` joins the shards of a cluster job array. See docs/scale.md.
 """
 
 from videobench.scoring.api import KEY_COLUMNS, ScoreTables, check_benchmark, score_benchmark, score_items

@@ -4,7 +4,9 @@ like per-video scores.
 A question is (first-shown video, second-shown video, prompt); order ``AB`` shows the benchmark's A first, ``BA``
 shows B first (position-bias runs ask both). Questions are deduplicated by content (the BA question of pair (x, y) is
 the AB question of pair (y, x)) and stored in the ``ScoreStore`` under the judge's fingerprint with the key
-``"<hash first>|<hash second>"``, one transaction per batch: a killed run keeps every finished batch.
+``"<hash first>|<hash second>"``, one transaction per batch: a killed run keeps every finished batch. In a cluster
+job array each job asks a slice of the sorted questions (``judge_pair_shard``) and the merge reads the verdicts back
+(``verdicts_from_shards``).
 """
 
 from __future__ import annotations
