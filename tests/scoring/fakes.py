@@ -116,3 +116,25 @@ class HeaderOnlyIO:
 
     def load_clip(self, path, sampling, content_hash):
         raise AssertionError("HeaderOnlyIO cannot decode frames")
+
+
+class CountingPairJudge:
+    """A pairwise judge (needs_frames=False): +1 when the first-shown video's hash-derived score beats the second's,
+    else -1; ``calls`` lists every (first hash, second hash, prompt) asked."""
+
+    needs_frames = False
+    pairwise = True
+    dimensions = ("Overall",)
+
+    def __init__(self, name: str = "pair-judge") -> None:
+        self.name, self.sampling = name, Sampling()
+        self.calls: list[tuple[str, str, str]] = []
+
+    def fingerprint(self) -> str:
+        return "counting-pair-judge-v1"
+
+    def judge_pairs(self, first: Sequence[Clip], second: Sequence[Clip], prompts: Sequence[str]) -> dict[str, np.ndarray]:
+        self.calls += [(a.content_hash, b.content_hash, p) for a, b, p in zip(first, second, prompts)]
+        return {"Overall": np.array([1.0 if item_score(a.content_hash, p, "Overall") > item_score(b.content_hash, p,
+                                                                                               "Overall") else -1.0
+                                     for a, b, p in zip(first, second, prompts)])}

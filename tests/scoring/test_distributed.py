@@ -18,14 +18,29 @@ import pytest
 from fakes import CountingModel, PixelModel
 
 from videobench.scoring import score_items
+from videobench.video import content_hash
 
 WORKER = Path(__file__).with_name("distributed_worker.py")
+PAIRS_WORKER = Path(__file__).with_name("pairs_worker.py")
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _launch(worker: Path, *args: str) -> None:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env.pop("WORLD_SIZE", None)
+    cmd = [
+        sys.executable, "-m", "accelerate.commands.launch",
+        "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+        "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(free_port()),
+        str(worker), *args,
+    ]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
 
 
 @pytest.mark.slow
@@ -35,16 +50,7 @@ def test_two_gloo_processes_equal_one(bench, tmp_path):
     (tmp_path / "items.json").write_text(json.dumps(items))
     out = tmp_path / "out"
     out.mkdir()
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    env.pop("WORLD_SIZE", None)
-    cmd = [
-        sys.executable, "-m", "accelerate.commands.launch",
-        "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
-        "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(free_port()),
-        str(WORKER), str(bench.root), str(tmp_path / "cache"), str(out), str(tmp_path / "items.json"),
-    ]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
-    assert done.returncode == 0, done.stderr[-3000:]
+    _launch(WORKER, str(bench.root), str(tmp_path / "cache"), str(out), str(tmp_path / "items.json"))
 
     reports = [json.loads((out / f"rank{r}.json").read_text()) for r in (0, 1)]
     assert [r["world_size"] for r in reports] == [2, 2]
@@ -58,3 +64,33 @@ def test_two_gloo_processes_equal_one(bench, tmp_path):
     for name, table in single.items():
         for rank in (0, 1):  # every rank returns the full tables
             pd.testing.assert_frame_equal(pd.read_parquet(out / f"rank{rank}-{name}.parquet"), table)
+
+
+@pytest.mark.slow
+def test_two_gloo_processes_split_a_pairwise_judges_questions(bench, tmp_path):
+    from fakes import CountingPairJudge, item_score
+
+    from videobench.scoring.pairs import judge_benchmark_pairs
+
+    bench.pairs.to_json(tmp_path / "pairs.json")
+    out = tmp_path / "out"
+    out.mkdir()
+    _launch(PAIRS_WORKER, str(bench.root), str(tmp_path / "cache"), str(out), str(tmp_path / "pairs.json"))
+    reports = [json.loads((out / f"rank{r}.json").read_text()) for r in (0, 1)]
+    assert [r["world_size"] for r in reports] == [2, 2]
+
+    single = judge_benchmark_pairs(bench, CountingPairJudge(), orders=("AB", "BA"), use_cache=False,
+                                   show_progress=False)
+    questions = single.n_asked
+    first, second = [r["calls"][0] for r in reports], [r["calls"][1] for r in reports]
+    assert sum(first) == questions and min(first) > 0  # each question asked once, by one of the two ranks
+    assert reports[0]["asked"][0] == reports[1]["asked"][0] == questions  # both report the run's count
+    assert second == [0, 0]  # rerun: all answers from the shared store
+    # every rank returns every verdict, as one process does; and those are the judge's rule applied by hand
+    hashes = {v: content_hash(bench.root / v) for v in set(bench.pairs["video_A"]) | set(bench.pairs["video_B"])}
+    by_hand = [1.0 if item_score(hashes[a], p, "Overall") > item_score(hashes[b], p, "Overall") else -1.0
+               for a, b, p in zip(bench.pairs["video_A"], bench.pairs["video_B"], bench.pairs["prompt"])]
+    assert single.verdicts["AB"]["Overall"].tolist() == by_hand
+    assert single.verdicts["BA"]["Overall"].tolist() == [-v for v in by_hand]
+    for report in reports:
+        assert report["verdicts"] == {order: single.verdicts[order]["Overall"].tolist() for order in ("AB", "BA")}

@@ -113,10 +113,15 @@ def _ask(judge: PairJudge, questions: Sequence[_Question], checks: dict[str, Any
          cache_dir: str | Path | None, use_cache: bool, batch_size: int,
          show_progress: bool) -> tuple[dict[tuple[str, str], dict[str, float]], int, int]:
     """The judge's answers to ``questions`` by (content key, prompt): stored ones reused, the rest asked in batches
-    (one store transaction each). Returns the answers, how many came from the store and how many were asked."""
+    (one store transaction each). Several processes (``accelerate launch``) each take a fixed share of the questions
+    (not of what is left to ask: the ranks read the store at different moments) and every one returns all the
+    answers. Returns the answers, how many came from the store and how many were asked."""
     from tqdm.auto import tqdm
 
-    wanted = list(dict.fromkeys((q.key, q.prompt) for q in questions))
+    from videobench.scoring.distributed import all_gather, current_process, split
+
+    proc = current_process()
+    wanted = split(list(dict.fromkeys((q.key, q.prompt) for q in questions)), proc.world_size, proc.rank)
     path_of = {c.content_hash: c.path for c in checks.values() if c.ok}
     fingerprint, sampling_key = judge.fingerprint(), judge.sampling.key() + ";pairwise"
     store = ScoreStore(Path(cache_dir) if cache_dir is not None else default_cache_dir()) if use_cache else None
@@ -141,7 +146,8 @@ def _ask(judge: PairJudge, questions: Sequence[_Question], checks: dict[str, Any
             clips.move_to_end(content_hash)
             return clips[content_hash]
 
-        with tqdm(total=len(todo), unit="pair", desc="judging", disable=not show_progress, dynamic_ncols=True) as bar:
+        with tqdm(total=len(todo), unit="pair", desc="judging", disable=not (show_progress and proc.is_main),
+                  dynamic_ncols=True) as bar:
             for start in range(0, len(todo), batch_size):
                 batch = todo[start:start + batch_size]
                 firsts, seconds = [], []
@@ -166,7 +172,11 @@ def _ask(judge: PairJudge, questions: Sequence[_Question], checks: dict[str, Any
     finally:
         if store is not None:
             store.close()
-    return answers, n_cached, len(todo)
+    if not proc.distributed:
+        return answers, n_cached, len(todo)
+    shares = all_gather((answers, n_cached, len(todo)), proc)
+    return {q: a for share, _, _ in shares for q, a in share.items()}, sum(s[1] for s in shares), \
+        sum(s[2] for s in shares)
 
 
 def _verdicts(pairs: Any, orders: Sequence[str], dimensions: Sequence[str], readable: Sequence[bool],
