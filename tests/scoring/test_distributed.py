@@ -22,6 +22,7 @@ from videobench.video import content_hash
 
 WORKER = Path(__file__).with_name("distributed_worker.py")
 PAIRS_WORKER = Path(__file__).with_name("pairs_worker.py")
+FAILING_WORKER = Path(__file__).with_name("failing_worker.py")
 
 
 def free_port() -> int:
@@ -30,7 +31,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _launch(worker: Path, *args: str) -> None:
+def _launch(worker: Path, *args: str, timeout: float = 240) -> None:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     env.pop("WORLD_SIZE", None)
     cmd = [
@@ -39,7 +40,7 @@ def _launch(worker: Path, *args: str) -> None:
         "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(free_port()),
         str(worker), *args,
     ]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
 
 
@@ -94,3 +95,22 @@ def test_two_gloo_processes_split_a_pairwise_judges_questions(bench, tmp_path):
     assert single.verdicts["BA"]["Overall"].tolist() == [-v for v in by_hand]
     for report in reports:
         assert report["verdicts"] == {order: single.verdicts[order]["Overall"].tolist() for order in ("AB", "BA")}
+
+
+@pytest.mark.slow
+def test_an_error_on_one_process_stops_every_process_at_once(bench, tmp_path):
+    # without it the healthy rank waits at the gather for torch's 30-minute timeout: the launch would time out here
+    p = bench.pairs
+    items = sorted(set(zip(p.video_A, p.prompt)) | set(zip(p.video_B, p.prompt)))
+    (tmp_path / "items.json").write_text(json.dumps(items))
+    bench.pairs.to_json(tmp_path / "pairs.json")
+    out = tmp_path / "out"
+    out.mkdir()
+    _launch(FAILING_WORKER, str(bench.root), str(out), str(tmp_path / "items.json"), str(tmp_path / "pairs.json"),
+            timeout=150)
+    reports = [json.loads((out / f"rank{r}.json").read_text()) for r in (0, 1)]
+    assert reports[1] == {"scores": "ValueError: the model broke on rank 1",  # the failing rank: its own error
+                          "judge": "ValueError: the judge broke on rank 1"}
+    assert reports[0] == {  # the healthy rank: which process failed, and how
+        "scores": "RankFailedError: process 1 of 2 failed: ValueError: the model broke on rank 1",
+        "judge": "RankFailedError: process 1 of 2 failed: ValueError: the judge broke on rank 1"}

@@ -19,7 +19,7 @@ import pandas as pd
 
 from videobench.data.benchmark import PairBenchmark, PathEscapeError, resolve_under_root
 from videobench.rewards.base import RewardModel
-from videobench.scoring.distributed import ProcessInfo, all_gather, current_process, split
+from videobench.scoring.distributed import ProcessInfo, current_process, gather_results, split
 from videobench.scoring.engine import EngineOutput, ScoringStats, WorkItem, run_scoring
 from videobench.scoring.preflight import PreflightError, VideoCheck, check_videos
 from videobench.scoring.store import ScoreStore, default_cache_dir
@@ -105,9 +105,9 @@ def _preflight(
 ) -> dict[str, VideoCheck]:
     # Each rank probes its slice of the files; everyone then sees every finding, so all ranks fail or go on together.
     unique = sorted(set(paths.values()))
-    mine = _check_with_store(split(unique, proc.world_size, proc.rank), io, max(num_workers, 1), store)
     found: dict[Path, VideoCheck] = {}
-    for part in all_gather(mine, proc):
+    for part in gather_results(lambda: _check_with_store(split(unique, proc.world_size, proc.rank), io,
+                                                         max(num_workers, 1), store), proc):
         found.update(part)
     return {video: found[path] for video, path in paths.items()}
 
@@ -237,8 +237,8 @@ def _score_rows(
 
     fingerprints = {m.name: m.fingerprint() for m in models}
     show = show_progress and proc.is_main
-    output = _run_with_progress(my_work, models, store, io, batch_size, num_workers, show, fingerprints)
-    output = _gather(output, proc)
+    output = _gather(gather_results(
+        lambda: _run_with_progress(my_work, models, store, io, batch_size, num_workers, show, fingerprints), proc))
 
     hash_to_videos: dict[str, list[str]] = {}
     for video, check in checks.items():
@@ -296,11 +296,11 @@ def _run_with_progress(
         )
 
 
-def _gather(output: EngineOutput, proc: ProcessInfo) -> EngineOutput:
-    if not proc.distributed:
-        return output
-    parts = all_gather(output, proc)
-    merged = EngineOutput(scores={name: {} for name in output.scores})
+def _gather(parts: list[EngineOutput]) -> EngineOutput:
+    """One rank's output as it is; several ranks' outputs merged."""
+    if len(parts) == 1:
+        return parts[0]
+    merged = EngineOutput(scores={name: {} for name in parts[0].scores})
     for part in parts:
         for name, scores in part.scores.items():
             merged.scores[name].update(scores)

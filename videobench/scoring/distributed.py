@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
-from typing import Sequence, TypeVar
+from typing import Callable, Sequence, TypeVar
 
 T = TypeVar("T")
 
@@ -62,6 +62,31 @@ def all_gather(obj: T, proc: ProcessInfo) -> list[T]:
     gathered: list[T] = [None] * proc.world_size  # type: ignore[list-item]
     dist.all_gather_object(gathered, obj)
     return gathered
+
+
+class RankFailedError(RuntimeError):
+    """Another process of the run failed; this one stops with it instead of waiting at the gather."""
+
+
+def gather_results(work: Callable[[], T], proc: ProcessInfo) -> list[T]:
+    """Every rank's ``work()``, in rank order, on every rank. When ``work`` raises on some ranks, every rank still
+    reaches the gather (with the error's text instead of a result): those ranks re-raise their own exception and the
+    others raise ``RankFailedError`` naming the first failed rank, so the run stops at once everywhere instead of the
+    healthy ranks waiting at the gather until torch's timeout (30 minutes)."""
+    if not proc.distributed:
+        return [work()]
+    try:
+        outcome: tuple[bool, object] = (True, work())
+    except Exception as exc:
+        all_gather((False, f"{type(exc).__name__}: {exc}"), proc)
+        raise
+    parts = all_gather(outcome, proc)
+    failed = [(rank, message) for rank, (ok, message) in enumerate(parts) if not ok]
+    if failed:
+        rank, message = failed[0]
+        others = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+        raise RankFailedError(f"process {rank} of {proc.world_size} failed{others}: {message}")
+    return [value for _, value in parts]  # type: ignore[misc]
 
 
 def split(seq: Sequence[T], parts: int, index: int) -> list[T]:

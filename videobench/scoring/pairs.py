@@ -115,13 +115,24 @@ def _ask(judge: PairJudge, questions: Sequence[_Question], checks: dict[str, Any
     """The judge's answers to ``questions`` by (content key, prompt): stored ones reused, the rest asked in batches
     (one store transaction each). Several processes (``accelerate launch``) each take a fixed share of the questions
     (not of what is left to ask: the ranks read the store at different moments) and every one returns all the
-    answers. Returns the answers, how many came from the store and how many were asked."""
-    from tqdm.auto import tqdm
-
-    from videobench.scoring.distributed import all_gather, current_process, split
+    answers; an error on one stops them all. Returns the answers, how many came from the store and how many were
+    asked."""
+    from videobench.scoring.distributed import current_process, gather_results, split
 
     proc = current_process()
-    wanted = split(list(dict.fromkeys((q.key, q.prompt) for q in questions)), proc.world_size, proc.rank)
+    share = split(list(dict.fromkeys((q.key, q.prompt) for q in questions)), proc.world_size, proc.rank)
+    shares = gather_results(lambda: _ask_share(judge, share, checks, io, cache_dir=cache_dir, use_cache=use_cache,
+                                               batch_size=batch_size, show_progress=show_progress and proc.is_main),
+                            proc)
+    return ({q: a for answers, _, _ in shares for q, a in answers.items()}, sum(s[1] for s in shares),
+            sum(s[2] for s in shares))
+
+
+def _ask_share(judge: PairJudge, wanted: Sequence[tuple[str, str]], checks: dict[str, Any], io: VideoIO, *,
+               cache_dir: str | Path | None, use_cache: bool, batch_size: int,
+               show_progress: bool) -> tuple[dict[tuple[str, str], dict[str, float]], int, int]:
+    from tqdm.auto import tqdm
+
     path_of = {c.content_hash: c.path for c in checks.values() if c.ok}
     fingerprint, sampling_key = judge.fingerprint(), judge.sampling.key() + ";pairwise"
     store = ScoreStore(Path(cache_dir) if cache_dir is not None else default_cache_dir()) if use_cache else None
@@ -138,28 +149,21 @@ def _ask(judge: PairJudge, questions: Sequence[_Question], checks: dict[str, Any
         def clip(content_hash: str) -> Clip:
             if content_hash not in clips:
                 path = path_of[content_hash]
-                # a served judge sent file bytes or paths decodes on its side: no frames needed here
-                clips[content_hash] = io.load_clip(path, judge.sampling, content_hash) \
-                    if getattr(judge, "needs_frames", True) else Clip(str(path), content_hash)
+                try:  # a served judge sent file bytes or paths decodes on its side: no frames needed here
+                    clips[content_hash] = io.load_clip(path, judge.sampling, content_hash) \
+                        if getattr(judge, "needs_frames", True) else Clip(str(path), content_hash)
+                except (ValueError, OSError) as exc:  # passed pre-flight, yet does not decode (truncated)
+                    raise PreflightError({str(path): str(exc)}, n_videos=len(checks), stage="decoding") from None
                 if len(clips) > 4 * batch_size:
                     clips.popitem(last=False)
             clips.move_to_end(content_hash)
             return clips[content_hash]
 
-        with tqdm(total=len(todo), unit="pair", desc="judging", disable=not (show_progress and proc.is_main),
-                  dynamic_ncols=True) as bar:
+        with tqdm(total=len(todo), unit="pair", desc="judging", disable=not show_progress, dynamic_ncols=True) as bar:
             for start in range(0, len(todo), batch_size):
                 batch = todo[start:start + batch_size]
-                firsts, seconds = [], []
-                for key, _ in batch:
-                    first, second = key.split("|")
-                    try:
-                        firsts.append(clip(first))
-                        seconds.append(clip(second))
-                    except (ValueError, OSError) as exc:  # passed pre-flight, yet does not decode (truncated)
-                        raise PreflightError({str(path_of.get(first)): str(exc)}, n_videos=len(checks),
-                                             stage="decoding") from None
-                raw = judge.judge_pairs(firsts, seconds, [prompt for _, prompt in batch])
+                shown = [[clip(h) for h in key.split("|")] for key, _ in batch]
+                raw = judge.judge_pairs([a for a, _ in shown], [b for _, b in shown], [prompt for _, prompt in batch])
                 rows = []
                 for k, question in enumerate(batch):
                     values = {d: float(np.asarray(raw[d], dtype=np.float64)[k]) for d in judge.dimensions}
@@ -172,11 +176,7 @@ def _ask(judge: PairJudge, questions: Sequence[_Question], checks: dict[str, Any
     finally:
         if store is not None:
             store.close()
-    if not proc.distributed:
-        return answers, n_cached, len(todo)
-    shares = all_gather((answers, n_cached, len(todo)), proc)
-    return {q: a for share, _, _ in shares for q, a in share.items()}, sum(s[1] for s in shares), \
-        sum(s[2] for s in shares)
+    return answers, n_cached, len(todo)
 
 
 def _verdicts(pairs: Any, orders: Sequence[str], dimensions: Sequence[str], readable: Sequence[bool],
