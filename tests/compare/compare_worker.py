@@ -18,6 +18,9 @@ try:
 except GeneratorLoadError as exc:
     (root / f"rank{current_process().rank}.json").write_text(json.dumps({"error": str(exc)}))
     sys.exit(3)
+except Exception as exc:  # a render that fails on one rank: each rank says what it stopped with
+    (root / f"rank{current_process().rank}.json").write_text(json.dumps({"error": f"{type(exc).__name__}: {exc}"}))
+    sys.exit(4)
 proc = current_process()
 (root / f"rank{proc.rank}.json").write_text(json.dumps({
     "world_size": proc.world_size, "rendered_total": out.render_stats.rendered,

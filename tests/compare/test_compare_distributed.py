@@ -64,3 +64,15 @@ def test_a_load_failure_on_one_rank_stops_every_rank_with_the_same_error(tiny_wa
     assert errors[0] == errors[1], errors
     assert f"b=wan:{broken}{TINY}" in errors[0] and "3 other video(s) were rendered and kept" in errors[0]
     assert len(list((tmp_path / "renders").rglob("*.mp4"))) == 3
+
+
+def test_a_render_failure_on_one_rank_stops_the_other_at_once(tiny_wan, tmp_path):
+    # "b" loads but cannot render (Wan needs sides divisible by 16), and only rank 1 renders "b": rank 0 used to wait
+    # at the gather for torch's 30-minute timeout (the launch's 500 s here)
+    bad = TINY.replace("height=32", "height=40")
+    done = _launch(f"wan:{tiny_wan}{TINY}", f"wan:{tiny_wan}{bad}", tmp_path)
+    assert done.returncode != 0
+    errors = [json.loads((tmp_path / f"rank{r}.json").read_text())["error"] for r in (0, 1)]
+    own = "ValueError: `height` and `width` have to be divisible by 16 but are 40 and 32."
+    assert errors == [f"RankFailedError: process 1 of 2 failed: {own}", own]
+    assert len(list((tmp_path / "renders").rglob("*.mp4"))) == 3  # rank 0's videos are kept

@@ -7,7 +7,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 import pandas as pd
 
@@ -22,7 +22,7 @@ from videobench.prompts import PromptSuite, load_prompts
 from videobench.evaluation import parquet_bytes
 from videobench.results import CheckpointInfo, CompareResult, ModelInfo, save_result_set
 from videobench.rewards.base import RewardModel
-from videobench.scoring.distributed import all_gather, current_process
+from videobench.scoring.distributed import current_process, gather_results
 
 RESULT_FILE = "compare.json"
 ITEMS_FILE = "items.parquet"
@@ -113,23 +113,26 @@ def run_compare(cfg: CompareConfig) -> CompareOutcome:
             bar.total = total
             bar.update(done - bar.n)
 
-        try:
-            stats = render_missing(items, generators, store, cfg.device or default_device(), proc.world_size,
-                                   proc.rank, progress=progress)
-            failed: GeneratorLoadError | None = None
-        except GeneratorLoadError as exc:
-            if not proc.distributed:
-                raise
-            stats, failed = exc.stats, exc
+        def render_share() -> tuple[RenderStats, dict[str, str]]:
+            try:
+                return render_missing(items, generators, store, cfg.device or default_device(), proc.world_size,
+                                      proc.rank, progress=progress), {}
+            except GeneratorLoadError as exc:
+                if not proc.distributed:
+                    raise
+                return exc.stats, exc.failures
+
+        # also the barrier: every render exists after this. A load failure on any rank stops every rank with the
+        # same error naming them all; any other error stops the others with RankFailedError
+        parts = gather_results(render_share, proc)
     if proc.distributed:
-        # also the barrier: every render exists after this; a load failure on any rank stops every rank with it
-        parts = all_gather((stats, failed.failures if failed else {}), proc)
         failures = {k: v for _, f in parts for k, v in f.items()}
         if failures:
             rendered = sum(p.rendered for p, _ in parts)
             raise GeneratorLoadError(failures, note=f"{rendered} other video(s) were rendered and kept")
-        stats = RenderStats(stats.planned, stats.reused, sum(p.rendered for p, _ in parts),
-                            max(p.load_seconds for p, _ in parts), max(p.render_seconds for p, _ in parts))
+    own = parts[proc.rank][0] if proc.distributed else parts[0][0]
+    stats = RenderStats(own.planned, own.reused, sum(p.rendered for p, _ in parts),
+                        max(p.load_seconds for p, _ in parts), max(p.render_seconds for p, _ in parts))
     timings["load"], timings["render"] = stats.load_seconds, stats.render_seconds  # (every pipeline is released)
 
     t0 = time.perf_counter()
